@@ -1,0 +1,284 @@
+//! Canonical binary encoding of graphs. Every field has exactly one encoding, so the
+//! graph hash is a function of the graph's meaning. Layout in `specs/model-format.md`.
+
+use super::graph::{Graph, InputSpec, Op, Requant, Window};
+use crate::encoding::{DecodeError, Reader, Writer};
+use crate::tensor::{MAX_RANK, Shape};
+
+/// Version of the graph encoding; bumped on any change to it.
+pub const GRAPH_VERSION: u16 = 1;
+
+mod opcode {
+    pub(super) const MATMUL: u8 = 1;
+    pub(super) const CONV2D: u8 = 2;
+    pub(super) const REQUANTIZE: u8 = 3;
+    pub(super) const RELU: u8 = 4;
+    pub(super) const ADD: u8 = 5;
+    pub(super) const MAX_POOL2D: u8 = 6;
+    pub(super) const AVG_POOL2D: u8 = 7;
+    pub(super) const GLOBAL_AVG_POOL: u8 = 8;
+    pub(super) const RESHAPE: u8 = 9;
+    pub(super) const ARGMAX: u8 = 10;
+    pub(super) const LABEL_LOOKUP: u8 = 11;
+}
+
+/// Canonical bytes of a graph.
+pub fn encode_graph(graph: &Graph) -> Vec<u8> {
+    let mut w = Writer::new();
+    w.u16(GRAPH_VERSION);
+    write_shape(&mut w, &graph.input.shape);
+    w.f32(graph.input.scale);
+    w.f32(graph.output_scale);
+    w.u32(graph.nodes.len() as u32);
+    for op in &graph.nodes {
+        write_op(&mut w, op);
+    }
+    w.finish()
+}
+
+fn write_shape(w: &mut Writer, shape: &[u32]) {
+    w.u8(shape.len() as u8);
+    for &d in shape {
+        w.u32(d);
+    }
+}
+
+fn write_window(w: &mut Writer, window: &Window) {
+    window
+        .kernel
+        .iter()
+        .chain(&window.stride)
+        .chain(&window.padding)
+        .for_each(|&v| w.u32(v));
+}
+
+fn write_bias(w: &mut Writer, bias: Option<u32>) {
+    match bias {
+        Some(id) => {
+            w.u8(1);
+            w.u32(id);
+        }
+        None => w.u8(0),
+    }
+}
+
+fn write_op(w: &mut Writer, op: &Op) {
+    match op {
+        Op::MatMul {
+            input,
+            weight,
+            bias,
+        } => {
+            w.u8(opcode::MATMUL);
+            w.u32(*input);
+            w.u32(*weight);
+            write_bias(w, *bias);
+        }
+        Op::Conv2d {
+            input,
+            weight,
+            bias,
+            stride,
+            padding,
+        } => {
+            w.u8(opcode::CONV2D);
+            w.u32(*input);
+            w.u32(*weight);
+            write_bias(w, *bias);
+            stride.iter().chain(padding).for_each(|&v| w.u32(v));
+        }
+        Op::Requantize {
+            input,
+            axis,
+            params,
+        } => {
+            w.u8(opcode::REQUANTIZE);
+            w.u32(*input);
+            w.u8(*axis);
+            w.u32(params.len() as u32);
+            for p in params {
+                w.i32(p.multiplier);
+                w.u8(p.shift);
+            }
+        }
+        Op::Relu { input } => {
+            w.u8(opcode::RELU);
+            w.u32(*input);
+        }
+        Op::Add {
+            a,
+            b,
+            a_multiplier,
+            b_multiplier,
+            shift,
+        } => {
+            w.u8(opcode::ADD);
+            w.u32(*a);
+            w.u32(*b);
+            w.i32(*a_multiplier);
+            w.i32(*b_multiplier);
+            w.u8(*shift);
+        }
+        Op::MaxPool2d { input, window } => {
+            w.u8(opcode::MAX_POOL2D);
+            w.u32(*input);
+            write_window(w, window);
+        }
+        Op::AvgPool2d {
+            input,
+            window,
+            count_include_pad,
+        } => {
+            w.u8(opcode::AVG_POOL2D);
+            w.u32(*input);
+            write_window(w, window);
+            w.u8(u8::from(*count_include_pad));
+        }
+        Op::GlobalAvgPool { input } => {
+            w.u8(opcode::GLOBAL_AVG_POOL);
+            w.u32(*input);
+        }
+        Op::Reshape { input, shape } => {
+            w.u8(opcode::RESHAPE);
+            w.u32(*input);
+            write_shape(w, shape);
+        }
+        Op::ArgMax { input } => {
+            w.u8(opcode::ARGMAX);
+            w.u32(*input);
+        }
+        Op::LabelLookup { input, labels } => {
+            w.u8(opcode::LABEL_LOOKUP);
+            w.u32(*input);
+            w.u32(*labels);
+        }
+    }
+}
+
+/// Decodes a graph from untrusted bytes (structure only; see `validate` for meaning).
+pub fn decode_graph(r: &mut Reader<'_>) -> Result<Graph, DecodeError> {
+    let at = r.offset();
+    let version = r.field("version", |r| r.u16())?;
+    if version != GRAPH_VERSION {
+        return Err(r.error_at(
+            at,
+            format!("graph version {version}, this build reads {GRAPH_VERSION}"),
+        ));
+    }
+    let shape = r.field("input.shape", read_shape)?;
+    let scale = r.field("input.scale", |r| r.f32())?;
+    let output_scale = r.field("output_scale", |r| r.f32())?;
+    let count = r.field("nodes.count", |r| r.count(5))?;
+    let mut nodes = Vec::with_capacity(count);
+    for i in 0..count {
+        nodes.push(r.field(format!("nodes[{i}]"), read_op)?);
+    }
+    Ok(Graph {
+        input: InputSpec { shape, scale },
+        nodes,
+        output_scale,
+    })
+}
+
+fn read_shape(r: &mut Reader<'_>) -> Result<Shape, DecodeError> {
+    let at = r.offset();
+    let rank = r.u8()? as usize;
+    if rank == 0 || rank > MAX_RANK {
+        return Err(r.error_at(at, format!("rank {rank} is not in 1..={MAX_RANK}")));
+    }
+    (0..rank).map(|_| r.u32()).collect()
+}
+
+fn read_pair(r: &mut Reader<'_>) -> Result<[u32; 2], DecodeError> {
+    Ok([r.u32()?, r.u32()?])
+}
+
+fn read_quad(r: &mut Reader<'_>) -> Result<[u32; 4], DecodeError> {
+    Ok([r.u32()?, r.u32()?, r.u32()?, r.u32()?])
+}
+
+fn read_window(r: &mut Reader<'_>) -> Result<Window, DecodeError> {
+    Ok(Window {
+        kernel: r.field("kernel", read_pair)?,
+        stride: r.field("stride", read_pair)?,
+        padding: r.field("padding", read_quad)?,
+    })
+}
+
+fn read_bias(r: &mut Reader<'_>) -> Result<Option<u32>, DecodeError> {
+    r.field("bias", |r| {
+        if r.bool()? {
+            Ok(Some(r.u32()?))
+        } else {
+            Ok(None)
+        }
+    })
+}
+
+fn read_op(r: &mut Reader<'_>) -> Result<Op, DecodeError> {
+    let at = r.offset();
+    let code = r.field("opcode", |r| r.u8())?;
+    let input = |r: &mut Reader<'_>| r.field("input", |r| r.u32());
+    Ok(match code {
+        opcode::MATMUL => Op::MatMul {
+            input: input(r)?,
+            weight: r.field("weight", |r| r.u32())?,
+            bias: read_bias(r)?,
+        },
+        opcode::CONV2D => Op::Conv2d {
+            input: input(r)?,
+            weight: r.field("weight", |r| r.u32())?,
+            bias: read_bias(r)?,
+            stride: r.field("stride", read_pair)?,
+            padding: r.field("padding", read_quad)?,
+        },
+        opcode::REQUANTIZE => {
+            let input = input(r)?;
+            let axis = r.field("axis", |r| r.u8())?;
+            let count = r.field("params.count", |r| r.count(5))?;
+            let params = (0..count)
+                .map(|i| {
+                    r.field(format!("params[{i}]"), |r| {
+                        Ok(Requant {
+                            multiplier: r.i32()?,
+                            shift: r.u8()?,
+                        })
+                    })
+                })
+                .collect::<Result<_, _>>()?;
+            Op::Requantize {
+                input,
+                axis,
+                params,
+            }
+        }
+        opcode::RELU => Op::Relu { input: input(r)? },
+        opcode::ADD => Op::Add {
+            a: r.field("a", |r| r.u32())?,
+            b: r.field("b", |r| r.u32())?,
+            a_multiplier: r.field("a_multiplier", |r| r.i32())?,
+            b_multiplier: r.field("b_multiplier", |r| r.i32())?,
+            shift: r.field("shift", |r| r.u8())?,
+        },
+        opcode::MAX_POOL2D => Op::MaxPool2d {
+            input: input(r)?,
+            window: read_window(r)?,
+        },
+        opcode::AVG_POOL2D => Op::AvgPool2d {
+            input: input(r)?,
+            window: read_window(r)?,
+            count_include_pad: r.field("count_include_pad", |r| r.bool())?,
+        },
+        opcode::GLOBAL_AVG_POOL => Op::GlobalAvgPool { input: input(r)? },
+        opcode::RESHAPE => Op::Reshape {
+            input: input(r)?,
+            shape: r.field("shape", read_shape)?,
+        },
+        opcode::ARGMAX => Op::ArgMax { input: input(r)? },
+        opcode::LABEL_LOOKUP => Op::LabelLookup {
+            input: input(r)?,
+            labels: r.field("labels", |r| r.u32())?,
+        },
+        other => return Err(r.error_at(at, format!("unknown opcode {other}"))),
+    })
+}

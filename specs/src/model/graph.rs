@@ -1,0 +1,227 @@
+//! The integer graph: one input, a list of nodes in execution order, one output.
+//!
+//! Values are numbered: value 0 is the model input, value `i + 1` is the output of
+//! node `i`. A node may read any earlier value, so the node list is a topological
+//! order by construction; the model output is the last node's value. Shapes never
+//! include a batch dimension: a batch is many independent runs of the same graph.
+
+use crate::tensor::{DType, Shape};
+use serde::{Deserialize, Serialize};
+
+/// Index of a value: 0 is the input, `i + 1` the output of node `i`.
+pub type ValueId = u32;
+/// Index into the model's weight tensors.
+pub type WeightId = u32;
+
+/// The requantization parameters of one channel: `y = clamp((x * multiplier + 2^(shift-1)) >> shift, -127, 127)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Requant {
+    /// Fixed-point multiplier, `0..=i32::MAX`.
+    pub multiplier: i32,
+    /// Right shift, `1..=62`.
+    pub shift: u8,
+}
+
+/// Window geometry of a 2-D convolution or pooling over `[C, H, W]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Window {
+    /// Kernel height and width.
+    pub kernel: [u32; 2],
+    /// Vertical and horizontal stride, each at least 1.
+    pub stride: [u32; 2],
+    /// Padding: top, left, bottom, right.
+    pub padding: [u32; 4],
+}
+
+impl Window {
+    /// Output height and width for an input of `h` x `w`, if at least one window fits.
+    pub fn output_size(&self, h: u32, w: u32) -> Option<[u32; 2]> {
+        let [kh, kw] = self.kernel;
+        let [sh, sw] = self.stride;
+        let [pt, pl, pb, pr] = self.padding;
+        if kh == 0 || kw == 0 || sh == 0 || sw == 0 {
+            return None;
+        }
+        let padded_h = u64::from(h) + u64::from(pt) + u64::from(pb);
+        let padded_w = u64::from(w) + u64::from(pl) + u64::from(pr);
+        if padded_h < u64::from(kh) || padded_w < u64::from(kw) {
+            return None;
+        }
+        let oh = (padded_h - u64::from(kh)) / u64::from(sh) + 1;
+        let ow = (padded_w - u64::from(kw)) / u64::from(sw) + 1;
+        Some([u32::try_from(oh).ok()?, u32::try_from(ow).ok()?])
+    }
+}
+
+/// One operation. Every op reads int8 or int32 values and writes one value.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Op {
+    /// `i8 [.., K]` times `weight i8 [N, K]` (transposed), plus `bias i32 [N]`, into `i32 [.., N]`.
+    MatMul {
+        /// The activations.
+        input: ValueId,
+        /// `i8 [N, K]`, one row per output.
+        weight: WeightId,
+        /// `i32 [N]`, optional.
+        bias: Option<WeightId>,
+    },
+    /// `i8 [C, H, W]` with `weight i8 [O, C, kh, kw]` and `bias i32 [O]` into `i32 [O, OH, OW]`; zero padding.
+    Conv2d {
+        /// The activations.
+        input: ValueId,
+        /// `i8 [O, C, kh, kw]`.
+        weight: WeightId,
+        /// `i32 [O]`, optional.
+        bias: Option<WeightId>,
+        /// Stride and padding (the kernel comes from the weight's shape).
+        stride: [u32; 2],
+        /// Top, left, bottom, right.
+        padding: [u32; 4],
+    },
+    /// `i32` to `i8` by per-channel fixed-point scaling along `axis` (one entry, or one per channel).
+    Requantize {
+        /// The accumulators.
+        input: ValueId,
+        /// Axis of the channels.
+        axis: u8,
+        /// One entry for all channels, or one per channel.
+        params: Vec<Requant>,
+    },
+    /// `max(x, 0)`, for `i8` or `i32`.
+    Relu {
+        /// The input.
+        input: ValueId,
+    },
+    /// Two `i8` tensors of one shape, each with its own scale, into `i8`:
+    /// `clamp((a * a_multiplier + b * b_multiplier + 2^(shift-1)) >> shift, -127, 127)`.
+    Add {
+        /// First operand.
+        a: ValueId,
+        /// Second operand.
+        b: ValueId,
+        /// Multiplier of `a`, `0..=i32::MAX`.
+        a_multiplier: i32,
+        /// Multiplier of `b`, `0..=i32::MAX`.
+        b_multiplier: i32,
+        /// Right shift, `1..=62`.
+        shift: u8,
+    },
+    /// Maximum over each window of `i8 [C, H, W]`; padded positions are ignored.
+    MaxPool2d {
+        /// The input.
+        input: ValueId,
+        /// Geometry; every padding must be smaller than the kernel.
+        window: Window,
+    },
+    /// Rounded mean over each window of `i8 [C, H, W]`.
+    AvgPool2d {
+        /// The input.
+        input: ValueId,
+        /// Geometry; every padding must be smaller than the kernel.
+        window: Window,
+        /// Divide by the full window size (true) or by the in-bounds count (false).
+        count_include_pad: bool,
+    },
+    /// Rounded mean over `H x W` of `i8 [C, H, W]` into `i8 [C, 1, 1]`.
+    GlobalAvgPool {
+        /// The input.
+        input: ValueId,
+    },
+    /// Same elements, row-major, under a new shape.
+    Reshape {
+        /// The input.
+        input: ValueId,
+        /// The new shape, same element count.
+        shape: Shape,
+    },
+    /// Index of the maximum along the last axis (lowest index on ties) into `i32 [.., 1]`.
+    ArgMax {
+        /// The input.
+        input: ValueId,
+    },
+    /// Maps class indices (an ArgMax output) to labels: `labels[x]`.
+    LabelLookup {
+        /// An ArgMax output.
+        input: ValueId,
+        /// `i32 [n]` where `n` is the ArgMax's axis length.
+        labels: WeightId,
+    },
+}
+
+impl Op {
+    /// The op's name as written in specs and errors.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::MatMul { .. } => "MatMul",
+            Op::Conv2d { .. } => "Conv2d",
+            Op::Requantize { .. } => "Requantize",
+            Op::Relu { .. } => "Relu",
+            Op::Add { .. } => "Add",
+            Op::MaxPool2d { .. } => "MaxPool2d",
+            Op::AvgPool2d { .. } => "AvgPool2d",
+            Op::GlobalAvgPool { .. } => "GlobalAvgPool",
+            Op::Reshape { .. } => "Reshape",
+            Op::ArgMax { .. } => "ArgMax",
+            Op::LabelLookup { .. } => "LabelLookup",
+        }
+    }
+
+    /// The values this op reads.
+    pub fn inputs(&self) -> Vec<ValueId> {
+        match self {
+            Op::Add { a, b, .. } => vec![*a, *b],
+            Op::MatMul { input, .. }
+            | Op::Conv2d { input, .. }
+            | Op::Requantize { input, .. }
+            | Op::Relu { input }
+            | Op::MaxPool2d { input, .. }
+            | Op::AvgPool2d { input, .. }
+            | Op::GlobalAvgPool { input }
+            | Op::Reshape { input, .. }
+            | Op::ArgMax { input }
+            | Op::LabelLookup { input, .. } => vec![*input],
+        }
+    }
+
+    /// The weights this op reads.
+    pub fn weights(&self) -> Vec<WeightId> {
+        match self {
+            Op::MatMul { weight, bias, .. } | Op::Conv2d { weight, bias, .. } => {
+                std::iter::once(*weight).chain(*bias).collect()
+            }
+            Op::LabelLookup { labels, .. } => vec![*labels],
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// The model input: an `i8` tensor and the float scale clients quantize with.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InputSpec {
+    /// Shape of one example (no batch dimension).
+    pub shape: Shape,
+    /// `x_int8 = clamp(floor(x / scale + 1/2), -127, 127)`; positive and finite.
+    pub scale: f32,
+}
+
+/// The integer graph.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Graph {
+    /// The one input.
+    pub input: InputSpec,
+    /// Nodes in execution order; the last one's value is the output.
+    pub nodes: Vec<Op>,
+    /// Float scale of the output (`x_float = x_int * scale`) for display, or 0 when the
+    /// output is an index or label.
+    pub output_scale: f32,
+}
+
+/// Type of a value, as inferred by validation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValueType {
+    /// Element type.
+    pub dtype: DType,
+    /// Shape, no batch dimension.
+    pub shape: Shape,
+}

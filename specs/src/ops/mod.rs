@@ -1,0 +1,81 @@
+//! Integer op semantics, one output element at a time.
+//!
+//! Each function computes a single output element from exactly the inputs that
+//! element depends on. The reference interpreter is these functions in loops, and the
+//! L1 one-step verifier recomputes one element the same way, so the rules here are
+//! written for 64-bit integer arithmetic that Solidity mirrors directly. See
+//! `specs/ops.md` for every rule with a worked example.
+//!
+//! One rounding rule is used everywhere a value is divided: **round half up**
+//! (towards +infinity), i.e. `floor(v + 1/2)`, computed exactly in integers.
+
+mod pool;
+mod requantize;
+
+pub use pool::{
+    avg_pool_element, global_avg_element, max_pool_element, round_div_half_up, window_positions,
+};
+pub use requantize::{add_element, requantize};
+
+/// Smallest int8 value an activation may take; -128 is never produced or accepted.
+pub const I8_MIN: i64 = -127;
+/// Largest int8 value.
+pub const I8_MAX: i64 = 127;
+
+/// Clamps to `[-127, 127]`.
+pub fn saturate_i8(v: i64) -> i8 {
+    v.clamp(I8_MIN, I8_MAX) as i8
+}
+
+/// One MatMul output: `bias + sum_k x[k] * w[k]` over one input row and one weight row.
+/// Validation guarantees the sum fits in i32 (see `MAX_ACCUMULATOR`).
+pub fn dot_element(input_row: &[i8], weight_row: &[i8], bias: i32) -> i32 {
+    let sum: i64 = input_row
+        .iter()
+        .zip(weight_row)
+        .map(|(&x, &w)| i64::from(x) * i64::from(w))
+        .sum();
+    (sum + i64::from(bias)) as i32
+}
+
+/// Bound on `|accumulator|` that validation enforces for MatMul and Conv2d:
+/// `K * 127 * 127 + max |bias| <= i32::MAX`, so the i32 result never wraps.
+pub const MAX_ACCUMULATOR: i64 = i32::MAX as i64;
+
+/// Largest `|product|` of two int8 operands: `127 * 127`. (-128 never occurs.)
+pub const MAX_PRODUCT: i64 = I8_MAX * I8_MAX;
+
+/// ReLU.
+pub fn relu(x: i64) -> i64 {
+    x.max(0)
+}
+
+/// Index of the largest value; the lowest index wins a tie. `None` for an empty slice.
+pub fn argmax(values: &[i64]) -> Option<usize> {
+    let mut best: Option<(usize, i64)> = None;
+    for (i, &v) in values.iter().enumerate() {
+        if best.is_none_or(|(_, b)| v > b) {
+            best = Some((i, v));
+        }
+    }
+    best.map(|(i, _)| i)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dot_at_the_extremes() {
+        let x = vec![127i8; 1024];
+        let w = vec![-127i8; 1024];
+        assert_eq!(dot_element(&x, &w, 5), -(1024 * 127 * 127) + 5);
+    }
+
+    #[test]
+    fn argmax_takes_the_lowest_index_on_ties() {
+        assert_eq!(argmax(&[1, 5, 5, 2]), Some(1));
+        assert_eq!(argmax(&[-3]), Some(0));
+        assert_eq!(argmax(&[]), None);
+    }
+}

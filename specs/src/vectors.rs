@@ -1,0 +1,634 @@
+//! The shared test vectors in `specs/vectors/`, generated from this crate's own code.
+//!
+//! `cargo run -p verdict-specs --example write-vectors` writes them; the test
+//! `tests/vectors.rs` checks that the committed files equal a fresh generation and
+//! that every case re-verifies (so a rule change cannot land without new vectors).
+//! Other implementations (the Solidity verifier) read the same files. Generation is
+//! deterministic: a fixed-seed SplitMix64 stream, no system randomness.
+
+use crate::hash::{Hash, to_hex};
+use crate::interpreter;
+use crate::merkle::{self, MerkleProof};
+use crate::model::{Graph, InputSpec, Metadata, Model, Op, Requant, Window};
+use crate::ops;
+use crate::tensor::{ElementOpening, RangeOpening, Tensor};
+use serde::{Deserialize, Serialize};
+
+/// Deterministic pseudo-random numbers (SplitMix64) for reproducible vectors.
+#[derive(Clone, Debug)]
+pub struct SplitMix64(u64);
+
+impl SplitMix64 {
+    /// A stream from `seed`.
+    pub fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+    /// Next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    /// Uniform in `[lo, hi]`.
+    pub fn range(&mut self, lo: i64, hi: i64) -> i64 {
+        lo + (self.next_u64() % (hi - lo + 1) as u64) as i64
+    }
+    /// `n` int8 values in `[-127, 127]`, a quarter of them at the extremes.
+    pub fn i8s(&mut self, n: usize) -> Vec<i8> {
+        (0..n)
+            .map(|_| match self.range(0, 7) {
+                0 => 127,
+                1 => -127,
+                _ => self.range(-127, 127) as i8,
+            })
+            .collect()
+    }
+}
+
+/// `merkle.json`: roots and proofs over small leaf lists.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MerkleCase {
+    /// Leaf bytes, hex.
+    pub leaves: Vec<String>,
+    /// Root over `leaf_hash(leaf)`.
+    #[serde(with = "crate::hash::serde_hex")]
+    pub root: Hash,
+    /// One proof per leaf.
+    pub proofs: Vec<MerkleProof>,
+}
+
+/// `tensors.json`: canonical bytes, commitments and openings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TensorCase {
+    /// The tensor.
+    pub tensor: Tensor,
+    /// Canonical element bytes, hex.
+    pub element_bytes: String,
+    /// Merkle root over the 32-byte chunks.
+    #[serde(with = "crate::hash::serde_hex")]
+    pub data_root: Hash,
+    /// The tensor commitment.
+    #[serde(with = "crate::hash::serde_hex")]
+    pub commitment: Hash,
+    /// Openings of the first, a middle and the last element.
+    pub element_openings: Vec<ElementOpening>,
+    /// Opening of the last row (last dimension).
+    pub row_opening: RangeOpening,
+}
+
+/// `arithmetic.json`: the integer rules one line at a time.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ArithmeticVectors {
+    /// `requantize(x, multiplier, shift)`.
+    pub requantize: Vec<RequantizeCase>,
+    /// `add_element(a, b, a_multiplier, b_multiplier, shift)`.
+    pub add: Vec<AddCase>,
+    /// `round_div_half_up(sum, n)`.
+    pub round_div: Vec<[i64; 3]>,
+}
+
+/// One requantization.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RequantizeCase {
+    /// Accumulator.
+    pub x: i32,
+    /// Multiplier.
+    pub multiplier: i32,
+    /// Shift.
+    pub shift: u8,
+    /// Result.
+    pub expected: i8,
+}
+
+/// One Add element.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AddCase {
+    /// First operand.
+    pub a: i8,
+    /// Second operand.
+    pub b: i8,
+    /// Multiplier of `a`.
+    pub a_multiplier: i32,
+    /// Multiplier of `b`.
+    pub b_multiplier: i32,
+    /// Shift.
+    pub shift: u8,
+    /// Result.
+    pub expected: i8,
+}
+
+/// `models.json`: small models, one per op (and mixed ones), run on one input.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelCase {
+    /// What the case exercises.
+    pub name: String,
+    /// The graph, readable.
+    pub graph: Graph,
+    /// The weights, readable.
+    pub weights: Vec<Tensor>,
+    /// The model file bytes, hex.
+    pub model_hex: String,
+    /// Its id.
+    pub model_id: crate::model::ModelId,
+    /// The input.
+    pub input: Tensor,
+    /// Every value the reference interpreter computes (input first, output last).
+    pub trace: Vec<Tensor>,
+    /// The commitment of each traced value.
+    pub trace_commitments: Vec<String>,
+}
+
+/// All vector files, by file name.
+pub fn generate() -> Vec<(&'static str, serde_json::Value)> {
+    let json = |v: &dyn erased::Json| v.to_value();
+    vec![
+        ("merkle.json", json(&merkle_cases())),
+        ("tensors.json", json(&tensor_cases())),
+        ("arithmetic.json", json(&arithmetic_cases())),
+        ("models.json", json(&model_cases())),
+    ]
+}
+
+mod erased {
+    pub(super) trait Json {
+        fn to_value(&self) -> serde_json::Value;
+    }
+    impl<T: serde::Serialize> Json for T {
+        fn to_value(&self) -> serde_json::Value {
+            serde_json::to_value(self).expect("vectors are plain data")
+        }
+    }
+}
+
+/// Merkle cases for 1 to 9 leaves.
+pub fn merkle_cases() -> Vec<MerkleCase> {
+    (1..=9u8)
+        .map(|n| {
+            let leaves: Vec<Vec<u8>> = (0..n).map(|i| vec![i; usize::from(i) + 1]).collect();
+            let hashes: Vec<Hash> = leaves.iter().map(|l| merkle::leaf_hash(l)).collect();
+            MerkleCase {
+                leaves: leaves
+                    .iter()
+                    .map(|l| format!("0x{}", hex::encode(l)))
+                    .collect(),
+                root: merkle::root(&hashes),
+                proofs: (0..hashes.len())
+                    .map(|i| merkle::prove(&hashes, i).expect("in range"))
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// Tensor cases of both dtypes, with lengths around the 32-byte chunk boundary.
+pub fn tensor_cases() -> Vec<TensorCase> {
+    let mut rng = SplitMix64::new(0x7e45_0001);
+    let mut tensors = Vec::new();
+    for shape in [
+        vec![1],
+        vec![32],
+        vec![33],
+        vec![3, 11],
+        vec![2, 4, 8],
+        vec![5, 70],
+    ] {
+        let n = crate::tensor::element_count(&shape).expect("small");
+        tensors.push(Tensor::from_i8(shape.clone(), rng.i8s(n)).expect("sized"));
+        let wide = (0..n).map(|_| rng.next_u64() as i32).collect();
+        tensors.push(Tensor::from_i32(shape, wide).expect("sized"));
+    }
+    tensors
+        .into_iter()
+        .map(|t| {
+            let n = t.len();
+            let row = *t.shape().last().expect("rank >= 1") as usize;
+            TensorCase {
+                element_bytes: format!("0x{}", hex::encode(t.element_bytes())),
+                data_root: t.data_root(),
+                commitment: t.commitment(),
+                element_openings: [0, n / 2, n - 1]
+                    .iter()
+                    .map(|&i| t.open_element(i).expect("in range"))
+                    .collect(),
+                row_opening: t.open_range(n - row, row).expect("in range"),
+                tensor: t,
+            }
+        })
+        .collect()
+}
+
+/// Edge cases and random cases of the arithmetic rules.
+pub fn arithmetic_cases() -> ArithmeticVectors {
+    let mut rng = SplitMix64::new(0x7e45_0002);
+    let mut requantize = Vec::new();
+    let mut push = |x: i32, multiplier: i32, shift: u8| {
+        let expected = ops::requantize(x, Requant { multiplier, shift });
+        requantize.push(RequantizeCase {
+            x,
+            multiplier,
+            shift,
+            expected,
+        });
+    };
+    for x in [
+        0,
+        1,
+        -1,
+        3,
+        -3,
+        5,
+        -5,
+        255,
+        -255,
+        256,
+        -256,
+        i32::MAX,
+        i32::MIN,
+    ] {
+        push(x, 1 << 30, 31);
+    }
+    push(i32::MAX, i32::MAX, 1);
+    push(i32::MIN, i32::MAX, 1);
+    push(i32::MIN, i32::MAX, 62);
+    push(-1, 1, 62);
+    for _ in 0..40 {
+        let x = rng.range(-2_000_000, 2_000_000) as i32;
+        let m = rng.range(1 << 30, i64::from(i32::MAX)) as i32;
+        let s = rng.range(20, 45) as u8;
+        push(x, m, s);
+    }
+    let mut add = Vec::new();
+    for _ in 0..30 {
+        let [a, b] = [rng.range(-127, 127) as i8, rng.range(-127, 127) as i8];
+        let a_multiplier = rng.range(0, i64::from(i32::MAX)) as i32;
+        let b_multiplier = rng.range(0, i64::from(i32::MAX)) as i32;
+        let shift = rng.range(28, 34) as u8;
+        let expected = ops::add_element(a, b, a_multiplier, b_multiplier, shift);
+        add.push(AddCase {
+            a,
+            b,
+            a_multiplier,
+            b_multiplier,
+            shift,
+            expected,
+        });
+    }
+    let round_div = [
+        (3, 2),
+        (-3, 2),
+        (5, 4),
+        (-5, 4),
+        (-6, 4),
+        (-7, 4),
+        (10, 4),
+        (-10, 4),
+        (0, 9),
+        (1016, 8),
+        (-1016, 8),
+    ]
+    .iter()
+    .map(|&(s, n)| [s, n, ops::round_div_half_up(s, n)])
+    .collect();
+    ArithmeticVectors {
+        requantize,
+        add,
+        round_div,
+    }
+}
+
+fn half_requant() -> Requant {
+    Requant {
+        multiplier: 1 << 30,
+        shift: 38,
+    }
+}
+
+/// One model per op, plus mixed graphs; each run on an extreme-valued input.
+pub fn model_cases() -> Vec<ModelCase> {
+    let mut rng = SplitMix64::new(0x7e45_0003);
+    let mut cases = Vec::new();
+    let mut add_case = |name: &str, graph: Graph, weights: Vec<Tensor>, rng: &mut SplitMix64| {
+        let n = crate::tensor::element_count(&graph.input.shape).expect("valid shape");
+        let input = Tensor::from_i8(graph.input.shape.clone(), rng.i8s(n)).expect("sized");
+        let model = Model::new(
+            graph,
+            weights,
+            Metadata {
+                name: name.into(),
+                ..Metadata::default()
+            },
+        )
+        .unwrap_or_else(|e| panic!("vector model {name} is invalid: {e}"));
+        let trace = interpreter::trace(&model, &input).expect("input matches");
+        cases.push(ModelCase {
+            name: name.into(),
+            graph: model.graph().clone(),
+            weights: model.weights().to_vec(),
+            model_hex: format!("0x{}", hex::encode(model.encode())),
+            model_id: model.id(),
+            input,
+            trace_commitments: trace.iter().map(|t| to_hex(&t.commitment())).collect(),
+            trace,
+        });
+    };
+    let spec = |shape: Vec<u32>| InputSpec { shape, scale: 0.05 };
+    let graph = |shape: Vec<u32>, nodes: Vec<Op>| Graph {
+        input: spec(shape),
+        nodes,
+        output_scale: 0.1,
+    };
+    let i8w = |rng: &mut SplitMix64, shape: Vec<u32>| {
+        let n = crate::tensor::element_count(&shape).expect("small");
+        Tensor::from_i8(shape, rng.i8s(n)).expect("sized")
+    };
+    let i32w = |rng: &mut SplitMix64, n: u32, bound: i64| {
+        Tensor::from_i32(
+            vec![n],
+            (0..n).map(|_| rng.range(-bound, bound) as i32).collect(),
+        )
+        .expect("sized")
+    };
+
+    // MatMul with an inner dimension above 1024 (the chunk size of the fast executor).
+    let w = i8w(&mut rng, vec![6, 1500]);
+    let b = i32w(&mut rng, 6, 100_000);
+    add_case(
+        "matmul_k1500",
+        graph(
+            vec![1500],
+            vec![Op::MatMul {
+                input: 0,
+                weight: 0,
+                bias: Some(1),
+            }],
+        ),
+        vec![w, b],
+        &mut rng,
+    );
+
+    // MatMul on a 2-D input, no bias, then per-channel requantize.
+    let w = i8w(&mut rng, vec![5, 7]);
+    let params = (0..5)
+        .map(|i| Requant {
+            multiplier: (1 << 30) + i * 12345,
+            shift: 36 + i as u8,
+        })
+        .collect();
+    add_case(
+        "matmul_rows_requantize_per_channel",
+        graph(
+            vec![3, 7],
+            vec![
+                Op::MatMul {
+                    input: 0,
+                    weight: 0,
+                    bias: None,
+                },
+                Op::Requantize {
+                    input: 1,
+                    axis: 1,
+                    params,
+                },
+            ],
+        ),
+        vec![w],
+        &mut rng,
+    );
+
+    // Requantize that saturates both ways, then ReLU.
+    let w = i8w(&mut rng, vec![8, 16]);
+    add_case(
+        "requantize_saturating_relu",
+        graph(
+            vec![16],
+            vec![
+                Op::MatMul {
+                    input: 0,
+                    weight: 0,
+                    bias: None,
+                },
+                Op::Requantize {
+                    input: 1,
+                    axis: 0,
+                    params: vec![Requant {
+                        multiplier: 1 << 30,
+                        shift: 30,
+                    }],
+                },
+                Op::Relu { input: 2 },
+            ],
+        ),
+        vec![w],
+        &mut rng,
+    );
+
+    // Conv2d with stride and asymmetric padding.
+    let w = i8w(&mut rng, vec![4, 3, 3, 2]);
+    let b = i32w(&mut rng, 4, 5000);
+    add_case(
+        "conv2d_stride_padding",
+        graph(
+            vec![3, 7, 6],
+            vec![
+                Op::Conv2d {
+                    input: 0,
+                    weight: 0,
+                    bias: Some(1),
+                    stride: [2, 1],
+                    padding: [1, 0, 2, 1],
+                },
+                Op::Requantize {
+                    input: 1,
+                    axis: 0,
+                    params: vec![half_requant(); 4],
+                },
+            ],
+        ),
+        vec![w, b],
+        &mut rng,
+    );
+
+    // Add of two int8 tensors with their own scales.
+    let w = i8w(&mut rng, vec![12, 12]);
+    add_case(
+        "add_residual",
+        graph(
+            vec![12],
+            vec![
+                Op::MatMul {
+                    input: 0,
+                    weight: 0,
+                    bias: None,
+                },
+                Op::Requantize {
+                    input: 1,
+                    axis: 0,
+                    params: vec![half_requant()],
+                },
+                Op::Add {
+                    a: 0,
+                    b: 2,
+                    a_multiplier: 1_500_000_000,
+                    b_multiplier: 900_000_000,
+                    shift: 31,
+                },
+            ],
+        ),
+        vec![w],
+        &mut rng,
+    );
+
+    // Pools with padding.
+    let pool_window = Window {
+        kernel: [3, 3],
+        stride: [2, 2],
+        padding: [1, 1, 1, 1],
+    };
+    add_case(
+        "max_pool_padded",
+        graph(
+            vec![2, 5, 5],
+            vec![Op::MaxPool2d {
+                input: 0,
+                window: pool_window,
+            }],
+        ),
+        vec![],
+        &mut rng,
+    );
+    add_case(
+        "avg_pool_padded_exclude",
+        graph(
+            vec![2, 5, 5],
+            vec![Op::AvgPool2d {
+                input: 0,
+                window: pool_window,
+                count_include_pad: false,
+            }],
+        ),
+        vec![],
+        &mut rng,
+    );
+    add_case(
+        "avg_pool_padded_include",
+        graph(
+            vec![2, 5, 5],
+            vec![Op::AvgPool2d {
+                input: 0,
+                window: pool_window,
+                count_include_pad: true,
+            }],
+        ),
+        vec![],
+        &mut rng,
+    );
+    add_case(
+        "global_avg_pool",
+        graph(vec![3, 4, 5], vec![Op::GlobalAvgPool { input: 0 }]),
+        vec![],
+        &mut rng,
+    );
+
+    // Reshape, ArgMax (with ties) and LabelLookup.
+    let labels = Tensor::from_i32(vec![10], vec![3, 1, 4, 1, 5, 9, 2, 6, 5, 8]).expect("sized");
+    add_case(
+        "reshape_argmax_labels",
+        graph(
+            vec![2, 5],
+            vec![
+                Op::Reshape {
+                    input: 0,
+                    shape: vec![10],
+                },
+                Op::ArgMax { input: 1 },
+                Op::LabelLookup {
+                    input: 2,
+                    labels: 0,
+                },
+            ],
+        ),
+        vec![labels],
+        &mut rng,
+    );
+    // A small CNN end to end: conv, relu, pools, flatten, dense, argmax.
+    let c1 = i8w(&mut rng, vec![4, 1, 3, 3]);
+    let c1b = i32w(&mut rng, 4, 2000);
+    let d1 = i8w(&mut rng, vec![10, 16]);
+    let d1b = i32w(&mut rng, 10, 2000);
+    add_case(
+        "small_cnn",
+        graph(
+            vec![1, 8, 8],
+            vec![
+                Op::Conv2d {
+                    input: 0,
+                    weight: 0,
+                    bias: Some(1),
+                    stride: [1, 1],
+                    padding: [1, 1, 1, 1],
+                },
+                Op::Requantize {
+                    input: 1,
+                    axis: 0,
+                    params: vec![Requant {
+                        multiplier: 1_300_000_000,
+                        shift: 40,
+                    }],
+                },
+                Op::Relu { input: 2 },
+                Op::MaxPool2d {
+                    input: 3,
+                    window: Window {
+                        kernel: [2, 2],
+                        stride: [2, 2],
+                        padding: [0; 4],
+                    },
+                },
+                Op::AvgPool2d {
+                    input: 4,
+                    window: Window {
+                        kernel: [2, 2],
+                        stride: [2, 2],
+                        padding: [0; 4],
+                    },
+                    count_include_pad: true,
+                },
+                Op::Reshape {
+                    input: 5,
+                    shape: vec![16],
+                },
+                Op::MatMul {
+                    input: 6,
+                    weight: 2,
+                    bias: Some(3),
+                },
+                Op::Requantize {
+                    input: 7,
+                    axis: 0,
+                    params: vec![half_requant()],
+                },
+                Op::ArgMax { input: 8 },
+            ],
+        ),
+        vec![c1, c1b, d1, d1b],
+        &mut rng,
+    );
+    let ties = Tensor::from_i8(vec![6], vec![5, 127, -3, 127, 127, 0]).expect("sized");
+    let model = graph(vec![6], vec![Op::ArgMax { input: 0 }]);
+    let m = Model::new(model.clone(), vec![], Metadata::default()).expect("valid");
+    let trace = interpreter::trace(&m, &ties).expect("input matches");
+    cases.push(ModelCase {
+        name: "argmax_ties_lowest_index".into(),
+        graph: model,
+        weights: vec![],
+        model_hex: format!("0x{}", hex::encode(m.encode())),
+        model_id: m.id(),
+        trace_commitments: trace.iter().map(|t| to_hex(&t.commitment())).collect(),
+        trace,
+        input: ties,
+    });
+
+    cases
+}

@@ -1,0 +1,100 @@
+//! The committed vectors equal a fresh generation, and every case re-verifies from
+//! the file alone (decoding the model bytes, re-running the interpreter, re-checking
+//! every opening), so the files can be trusted by other implementations.
+
+use std::path::PathBuf;
+use verdict_specs::hash::to_hex;
+use verdict_specs::vectors::{self, ArithmeticVectors, MerkleCase, ModelCase, TensorCase};
+use verdict_specs::{Model, interpreter, merkle, ops};
+
+fn read(name: &str) -> serde_json::Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("vectors")
+        .join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "reading {}: {e} (run `cargo run -p verdict-specs --example write-vectors`)",
+            path.display()
+        )
+    });
+    serde_json::from_str(&text).expect("vector files are JSON")
+}
+
+#[test]
+fn committed_vectors_are_current() {
+    for (name, fresh) in vectors::generate() {
+        assert!(
+            read(name) == fresh,
+            "specs/vectors/{name} is stale: run `cargo run -p verdict-specs --example write-vectors`"
+        );
+    }
+}
+
+#[test]
+fn merkle_vectors_verify() {
+    let cases: Vec<MerkleCase> = serde_json::from_value(read("merkle.json")).expect("schema");
+    for case in cases {
+        for (leaf, proof) in case.leaves.iter().zip(&case.proofs) {
+            let bytes = hex::decode(leaf.trim_start_matches("0x")).expect("hex");
+            assert!(proof.verify(merkle::leaf_hash(&bytes), &case.root));
+        }
+    }
+}
+
+#[test]
+fn tensor_vectors_verify() {
+    let cases: Vec<TensorCase> = serde_json::from_value(read("tensors.json")).expect("schema");
+    for case in cases {
+        let t = &case.tensor;
+        assert_eq!(
+            case.element_bytes,
+            format!("0x{}", hex::encode(t.element_bytes()))
+        );
+        assert_eq!(case.commitment, t.commitment());
+        for opening in &case.element_openings {
+            assert!(opening.verify(t.dtype(), t.shape(), &case.commitment));
+        }
+        assert!(
+            case.row_opening
+                .verify(t.dtype(), t.shape(), &case.commitment)
+        );
+    }
+}
+
+#[test]
+fn arithmetic_vectors_verify() {
+    let v: ArithmeticVectors = serde_json::from_value(read("arithmetic.json")).expect("schema");
+    for c in v.requantize {
+        let r = verdict_specs::model::Requant {
+            multiplier: c.multiplier,
+            shift: c.shift,
+        };
+        assert_eq!(ops::requantize(c.x, r), c.expected, "{c:?}");
+    }
+    for c in v.add {
+        assert_eq!(
+            ops::add_element(c.a, c.b, c.a_multiplier, c.b_multiplier, c.shift),
+            c.expected
+        );
+    }
+    for [s, n, q] in v.round_div {
+        assert_eq!(ops::round_div_half_up(s, n), q);
+    }
+}
+
+#[test]
+fn model_vectors_rerun_from_their_bytes() {
+    let cases: Vec<ModelCase> = serde_json::from_value(read("models.json")).expect("schema");
+    assert!(cases.len() >= 10);
+    for case in cases {
+        let bytes = hex::decode(case.model_hex.trim_start_matches("0x")).expect("hex");
+        let model = Model::decode(&bytes).unwrap_or_else(|e| panic!("{}: {e}", case.name));
+        assert_eq!(model.graph(), &case.graph, "{}", case.name);
+        assert_eq!(model.weights(), case.weights.as_slice(), "{}", case.name);
+        assert_eq!(model.id(), case.model_id, "{}", case.name);
+        let trace = interpreter::trace(&model, &case.input).expect("input matches");
+        assert_eq!(trace, case.trace, "{}", case.name);
+        let commitments: Vec<String> = trace.iter().map(|t| to_hex(&t.commitment())).collect();
+        assert_eq!(commitments, case.trace_commitments, "{}", case.name);
+    }
+}

@@ -1,1 +1,44 @@
-fn main() {}
+//! `verdict`: one binary for every Verdict role.
+//!
+//! Today it holds the model tooling (`verdict model import|eval|run|inspect`); the
+//! devnet, sequencer, challenger, node, infer and bridge commands join as their
+//! roles land.
+
+mod input;
+mod model;
+mod output;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Verdict: an optimistic-verification rollup for ML inference.
+///
+/// Models are integer-quantized graphs executed bit-exactly, so every honest machine
+/// computes the same output and any wrong answer can be proven wrong on L1.
+#[derive(Parser, Debug)]
+#[command(name = "verdict", version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Import, evaluate, run and inspect Verdict models.
+    #[command(subcommand)]
+    Model(model::ModelCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Model(command) => model::run(command),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! `verdict model import`: ONNX → quantized `.vdm`, with an accuracy report.
+
+use crate::output::{percent, print_json, write_atomically};
+use anyhow::{Context, Result};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::PathBuf;
+use verdict_node::dataset::Dataset;
+use verdict_node::import::{ImportOptions, ImportProgress, import_onnx};
+use verdict_specs::hash::to_hex;
+
+/// Import a float ONNX model: quantize it to int8 with calibration rows and write a
+/// Verdict model file.
+///
+/// Weights are quantized per output channel, activations per tensor from the ranges
+/// seen on the calibration rows. With --test, the float and int8 models are both run
+/// on the test rows and their accuracy and agreement reported. Dataset CSV: one row per
+/// example, the float features in order, then the integer label; no header.
+#[derive(Args, Debug)]
+pub(crate) struct ImportArgs {
+    /// The float ONNX model (e.g. from skl2onnx or torch.onnx).
+    onnx: PathBuf,
+    /// CSV rows used to measure activation ranges (a few hundred representative rows).
+    #[arg(long, value_name = "CSV")]
+    calibration: PathBuf,
+    /// CSV rows to measure float and int8 accuracy on.
+    #[arg(long, value_name = "CSV")]
+    test: Option<PathBuf>,
+    /// Where to write the Verdict model (.vdm).
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    out: PathBuf,
+    /// Model name stored in the file (default: the ONNX file's stem).
+    #[arg(long)]
+    name: Option<String>,
+    /// Which ONNX graph output to import (default: the first).
+    #[arg(long = "onnx-output", value_name = "NAME")]
+    onnx_output: Option<String>,
+    /// Print one JSON object instead of the readable report.
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) fn run(args: ImportArgs) -> Result<()> {
+    let onnx = std::fs::read(&args.onnx).with_context(|| format!("reading {}", args.onnx.display()))?;
+    let calibration = Dataset::load(&args.calibration)
+        .with_context(|| format!("reading calibration set {}", args.calibration.display()))?;
+    let test = args
+        .test
+        .as_ref()
+        .map(|p| Dataset::load(p).with_context(|| format!("reading test set {}", p.display())))
+        .transpose()?;
+    let options = ImportOptions {
+        name: args.name.clone().or_else(|| args.onnx.file_stem().map(|s| s.to_string_lossy().into_owned())),
+        output: args.onnx_output.clone(),
+        ..ImportOptions::default()
+    };
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{msg:>12} [{bar:30}] {pos}/{len} rows")
+            .expect("static template")
+            .progress_chars("=> "),
+    );
+    let mut on_progress = |p: ImportProgress| match p {
+        ImportProgress::Calibrating { done, total } => {
+            bar.set_message("calibrating");
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        }
+        ImportProgress::Evaluating { done, total } => {
+            bar.set_message("evaluating");
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        }
+        #[allow(unreachable_patterns)]
+        _ => {}
+    };
+    let report = import_onnx(&onnx, &calibration, test.as_ref(), &options, &mut on_progress)
+        .with_context(|| format!("importing {}", args.onnx.display()))?;
+    bar.finish_and_clear();
+
+    let bytes = report.model.encode();
+    write_atomically(&args.out, &bytes)?;
+    let id = report.model.id();
+    if args.json {
+        return print_json(&serde_json::json!({
+            "model_id": to_hex(&id.id),
+            "graph_hash": to_hex(&id.graph_hash),
+            "weights_root": to_hex(&id.weights_root),
+            "output": args.out.display().to_string(),
+            "bytes": bytes.len(),
+            "parameters": report.model.parameter_count(),
+            "calibration_rows": report.calibration_rows,
+            "test_rows": report.test_rows,
+            "float_accuracy": report.float_accuracy,
+            "int8_accuracy": report.int8_accuracy,
+            "agreement": report.agreement,
+            "notes": report.notes,
+        }));
+    }
+    println!("wrote {} ({} bytes, {} parameters)", args.out.display(), bytes.len(), report.model.parameter_count());
+    println!("model id        {}", to_hex(&id.id));
+    println!("calibration     {} rows", report.calibration_rows);
+    if let (Some(f), Some(q), Some(a)) = (report.float_accuracy, report.int8_accuracy, report.agreement) {
+        println!("test rows       {}", report.test_rows);
+        println!("float accuracy  {}", percent(f));
+        println!("int8 accuracy   {}  ({:+.2} points)", percent(q), (q - f) * 100.0);
+        println!("agreement       {}  (float and int8 predict the same class)", percent(a));
+    }
+    for note in &report.notes {
+        println!("note: {note}");
+    }
+    Ok(())
+}

@@ -1,0 +1,309 @@
+//! MatMul and Conv2d: int8 contractions as chunked `f32` kernels.
+//!
+//! # Exactness
+//!
+//! An int8 x int8 product has `|p| <= 127 * 127 = 16129` (`MAX_PRODUCT`; -128 never
+//! occurs). Any partial sum of at most [`CHUNK`] = 1024 such products has
+//! `|s| <= 1024 * 16129 = 16_516_096 < 2^24 = 16_777_216`. Every integer of magnitude at
+//! most 2^24 is exactly representable in `f32`, and IEEE arithmetic returns the exact
+//! result whenever it is representable, so an `f32` kernel that sums at most 1024 products
+//! computes the exact integer whatever its summation order, blocking, SIMD width, use of
+//! FMA or split across threads. Hence every inner dimension is split into chunks of at
+//! most 1024 products (MatMul: `K`; Conv2d: `C * kh * kw`, split by groups of input
+//! channels with `C_g * kh * kw <= 1024`), each chunk runs as one `f32` matmul or
+//! convolution, each chunk result is converted to `i64` (exact: it is an integer below
+//! 2^24), and the chunk sums and the bias are added in `i64`. Validation bounds the total
+//! by `i32::MAX`, so nothing overflows.
+//!
+//! **Fast path.** When there is a single chunk and `K * 16129 + max|bias| < 2^24`, the
+//! bias is added in `f32` too (by burn's bias add, or a broadcast add): both operands are
+//! exact integers and so is their sum, whose magnitude is below 2^24, so the addition is
+//! exact; the result stays in `f32` form (every element an exact integer below 2^24) and is
+//! converted to `i64` only by the op that needs integers (Requantize). The property test
+//! covers both paths (small biases and K <= 1024 take the fast one; biases near 2^24 and
+//! K > 1024 the other).
+
+use super::values::{Form, Values};
+use crate::executor::{CHUNK, ExecError, ExecResult};
+use burn::tensor::module::conv2d;
+use burn::tensor::ops::ConvOptions;
+use burn::tensor::{DType, Device, Int, IntDType, Tensor, TensorData};
+use std::ops::Range;
+use verdict_specs::Tensor as SpecTensor;
+use verdict_specs::model::ValueId;
+use verdict_specs::ops::MAX_PRODUCT;
+
+/// `2^24`: integers of smaller magnitude are exact in `f32`.
+pub(super) const F32_EXACT: i64 = 1 << 24;
+
+/// One chunk of a weight: the inner-dimension range it covers and its `f32` tensor.
+#[derive(Clone, Debug)]
+struct Chunk<T> {
+    range: Range<usize>,
+    weight: T,
+}
+
+/// How the contraction accumulates: see the module docs.
+#[derive(Clone, Debug)]
+enum Accumulate<F, I> {
+    /// One chunk, total below 2^24: bias added in `f32`, result kept as `f32`.
+    Float(Option<F>),
+    /// Chunk results converted to `i64` and summed there with the bias.
+    Int(Option<I>),
+}
+
+/// Whether a contraction of `inner` products with biases up to `max_bias` may take the fast path.
+fn fits_f32(inner: usize, max_bias: i64) -> bool {
+    inner <= CHUNK && (inner as i64) * MAX_PRODUCT + max_bias < F32_EXACT
+}
+
+fn bias_values(bias: Option<&SpecTensor>) -> Option<&[i32]> {
+    bias.map(|b| b.as_i32().expect("validation fixed the bias type as i32"))
+}
+
+fn max_abs(bias: Option<&[i32]>) -> i64 {
+    bias.map_or(0, |b| {
+        b.iter().map(|&v| i64::from(v).abs()).max().unwrap_or(0)
+    })
+}
+
+pub(super) fn float_tensor<const D: usize>(
+    values: Vec<f32>,
+    shape: [usize; D],
+    device: &Device,
+) -> Tensor<D> {
+    Tensor::from_data(TensorData::new(values, shape), (device, DType::F32))
+}
+
+pub(super) fn int_tensor<const D: usize>(
+    values: Vec<i64>,
+    shape: [usize; D],
+    device: &Device,
+) -> Tensor<D, Int> {
+    Tensor::from_data(TensorData::new(values, shape), (device, DType::I64))
+}
+
+/// Sums chunk results in `i64`.
+fn sum_chunks<T>(chunks: &[T], mut run: impl FnMut(&T) -> Tensor<2, Int>) -> Tensor<2, Int> {
+    let mut parts = chunks.iter().map(&mut run);
+    let first = parts.next().expect("a contraction has at least one chunk");
+    parts.fold(first, |acc, part| acc.add(part))
+}
+
+/// `i8 [.., K]` times `weight i8 [N, K]` transposed, plus `bias i32 [N]`.
+#[derive(Clone, Debug)]
+pub(super) struct MatMul {
+    input: ValueId,
+    k: usize,
+    n: usize,
+    /// `f32 [len, N]` slices of the transposed weight.
+    chunks: Vec<Chunk<Tensor<2>>>,
+    /// Bias as `[1, N]`.
+    accumulate: Accumulate<Tensor<2>, Tensor<2, Int>>,
+}
+
+impl MatMul {
+    pub(super) fn new(
+        input: ValueId,
+        weight: &SpecTensor,
+        bias: Option<&SpecTensor>,
+        device: &Device,
+    ) -> Self {
+        let w = weight
+            .as_i8()
+            .expect("validation fixed the weight type as i8");
+        let [n, k] = [weight.shape()[0] as usize, weight.shape()[1] as usize];
+        let chunks = (0..k)
+            .step_by(CHUNK)
+            .map(|start| {
+                let range = start..(start + CHUNK).min(k);
+                let mut data = Vec::with_capacity(range.len() * n);
+                for kk in range.clone() {
+                    data.extend((0..n).map(|j| f32::from(w[j * k + kk])));
+                }
+                let weight = float_tensor(data, [range.len(), n], device);
+                Chunk { range, weight }
+            })
+            .collect();
+        let bias = bias_values(bias);
+        let accumulate = if fits_f32(k, max_abs(bias)) {
+            Accumulate::Float(bias.map(|b| {
+                float_tensor(b.iter().map(|&v| v as f32).collect(), [1, n], device)
+            }))
+        } else {
+            Accumulate::Int(
+                bias.map(|b| int_tensor(b.iter().map(|&v| i64::from(v)).collect(), [1, n], device)),
+            )
+        };
+        Self {
+            input,
+            k,
+            n,
+            chunks,
+            accumulate,
+        }
+    }
+
+    pub(super) fn run(&self, values: &mut Values<'_>, batch: usize) -> Form {
+        let x = values.float(self.input);
+        let rows = x.dims()[1] / self.k * batch;
+        let x = x.reshape([rows, self.k]);
+        let out_shape = [batch, rows / batch * self.n];
+        match &self.accumulate {
+            Accumulate::Float(bias) => {
+                let y = x.matmul(self.chunks[0].weight.clone());
+                let y = match bias {
+                    Some(b) => y.add(b.clone()),
+                    None => y,
+                };
+                Form::Float(y.reshape(out_shape))
+            }
+            Accumulate::Int(bias) => {
+                let single = self.chunks.len() == 1;
+                let acc = sum_chunks(&self.chunks, |c| {
+                    let xs = if single {
+                        x.clone()
+                    } else {
+                        x.clone().slice_dim(1, c.range.clone())
+                    };
+                    xs.matmul(c.weight.clone()).cast(IntDType::I64)
+                });
+                let acc = match bias {
+                    Some(b) => acc.add(b.clone()),
+                    None => acc,
+                };
+                Form::Int(acc.reshape(out_shape))
+            }
+        }
+    }
+}
+
+/// `i8 [C, H, W]` with `weight i8 [O, C, kh, kw]` and `bias i32 [O]`, zero padding.
+#[derive(Clone, Debug)]
+pub(super) struct Conv2d {
+    input: ValueId,
+    /// Input `[C, H, W]`.
+    chw: [usize; 3],
+    /// Output `[O, OH, OW]`.
+    out: [usize; 3],
+    options: ConvOptions<2>,
+    /// `f32 [O, C_g, kh, kw]` slices of the weight, by input-channel range.
+    chunks: Vec<Chunk<Tensor<4>>>,
+    /// Bias as `[O]` (`f32`, for burn's conv) or `[1, O, 1]` (`i64`).
+    accumulate: Accumulate<Tensor<1>, Tensor<3, Int>>,
+}
+
+impl Conv2d {
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn new(
+        node: usize,
+        input: ValueId,
+        in_shape: &[u32],
+        out_shape: &[u32],
+        weight: &SpecTensor,
+        bias: Option<&SpecTensor>,
+        stride: [u32; 2],
+        padding: [u32; 4],
+        device: &Device,
+    ) -> ExecResult<Self> {
+        let w = weight
+            .as_i8()
+            .expect("validation fixed the weight type as i8");
+        let dims = |s: &[u32]| [s[0] as usize, s[1] as usize, s[2] as usize];
+        let [c, h, wd] = dims(in_shape);
+        let out = dims(out_shape);
+        let o = out[0];
+        let [kh, kw] = [weight.shape()[2] as usize, weight.shape()[3] as usize];
+        let window = kh * kw;
+        if window > CHUNK {
+            return Err(ExecError::Unsupported {
+                node,
+                op: "Conv2d",
+                reason: format!(
+                    "kernel {kh}x{kw} has more than {CHUNK} taps per channel, so one channel \
+                     cannot be summed exactly in f32"
+                ),
+            });
+        }
+        let per_chunk = CHUNK / window;
+        let chunks = (0..c)
+            .step_by(per_chunk)
+            .map(|start| {
+                let range = start..(start + per_chunk).min(c);
+                let mut data = Vec::with_capacity(o * range.len() * window);
+                for oc in 0..o {
+                    for ic in range.clone() {
+                        let at = (oc * c + ic) * window;
+                        data.extend(w[at..at + window].iter().map(|&v| f32::from(v)));
+                    }
+                }
+                let weight = float_tensor(data, [o, range.len(), kh, kw], device);
+                Chunk { range, weight }
+            })
+            .collect();
+        let bias = bias_values(bias);
+        let accumulate = if fits_f32(c * window, max_abs(bias)) {
+            Accumulate::Float(
+                bias.map(|b| float_tensor(b.iter().map(|&v| v as f32).collect(), [o], device)),
+            )
+        } else {
+            Accumulate::Int(
+                bias.map(|b| int_tensor(b.iter().map(|&v| i64::from(v)).collect(), [1, o, 1], device)),
+            )
+        };
+        Ok(Self {
+            input,
+            chw: [c, h, wd],
+            out,
+            options: conv_options(stride, padding),
+            chunks,
+            accumulate,
+        })
+    }
+
+    pub(super) fn run(&self, values: &mut Values<'_>, batch: usize) -> Form {
+        let [c, h, w] = self.chw;
+        let [o, oh, ow] = self.out;
+        let x = values.float(self.input).reshape([batch, c, h, w]);
+        match &self.accumulate {
+            Accumulate::Float(bias) => {
+                let y = conv2d(
+                    x,
+                    self.chunks[0].weight.clone(),
+                    bias.clone(),
+                    self.options.clone(),
+                );
+                Form::Float(y.reshape([batch, o * oh * ow]))
+            }
+            Accumulate::Int(bias) => {
+                let single = self.chunks.len() == 1;
+                let acc = sum_chunks(&self.chunks, |chunk| {
+                    let xs = if single {
+                        x.clone()
+                    } else {
+                        x.clone().slice_dim(1, chunk.range.clone())
+                    };
+                    conv2d(xs, chunk.weight.clone(), None, self.options.clone())
+                        .reshape([batch, o * oh * ow])
+                        .cast(IntDType::I64)
+                });
+                let acc = match bias {
+                    Some(b) => acc.reshape([batch, o, oh * ow]).add(b.clone()).reshape([batch, o * oh * ow]),
+                    None => acc,
+                };
+                Form::Int(acc)
+            }
+        }
+    }
+}
+
+/// burn's options for a window with our `[top, left, bottom, right]` zero padding.
+pub(super) fn conv_options(stride: [u32; 2], padding: [u32; 4]) -> ConvOptions<2> {
+    let [pt, pl, pb, pr] = padding.map(|p| p as usize);
+    ConvOptions::new_with_padding(
+        stride.map(|s| s as usize),
+        [(pt, pb), (pl, pr)],
+        [1, 1],
+        1,
+    )
+}

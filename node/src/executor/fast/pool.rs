@@ -1,0 +1,189 @@
+//! MaxPool2d, AvgPool2d and GlobalAvgPool.
+//!
+//! Means are never computed by a float division (that would round). The window *sums*
+//! are computed in `f32` (a convolution with a ones kernel, or a sum over an axis): a sum
+//! of `n` int8 values has magnitude at most `127 * n`, exact in `f32` while
+//! `127 * n < 2^24` (checked at construction, else the sum is taken in `i64`). The sum is
+//! converted to `i64` and rounded half up exactly as the spec does:
+//! `floor((2 * sum + n) / (2 * n))`, see [`round_mean`].
+
+use super::contract::{F32_EXACT, conv_options, float_tensor, int_tensor};
+use super::values::{Form, Values};
+use crate::executor::{ExecError, ExecResult};
+use burn::tensor::module::{conv2d, max_pool2d};
+use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
+use burn::tensor::{Device, Int, IntDType, Tensor};
+use verdict_specs::model::{ValueId, Window};
+use verdict_specs::ops::{I8_MAX, window_positions};
+
+/// Largest number of int8 values whose sum is exact in `f32`: `127 * n < 2^24`.
+const MAX_EXACT_SUM_TERMS: i64 = (F32_EXACT - 1) / I8_MAX;
+
+fn chw(shape: &[u32]) -> [usize; 3] {
+    [shape[0] as usize, shape[1] as usize, shape[2] as usize]
+}
+
+/// Maximum over each window; padded positions never win (burn pads with `-inf`).
+#[derive(Clone, Debug)]
+pub(super) struct MaxPool {
+    input: ValueId,
+    chw: [usize; 3],
+    out: [usize; 3],
+    options: MaxPoolOptions<2>,
+}
+
+impl MaxPool {
+    pub(super) fn new(input: ValueId, in_shape: &[u32], out_shape: &[u32], window: &Window) -> Self {
+        let [pt, pl, pb, pr] = window.padding.map(|p| p as usize);
+        let options = MaxPoolOptions::new(window.kernel.map(|k| k as usize))
+            .with_stride(window.stride.map(|s| s as usize))
+            .with_padding_pairs([(pt, pb), (pl, pr)]);
+        Self {
+            input,
+            chw: chw(in_shape),
+            out: chw(out_shape),
+            options,
+        }
+    }
+
+    pub(super) fn run(&self, values: &mut Values<'_>, batch: usize) -> Form {
+        let [c, h, w] = self.chw;
+        let [_, oh, ow] = self.out;
+        let x = values.float(self.input).reshape([batch, c, h, w]);
+        let y = max_pool2d(x, self.options.clone());
+        Form::Float(y.reshape([batch, c * oh * ow]))
+    }
+}
+
+/// What a window sum is divided by.
+#[derive(Clone, Debug)]
+enum Divisor {
+    /// The same `n` everywhere.
+    Uniform(i64),
+    /// Per output position, as `[1, OH * OW]`: `257 * n` and `2 * n` (see [`round_mean`]).
+    PerPosition {
+        offset: Tensor<2, Int>,
+        denominator: Tensor<2, Int>,
+    },
+}
+
+/// `floor((2 * sum + n) / (2 * n))` for every element, exactly, with any integer division.
+///
+/// `|sum| <= 127 * n` (a sum of at most `n` values in `[-127, 127]`), so adding `256 * n`
+/// to the numerator makes it positive (`>= 3n`) without changing the fractional part:
+/// `floor((2s + n) / 2n) = (2s + 257n) / 2n - 128`, where the division of a positive
+/// numerator by a positive denominator truncates and floors alike. The result is in
+/// `[-127, 127]` already (the rounded mean of values in that range), so no clamp is needed.
+fn round_mean(sum: Tensor<2, Int>, divisor: &Divisor) -> Tensor<2, Int> {
+    let doubled = sum.mul_scalar(2);
+    match divisor {
+        Divisor::Uniform(n) => doubled.add_scalar(257 * n).div_scalar(2 * n),
+        Divisor::PerPosition {
+            offset,
+            denominator,
+        } => doubled.add(offset.clone()).div(denominator.clone()),
+    }
+    .sub_scalar(128)
+}
+
+/// Rounded mean over each window: a ones-kernel convolution for the sums, then [`round_mean`].
+#[derive(Clone, Debug)]
+pub(super) struct AvgPool {
+    input: ValueId,
+    chw: [usize; 3],
+    out: [usize; 3],
+    /// `f32 [1, 1, kh, kw]` of ones.
+    ones: Tensor<4>,
+    options: ConvOptions<2>,
+    divisor: Divisor,
+}
+
+impl AvgPool {
+    pub(super) fn new(
+        node: usize,
+        input: ValueId,
+        in_shape: &[u32],
+        out_shape: &[u32],
+        window: &Window,
+        count_include_pad: bool,
+        device: &Device,
+    ) -> ExecResult<Self> {
+        let [kh, kw] = window.kernel;
+        let full = i64::from(kh) * i64::from(kw);
+        if full > MAX_EXACT_SUM_TERMS {
+            return Err(ExecError::Unsupported {
+                node,
+                op: "AvgPool2d",
+                reason: format!("a {kh}x{kw} window sum may not be exact in f32"),
+            });
+        }
+        let [_, h, w] = chw(in_shape);
+        let [_, oh, ow] = chw(out_shape);
+        let counts: Vec<i64> = (0..oh * ow)
+            .map(|i| {
+                if count_include_pad {
+                    full
+                } else {
+                    let (oy, ox) = ((i / ow) as u32, (i % ow) as u32);
+                    window_positions(window, h as u32, w as u32, oy, ox).0.len() as i64
+                }
+            })
+            .collect();
+        let divisor = if counts.iter().all(|&n| n == counts[0]) {
+            Divisor::Uniform(counts[0])
+        } else {
+            Divisor::PerPosition {
+                offset: int_tensor(counts.iter().map(|n| 257 * n).collect(), [1, oh * ow], device),
+                denominator: int_tensor(counts.iter().map(|n| 2 * n).collect(), [1, oh * ow], device),
+            }
+        };
+        Ok(Self {
+            input,
+            chw: chw(in_shape),
+            out: chw(out_shape),
+            ones: float_tensor(vec![1.0; (kh * kw) as usize], [1, 1, kh as usize, kw as usize], device),
+            options: conv_options(window.stride, window.padding),
+            divisor,
+        })
+    }
+
+    pub(super) fn run(&self, values: &mut Values<'_>, batch: usize) -> Form {
+        let [c, h, w] = self.chw;
+        let [_, oh, ow] = self.out;
+        let x = values.float(self.input).reshape([batch * c, 1, h, w]);
+        let sums = conv2d(x, self.ones.clone(), None, self.options.clone())
+            .reshape([batch * c, oh * ow])
+            .cast(IntDType::I64);
+        Form::Int(round_mean(sums, &self.divisor).reshape([batch, c * oh * ow]))
+    }
+}
+
+/// Rounded mean of each `H x W` plane.
+#[derive(Clone, Debug)]
+pub(super) struct GlobalAvgPool {
+    input: ValueId,
+    channels: usize,
+    plane: usize,
+}
+
+impl GlobalAvgPool {
+    pub(super) fn new(input: ValueId, in_shape: &[u32]) -> Self {
+        let [c, h, w] = chw(in_shape);
+        Self {
+            input,
+            channels: c,
+            plane: h * w,
+        }
+    }
+
+    pub(super) fn run(&self, values: &mut Values<'_>, batch: usize) -> Form {
+        let x = values.float(self.input).reshape([batch * self.channels, self.plane]);
+        let sums = if (self.plane as i64) <= MAX_EXACT_SUM_TERMS {
+            x.sum_dim(1).cast(IntDType::I64)
+        } else {
+            x.cast(IntDType::I64).sum_dim(1)
+        };
+        let means = round_mean(sums, &Divisor::Uniform(self.plane as i64));
+        Form::Int(means.reshape([batch, self.channels]))
+    }
+}

@@ -1,0 +1,993 @@
+//! Reading an ONNX model into a [`FloatGraph`].
+//!
+//! Only the nodes the chosen output depends on are read. Each ONNX node maps to one
+//! float op, to nothing (Identity, Dropout, float Casts, a trailing Softmax), or is
+//! folded into the node before it (a constant Add as a bias, BatchNormalization into
+//! the preceding Conv or Gemm). Anything the integer op set cannot express exactly is
+//! an error naming the node, the op and the attribute.
+
+use super::error::{ImportError, ImportResult};
+use super::float::{FloatGraph, FloatNode, FloatOp};
+use onnx_protobuf::attribute_proto::AttributeType;
+use onnx_protobuf::tensor_proto::{DataLocation, DataType};
+use onnx_protobuf::{AttributeProto, Message, ModelProto, NodeProto, TensorProto};
+use protobuf::Enum;
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+use verdict_specs::model::Window;
+
+/// Largest tensor (in elements) the importer accepts, as a guard against hostile files.
+const MAX_ELEMENTS: usize = 1 << 28;
+
+/// The ONNX ops the importer reads, for error messages.
+const SUPPORTED: &str = "MatMul, Gemm, Conv, Add, Relu, MaxPool, AveragePool, GlobalAveragePool, \
+    Flatten, Reshape, BatchNormalization (after Conv/Gemm), Softmax/LogSoftmax (before ArgMax or \
+    as the output), ArgMax, ai.onnx.ml ArrayFeatureExtractor, Cast, Identity, Dropout, Constant";
+
+/// Reads `bytes` as an ONNX model and maps the part that computes `output` (default:
+/// the first graph output) to a [`FloatGraph`]. `feature_count` resolves one unknown
+/// non-batch input dimension, if the file leaves one open.
+pub fn parse_onnx(
+    bytes: &[u8],
+    output: Option<&str>,
+    feature_count: Option<usize>,
+) -> ImportResult<FloatGraph> {
+    let model = ModelProto::parse_from_bytes(bytes).map_err(|e| ImportError::Protobuf(e.to_string()))?;
+    let Some(graph) = model.graph.as_ref() else {
+        return Err(ImportError::Structure("the file has no graph".into()));
+    };
+    let opset = model
+        .opset_import
+        .iter()
+        .find(|o| o.domain.is_empty() || o.domain == "ai.onnx")
+        .map_or(1, |o| o.version);
+
+    let mut names: HashMap<String, Val> = HashMap::new();
+    for init in &graph.initializer {
+        names.insert(init.name.clone(), Val::Const(Rc::new(decode_tensor(init)?)));
+    }
+    let inputs: Vec<_> = graph
+        .input
+        .iter()
+        .filter(|i| !names.contains_key(&i.name))
+        .collect();
+    let [input] = inputs.as_slice() else {
+        let listed: Vec<_> = inputs.iter().map(|i| i.name.as_str()).collect();
+        return Err(ImportError::Structure(format!(
+            "a Verdict model has exactly one input; this graph has {} ({})",
+            listed.len(),
+            listed.join(", ")
+        )));
+    };
+    let input_shape = input_shape(input, feature_count)?;
+    names.insert(input.name.clone(), Val::Value(0));
+
+    let output_name = match output {
+        Some(name) => name.to_string(),
+        None => graph
+            .output
+            .first()
+            .map(|o| o.name.clone())
+            .ok_or_else(|| ImportError::Structure("the graph has no outputs".into()))?,
+    };
+    let producers: HashMap<&str, usize> = graph
+        .node
+        .iter()
+        .enumerate()
+        .flat_map(|(i, n)| n.output.iter().map(move |o| (o.as_str(), i)))
+        .collect();
+    if !producers.contains_key(output_name.as_str()) {
+        let listed: Vec<_> = graph.output.iter().map(|o| o.name.as_str()).collect();
+        return Err(ImportError::Structure(format!(
+            "no node produces '{output_name}'; the graph outputs are: {}",
+            listed.join(", ")
+        )));
+    }
+    let needed = needed_nodes(&graph.node, &producers, &output_name);
+    let mut readers: HashMap<String, usize> = HashMap::new();
+    for (i, node) in graph.node.iter().enumerate() {
+        if needed.contains(&i) {
+            for name in node.input.iter().filter(|n| !n.is_empty()) {
+                *readers.entry(name.clone()).or_default() += 1;
+            }
+        }
+    }
+    *readers.entry(output_name.clone()).or_default() += 1;
+
+    let mut parser = Parser {
+        names,
+        readers,
+        value_names: vec![input.name.clone()],
+        softmax: HashSet::new(),
+        opset,
+        graph: FloatGraph {
+            input_shape,
+            nodes: Vec::new(),
+            notes: Vec::new(),
+            producer: format!("{} {}", model.producer_name, model.producer_version)
+                .trim()
+                .to_string(),
+        },
+    };
+    for (i, node) in graph.node.iter().enumerate() {
+        if needed.contains(&i) {
+            parser.node(node, i)?;
+        }
+    }
+    parser.finish(&output_name)
+}
+
+/// A name's meaning: a computed value, or a constant known at import.
+#[derive(Clone, Debug)]
+enum Val {
+    Value(usize),
+    Const(Rc<Const>),
+}
+
+/// A constant tensor, every element widened to `f64` (integers up to 2^53 stay exact).
+#[derive(Debug)]
+struct Const {
+    dims: Vec<usize>,
+    data: Vec<f64>,
+}
+
+struct Parser {
+    names: HashMap<String, Val>,
+    /// How many needed nodes read each name (the output once more).
+    readers: HashMap<String, usize>,
+    /// The ONNX name that produced each value.
+    value_names: Vec<String>,
+    /// Values that stand for a dropped Softmax's output (they hold its input, the logits).
+    softmax: HashSet<usize>,
+    opset: i64,
+    graph: FloatGraph,
+}
+
+/// The node indices `output` depends on.
+fn needed_nodes(nodes: &[NodeProto], producers: &HashMap<&str, usize>, output: &str) -> HashSet<usize> {
+    let mut needed = HashSet::new();
+    let mut stack = vec![output];
+    while let Some(name) = stack.pop() {
+        if let Some(&i) = producers.get(name) {
+            if needed.insert(i) {
+                stack.extend(nodes[i].input.iter().map(String::as_str).filter(|n| !n.is_empty()));
+            }
+        }
+    }
+    needed
+}
+
+/// The per-example input shape: the ONNX shape without its leading batch axis.
+fn input_shape(input: &onnx_protobuf::ValueInfoProto, feature_count: Option<usize>) -> ImportResult<Vec<usize>> {
+    let fail = |reason: String| ImportError::Structure(format!("input '{}': {reason}", input.name));
+    let tensor = input.type_.tensor_type();
+    match DataType::from_i32(tensor.elem_type) {
+        Some(DataType::FLOAT | DataType::DOUBLE | DataType::FLOAT16) => {}
+        _ => return Err(fail(format!("element type {} is not a float type", tensor.elem_type))),
+    }
+    let dims = &tensor.shape.dim;
+    if dims.len() < 2 {
+        return Err(fail(format!(
+            "rank {} input; Verdict expects a leading batch axis and at least one feature axis",
+            dims.len()
+        )));
+    }
+    let mut shape: Vec<Option<usize>> = dims[1..]
+        .iter()
+        .map(|d| (d.has_dim_value() && d.dim_value() > 0).then(|| d.dim_value() as usize))
+        .collect();
+    let unknown: Vec<usize> = (0..shape.len()).filter(|&i| shape[i].is_none()).collect();
+    match (unknown.as_slice(), feature_count) {
+        ([], _) => {}
+        ([i], Some(features)) => {
+            let known: usize = shape.iter().flatten().product();
+            if known == 0 || features % known != 0 {
+                return Err(fail(format!("{features} features do not fill the shape")));
+            }
+            shape[*i] = Some(features / known);
+        }
+        _ => {
+            return Err(fail(
+                "non-batch dimensions are unknown; the importer needs them fixed in the file".into(),
+            ));
+        }
+    }
+    let shape: Vec<usize> = shape.into_iter().flatten().collect();
+    if shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).is_none_or(|n| n > MAX_ELEMENTS) {
+        return Err(fail(format!("shape {shape:?} is too large")));
+    }
+    Ok(shape)
+}
+
+/// Decodes an initializer or constant into `f64`s.
+fn decode_tensor(t: &TensorProto) -> ImportResult<Const> {
+    let fail = |reason: String| ImportError::Tensor {
+        name: t.name.clone(),
+        reason,
+    };
+    if t.data_location.enum_value() == Ok(DataLocation::EXTERNAL) || !t.external_data.is_empty() {
+        return Err(fail(
+            "stored as external data; save the model with its weights inside the .onnx file".into(),
+        ));
+    }
+    let mut dims = Vec::with_capacity(t.dims.len());
+    let mut count = 1usize;
+    for &d in &t.dims {
+        let d = usize::try_from(d).map_err(|_| fail(format!("negative dimension {d}")))?;
+        count = count
+            .checked_mul(d)
+            .filter(|&c| c <= MAX_ELEMENTS)
+            .ok_or_else(|| fail(format!("shape {:?} is too large", t.dims)))?;
+        dims.push(d);
+    }
+    let raw = &t.raw_data;
+    let from_raw = |width: usize, read: &dyn Fn(&[u8]) -> f64| -> ImportResult<Vec<f64>> {
+        if raw.len() != count * width {
+            return Err(fail(format!(
+                "raw data has {} bytes, its shape {:?} needs {}",
+                raw.len(),
+                t.dims,
+                count * width
+            )));
+        }
+        Ok(raw.chunks_exact(width).map(read).collect())
+    };
+    let le = |b: &[u8]| -> [u8; 8] {
+        let mut out = [0u8; 8];
+        out[..b.len()].copy_from_slice(b);
+        out
+    };
+    let data: Vec<f64> = match DataType::from_i32(t.data_type) {
+        Some(DataType::FLOAT) if !raw.is_empty() => {
+            from_raw(4, &|b| f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]])))?
+        }
+        Some(DataType::FLOAT) => t.float_data.iter().map(|&v| f64::from(v)).collect(),
+        Some(DataType::DOUBLE) if !raw.is_empty() => from_raw(8, &|b| f64::from_le_bytes(le(b)))?,
+        Some(DataType::DOUBLE) => t.double_data.clone(),
+        Some(DataType::INT64) if !raw.is_empty() => from_raw(8, &|b| i64::from_le_bytes(le(b)) as f64)?,
+        Some(DataType::INT64) => t.int64_data.iter().map(|&v| v as f64).collect(),
+        Some(DataType::INT32) if !raw.is_empty() => {
+            from_raw(4, &|b| f64::from(i32::from_le_bytes([b[0], b[1], b[2], b[3]])))?
+        }
+        Some(DataType::INT8) if !raw.is_empty() => from_raw(1, &|b| f64::from(b[0] as i8))?,
+        Some(DataType::UINT8 | DataType::BOOL) if !raw.is_empty() => from_raw(1, &|b| f64::from(b[0]))?,
+        Some(DataType::INT16) if !raw.is_empty() => from_raw(2, &|b| f64::from(i16::from_le_bytes([b[0], b[1]])))?,
+        Some(DataType::UINT16) if !raw.is_empty() => from_raw(2, &|b| f64::from(u16::from_le_bytes([b[0], b[1]])))?,
+        Some(
+            DataType::INT32 | DataType::INT8 | DataType::UINT8 | DataType::BOOL | DataType::INT16 | DataType::UINT16,
+        ) => t.int32_data.iter().map(|&v| f64::from(v)).collect(),
+        Some(other) => return Err(fail(format!("element type {other:?} is not supported"))),
+        None => return Err(fail(format!("unknown element type {}", t.data_type))),
+    };
+    if data.len() != count {
+        return Err(fail(format!(
+            "has {} values, its shape {:?} needs {count}",
+            data.len(),
+            t.dims
+        )));
+    }
+    Ok(Const { dims, data })
+}
+
+/// A node's attributes, read with type checks.
+struct Attrs<'a> {
+    node: &'a NodeProto,
+    label: &'a str,
+}
+
+impl<'a> Attrs<'a> {
+    fn get(&self, key: &str, expected: AttributeType) -> ImportResult<Option<&'a AttributeProto>> {
+        let Some(attr) = self.node.attribute.iter().find(|a| a.name == key) else {
+            return Ok(None);
+        };
+        match attr.type_.enum_value() {
+            Ok(t) if t == expected => Ok(Some(attr)),
+            Ok(AttributeType::UNDEFINED) => Ok(Some(attr)),
+            other => Err(self.fail(format!(
+                "attribute '{key}' has type {other:?}, expected {expected:?}"
+            ))),
+        }
+    }
+
+    fn int(&self, key: &str, default: i64) -> ImportResult<i64> {
+        Ok(self.get(key, AttributeType::INT)?.map_or(default, |a| a.i))
+    }
+
+    fn ints(&self, key: &str) -> ImportResult<Option<Vec<i64>>> {
+        Ok(self.get(key, AttributeType::INTS)?.map(|a| a.ints.clone()))
+    }
+
+    fn float(&self, key: &str, default: f32) -> ImportResult<f32> {
+        Ok(self.get(key, AttributeType::FLOAT)?.map_or(default, |a| a.f))
+    }
+
+    fn string(&self, key: &str) -> ImportResult<Option<String>> {
+        Ok(self
+            .get(key, AttributeType::STRING)?
+            .map(|a| String::from_utf8_lossy(&a.s).into_owned()))
+    }
+
+    fn fail(&self, reason: impl Into<String>) -> ImportError {
+        ImportError::unsupported(self.label, &self.node.op_type, reason)
+    }
+
+    /// Fails unless `key` is absent or equal to `expected`.
+    fn require_int(&self, key: &str, default: i64, expected: i64, why: &str) -> ImportResult<()> {
+        let v = self.int(key, default)?;
+        if v != expected {
+            return Err(self.fail(format!("attribute {key} = {v}: {why}")));
+        }
+        Ok(())
+    }
+}
+
+impl Parser {
+    fn node(&mut self, node: &NodeProto, index: usize) -> ImportResult<()> {
+        let label = if !node.name.is_empty() {
+            node.name.clone()
+        } else {
+            node.output.first().cloned().unwrap_or_else(|| format!("#{index}"))
+        };
+        let attrs = Attrs { node, label: &label };
+        let Some(out) = node.output.first().filter(|o| !o.is_empty()).cloned() else {
+            return Err(attrs.fail("the node has no output"));
+        };
+        // Extra outputs (MaxPool indices, Dropout masks, BatchNormalization statistics)
+        // have no integer counterpart; they must not be used.
+        for extra in node.output.iter().skip(1).filter(|o| !o.is_empty()) {
+            if self.readers.get(extra).copied().unwrap_or(0) > 0 {
+                return Err(attrs.fail(format!("its output '{extra}' is used, which is not supported")));
+            }
+        }
+        let ctx = NodeCtx {
+            attrs,
+            out: &out,
+        };
+        match (node.domain.as_str(), node.op_type.as_str()) {
+            ("" | "ai.onnx", op) => self.standard(op, &ctx),
+            ("ai.onnx.ml", "ArrayFeatureExtractor") => self.array_feature_extractor(&ctx),
+            (domain, op) => Err(ctx.attrs.fail(format!(
+                "op '{domain}:{op}' is not supported; supported ops: {SUPPORTED}"
+            ))),
+        }
+    }
+
+    fn standard(&mut self, op: &str, ctx: &NodeCtx<'_>) -> ImportResult<()> {
+        match op {
+            "Constant" => self.constant(ctx),
+            "Identity" | "Dropout" => {
+                let v = self.input(ctx, 0)?;
+                self.alias(ctx, v);
+                Ok(())
+            }
+            "Cast" => self.cast(ctx),
+            "MatMul" => self.matmul(ctx),
+            "Gemm" => self.gemm(ctx),
+            "Conv" => self.conv(ctx),
+            "Add" => self.add(ctx),
+            "Relu" => {
+                let input = self.value_input(ctx, 0)?;
+                self.push(ctx, FloatOp::Relu { input }, self.graph.shape(input).to_vec());
+                Ok(())
+            }
+            "MaxPool" | "AveragePool" => self.pool(op, ctx),
+            "GlobalAveragePool" => {
+                let input = self.value_input(ctx, 0)?;
+                let shape = self.chw(ctx, input)?;
+                self.push(ctx, FloatOp::GlobalAvgPool { input }, vec![shape[0], 1, 1]);
+                Ok(())
+            }
+            "Flatten" => self.flatten(ctx),
+            "Reshape" => self.reshape(ctx),
+            "BatchNormalization" => self.batch_norm(ctx),
+            "Softmax" | "LogSoftmax" => self.softmax(op, ctx),
+            "ArgMax" => self.argmax(ctx),
+            other => Err(ctx.attrs.fail(format!(
+                "op '{other}' is not supported; supported ops: {SUPPORTED}"
+            ))),
+        }
+    }
+
+    // --- inputs and outputs -------------------------------------------------------------
+
+    fn input(&self, ctx: &NodeCtx<'_>, i: usize) -> ImportResult<Val> {
+        let name = ctx
+            .attrs
+            .node
+            .input
+            .get(i)
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| ctx.attrs.fail(format!("input {i} is missing")))?;
+        let val = self.names.get(name).cloned().ok_or_else(|| {
+            ctx.attrs
+                .fail(format!("input '{name}' is not produced by any earlier node, initializer or input"))
+        })?;
+        if let Val::Value(id) = val {
+            let passes_through = matches!(ctx.attrs.node.op_type.as_str(), "ArgMax" | "Identity" | "Dropout" | "Cast");
+            if self.softmax.contains(&id) && !passes_through {
+                return Err(ctx.attrs.fail(format!(
+                    "reads the Softmax output '{name}'; the int8 model drops Softmax, so only an \
+                     ArgMax (or the graph output) may read it"
+                )));
+            }
+        }
+        Ok(val)
+    }
+
+    fn optional_input(&self, ctx: &NodeCtx<'_>, i: usize) -> ImportResult<Option<Val>> {
+        match ctx.attrs.node.input.get(i) {
+            Some(name) if !name.is_empty() => self.input(ctx, i).map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    fn value_input(&self, ctx: &NodeCtx<'_>, i: usize) -> ImportResult<usize> {
+        match self.input(ctx, i)? {
+            Val::Value(id) => {
+                if self.is_integer(id) {
+                    return Err(ctx.attrs.fail(format!(
+                        "input {i} holds class indices or labels, not activations"
+                    )));
+                }
+                Ok(id)
+            }
+            Val::Const(_) => Err(ctx.attrs.fail(format!(
+                "input {i} is a constant; only computed activations are supported there"
+            ))),
+        }
+    }
+
+    fn const_input(&self, ctx: &NodeCtx<'_>, i: usize) -> ImportResult<Rc<Const>> {
+        match self.input(ctx, i)? {
+            Val::Const(c) => Ok(c),
+            Val::Value(_) => Err(ctx.attrs.fail(format!(
+                "input {i} is computed at run time; it must be a constant (initializer)"
+            ))),
+        }
+    }
+
+    fn is_integer(&self, id: usize) -> bool {
+        id > 0 && self.graph.nodes[id - 1].op.is_integer()
+    }
+
+    fn push(&mut self, ctx: &NodeCtx<'_>, op: FloatOp, shape: Vec<usize>) {
+        self.graph.nodes.push(FloatNode {
+            name: ctx.attrs.label.to_string(),
+            op,
+            shape,
+        });
+        let id = self.graph.nodes.len();
+        self.value_names.push(ctx.out.to_string());
+        self.names.insert(ctx.out.to_string(), Val::Value(id));
+    }
+
+    fn alias(&mut self, ctx: &NodeCtx<'_>, val: Val) {
+        self.names.insert(ctx.out.to_string(), val);
+    }
+
+    /// Whether the node may rewrite the producer of its input `i` in place: the input is
+    /// a Dense or Conv output that nothing else reads.
+    fn foldable(&self, ctx: &NodeCtx<'_>, id: usize, i: usize) -> bool {
+        let name = &ctx.attrs.node.input[i];
+        id > 0
+            && self.value_names[id] == *name
+            && self.readers.get(name).copied() == Some(1)
+            && matches!(self.graph.nodes[id - 1].op, FloatOp::Dense { .. } | FloatOp::Conv { .. })
+    }
+
+    fn chw(&self, ctx: &NodeCtx<'_>, id: usize) -> ImportResult<[usize; 3]> {
+        match *self.graph.shape(id) {
+            [c, h, w] => Ok([c, h, w]),
+            ref other => Err(ctx.attrs.fail(format!(
+                "input has per-example shape {other:?}; expected [C, H, W] (NCHW with a batch axis)"
+            ))),
+        }
+    }
+
+    // --- ops ----------------------------------------------------------------------------
+
+    fn constant(&mut self, ctx: &NodeCtx<'_>) -> ImportResult<()> {
+        let a = &ctx.attrs;
+        let value = if let Some(t) = a.get("value", AttributeType::TENSOR)? {
+            let tensor = t.t.as_ref().ok_or_else(|| a.fail("attribute 'value' holds no tensor"))?;
+            decode_tensor(tensor)?
+        } else if let Some(f) = a.get("value_float", AttributeType::FLOAT)? {
+            Const { dims: vec![], data: vec![f64::from(f.f)] }
+        } else if let Some(f) = a.get("value_floats", AttributeType::FLOATS)? {
+            Const { dims: vec![f.floats.len()], data: f.floats.iter().map(|&v| f64::from(v)).collect() }
+        } else if let Some(i) = a.get("value_int", AttributeType::INT)? {
+            Const { dims: vec![], data: vec![i.i as f64] }
+        } else if let Some(i) = a.get("value_ints", AttributeType::INTS)? {
+            Const { dims: vec![i.ints.len()], data: i.ints.iter().map(|&v| v as f64).collect() }
+        } else {
+            return Err(a.fail("no supported value attribute (value, value_float(s), value_int(s))"));
+        };
+        self.alias(ctx, Val::Const(Rc::new(value)));
+        Ok(())
+    }
+
+    fn cast(&mut self, ctx: &NodeCtx<'_>) -> ImportResult<()> {
+        let to = ctx.attrs.int("to", 0)?;
+        let input = self.input(ctx, 0)?;
+        let to_float = matches!(
+            DataType::from_i32(to as i32),
+            Some(DataType::FLOAT | DataType::DOUBLE | DataType::FLOAT16 | DataType::BFLOAT16)
+        );
+        match input {
+            Val::Value(id) if !to_float && !self.is_integer(id) => Err(ctx.attrs.fail(format!(
+                "casts activations to integer type {to}, which truncates; not supported"
+            ))),
+            other => {
+                self.alias(ctx, other);
+                Ok(())
+            }
+        }
+    }
+
+    fn matmul(&mut self, ctx: &NodeCtx<'_>) -> ImportResult<()> {
+        let input = self.value_input(ctx, 0)?;
+        let b = self.const_input(ctx, 1)?;
+        let &[inner, outputs] = b.dims.as_slice() else {
+            return Err(ctx.attrs.fail(format!(
+                "weight shape {:?}; only a 2-D constant [K, N] right operand is supported",
+                b.dims
+            )));
+        };
+        let shape = self.graph.shape(input).to_vec();
+        if shape.last() != Some(&inner) {
+            return Err(ctx.attrs.fail(format!(
+                "input shape {shape:?} does not end in the weight's K = {inner}"
+            )));
+        }
+        // Store as [N, K]: one row per output, as the Verdict MatMul reads it.
+        let mut weight = vec![0.0; inner * outputs];
+        for k in 0..inner {
+            for n in 0..outputs {
+                weight[n * inner + k] = b.data[k * outputs + n];
+            }
+        }
+        let mut out_shape = shape;
+        *out_shape.last_mut().expect("checked non-empty") = outputs;
+        self.push(ctx, FloatOp::Dense { input, weight, outputs, inner, bias: None }, out_shape);
+        Ok(())
+    }
+
+    fn gemm(&mut self, ctx: &NodeCtx<'_>) -> ImportResult<()> {
+        let a = &ctx.attrs;
+        a.require_int("transA", 0, 0, "a transposed activation operand is not supported")?;
+        let input = self.value_input(ctx, 0)?;
+        let b = self.const_input(ctx, 1)?;
+        let trans_b = a.int("transB", 0)? != 0;
+        let alpha = f64::from(a.float("alpha", 1.0)?);
+        let beta = f64::from(a.float("beta", 1.0)?);
+        let &[d0, d1] = b.dims.as_slice() else {
+            return Err(a.fail(format!("weight shape {:?} must be 2-D", b.dims)));
+        };
+        let (inner, outputs) = if trans_b { (d1, d0) } else { (d0, d1) };
+        let shape = self.graph.shape(input).to_vec();
+        if shape != [inner] {
+            return Err(a.fail(format!(
+                "input per-example shape {shape:?} must be [{inner}] (Gemm takes [batch, K])"
+            )));
+        }
+        let mut weight = vec![0.0; inner * outputs];
+        for n in 0..outputs {
+            for k in 0..inner {
+                let w = if trans_b { b.data[n * inner + k] } else { b.data[k * outputs + n] };
+                weight[n * inner + k] = alpha * w;
+            }
+        }
+        let bias = match self.optional_input(ctx, 2)? {
+            None => None,
+            Some(Val::Value(_)) => return Err(a.fail("input C is computed at run time; it must be a constant")),
+            Some(Val::Const(c)) => Some(
+                broadcast_channel(&c, outputs, false)
+                    .ok_or_else(|| a.fail(format!("C of shape {:?} does not broadcast to [{outputs}]", c.dims)))?
+                    .into_iter()
+                    .map(|v| beta * v)
+                    .collect(),
+            ),
+        };
+        self.push(ctx, FloatOp::Dense { input, weight, outputs, inner, bias }, vec![outputs]);
+        Ok(())
+    }
+
+    fn conv(&mut self, ctx: &NodeCtx<'_>) -> ImportResult<()> {
+        let a = &ctx.attrs;
+        let input = self.value_input(ctx, 0)?;
+        let [c, h, w] = self.chw(ctx, input)?;
+        let weight = self.const_input(ctx, 1)?;
+        let &[o, wc, kh, kw] = weight.dims.as_slice() else {
+            return Err(a.fail(format!("weight shape {:?}; only 2-D convolutions are supported", weight.dims)));
+        };
+        a.require_int("group", 1, 1, "grouped and depthwise convolutions are not in the op set")?;
+        if wc != c {
+            return Err(a.fail(format!("weight has {wc} input channels, the input has {c}")));
+        }
+        if let Some(k) = a.ints("kernel_shape")? {
+            if k != [kh as i64, kw as i64] {
+                return Err(a.fail(format!("kernel_shape {k:?} disagrees with the weight's {kh}x{kw}")));
+            }
+        }
+        let window = window(a, [kh, kw], [h, w])?;
+        let bias = match self.optional_input(ctx, 2)? {
+            None => None,
+            Some(Val::Value(_)) => return Err(a.fail("the bias is computed at run time; it must be a constant")),
+            Some(Val::Const(b)) if b.data.len() == o => Some(b.data.clone()),
+            Some(Val::Const(b)) => return Err(a.fail(format!("bias shape {:?} must be [{o}]", b.dims))),
+        };
+        let [oh, ow] = super::float::out_size(&window, h, w);
+        self.push(
+            ctx,
+            FloatOp::Conv { input, weight: weight.data.clone(), dims: [o, c, kh, kw], bias, window },
+            vec![o, oh, ow],
+        );
+        Ok(())
+    }
+
+    fn add(&mut self, ctx: &NodeCtx<'_>) -> ImportResult<()> {
+        let (x, y) = (self.input(ctx, 0)?, self.input(ctx, 1)?);
+        let (id, constant, slot) = match (x, y) {
+            (Val::Value(_), Val::Value(_)) => {
+                let (a, b) = (self.value_input(ctx, 0)?, self.value_input(ctx, 1)?);
+                let (sa, sb) = (self.graph.shape(a).to_vec(), self.graph.shape(b).to_vec());
+                if sa != sb {
+                    return Err(ctx.attrs.fail(format!(
+                        "operands of shapes {sa:?} and {sb:?}; broadcasting between activations is not supported"
+                    )));
+                }
+                self.push(ctx, FloatOp::Add { a, b }, sa);
+                return Ok(());
+            }
+            (Val::Value(id), Val::Const(c)) => (id, c, 0),
+            (Val::Const(c), Val::Value(id)) => (id, c, 1),
+            (Val::Const(_), Val::Const(_)) => {
+                return Err(ctx.attrs.fail("adds two constants; constant folding is not supported"));
+            }
+        };
+        self.add_bias(ctx, id, slot, &constant)
+    }
+
+    /// Folds a constant added to a Dense or Conv output into its bias.
+    fn add_bias(&mut self, ctx: &NodeCtx<'_>, id: usize, slot: usize, c: &Const) -> ImportResult<()> {
+        if !self.foldable(ctx, id, slot) {
+            return Err(ctx.attrs.fail(
+                "adds a constant to a value that is not a MatMul/Gemm/Conv output read only by this Add; \
+                 only such bias additions are supported",
+            ));
+        }
+        let node = &mut self.graph.nodes[id - 1];
+        let (channels, is_conv) = match &node.op {
+            FloatOp::Dense { outputs, .. } => (*outputs, false),
+            FloatOp::Conv { dims, .. } => (dims[0], true),
+            _ => unreachable!("foldable checked the op"),
+        };
+        let values = broadcast_channel(c, channels, is_conv).ok_or_else(|| {
+            ctx.attrs.fail(format!(
+                "constant of shape {:?} is not a per-channel bias for {channels} channels",
+                c.dims
+            ))
+        })?;
+        let (FloatOp::Dense { bias, .. } | FloatOp::Conv { bias, .. }) = &mut node.op else {
+            unreachable!("foldable checked the op")
+        };
+        let sum = bias.get_or_insert_with(|| vec![0.0; channels]);
+        for (b, v) in sum.iter_mut().zip(values) {
+            *b += v;
+        }
+        self.alias(ctx, Val::Value(id));
+        Ok(())
+    }
+
+    fn batch_norm(&mut self, ctx: &NodeCtx<'_>) -> ImportResult<()> {
+        let a = &ctx.attrs;
+        let Val::Value(id) = self.input(ctx, 0)? else {
+            return Err(a.fail("input 0 is a constant"));
+        };
+        let foldable = self.foldable(ctx, id, 0)
+            && match &self.graph.nodes[id - 1].op {
+                FloatOp::Dense { .. } => self.graph.shape(id).len() == 1,
+                _ => true,
+            };
+        if !foldable {
+            return Err(a.fail(
+                "only a BatchNormalization right after a Conv or Gemm, reading its output alone, is supported \
+                 (it is folded into that op's weights)",
+            ));
+        }
+        let epsilon = f64::from(a.float("epsilon", 1e-5)?);
+        let params: Vec<Rc<Const>> = (1..5).map(|i| self.const_input(ctx, i)).collect::<ImportResult<_>>()?;
+        let node = &mut self.graph.nodes[id - 1];
+        let (FloatOp::Dense { weight, bias, outputs: channels, .. } | FloatOp::Conv { weight, bias, dims: [channels, ..], .. }) =
+            &mut node.op
+        else {
+            unreachable!("foldable checked the op")
+        };
+        let channels = *channels;
+        if params.iter().any(|p| p.data.len() != channels) {
+            return Err(a.fail(format!("scale, bias, mean and variance must each have {channels} values")));
+        }
+        let per_channel = weight.len() / channels;
+        let b = bias.get_or_insert_with(|| vec![0.0; channels]);
+        for ch in 0..channels {
+            let (gamma, beta, mean, var) = (params[0].data[ch], params[1].data[ch], params[2].data[ch], params[3].data[ch]);
+            let factor = gamma / (var + epsilon).sqrt();
+            if !factor.is_finite() {
+                return Err(a.fail(format!("channel {ch}: the folded scale is not finite")));
+            }
+            for w in &mut weight[ch * per_channel..(ch + 1) * per_channel] {
+                *w *= factor;
+            }
+            b[ch] = (b[ch] - mean) * factor + beta;
+        }
+        self.graph.notes.push(format!("BatchNormalization '{}' folded into the op before it", a.label));
+        self.alias(ctx, Val::Value(id));
+        Ok(())
+    }
+
+    fn pool(&mut self, op: &str, ctx: &NodeCtx<'_>) -> ImportResult<()> {
+        let a = &ctx.attrs;
+        let input = self.value_input(ctx, 0)?;
+        let [c, h, w] = self.chw(ctx, input)?;
+        a.require_int("ceil_mode", 0, 0, "only floor output sizes (ceil_mode = 0) are supported")?;
+        let kernel = match a.ints("kernel_shape")?.as_deref() {
+            Some(&[kh, kw]) if kh > 0 && kw > 0 => [kh as usize, kw as usize],
+            other => return Err(a.fail(format!("kernel_shape {other:?}; a 2-D kernel is required"))),
+        };
+        let window = window(a, kernel, [h, w])?;
+        if window.padding.iter().zip([0, 1, 0, 1]).any(|(&p, i)| p >= window.kernel[i]) {
+            return Err(a.fail(format!(
+                "pads {:?} not smaller than the kernel {:?}: some windows would hold only padding",
+                window.padding, window.kernel
+            )));
+        }
+        let [oh, ow] = super::float::out_size(&window, h, w);
+        let op = if op == "MaxPool" {
+            FloatOp::MaxPool { input, window }
+        } else {
+            FloatOp::AvgPool { input, window, count_include_pad: a.int("count_include_pad", 0)? != 0 }
+        };
+        self.push(ctx, op, vec![c, oh, ow]);
+        Ok(())
+    }
+
+    fn flatten(&mut self, ctx: &NodeCtx<'_>) -> ImportResult<()> {
+        let input = self.value_input(ctx, 0)?;
+        let shape = self.graph.shape(input).to_vec();
+        let rank = shape.len() as i64 + 1;
+        let axis = ctx.attrs.int("axis", 1)?;
+        let axis = if axis < 0 { axis + rank } else { axis };
+        if axis != 1 {
+            return Err(ctx.attrs.fail(format!(
+                "axis {axis}: only Flatten at axis 1 (keep the batch axis, flatten the rest) is supported"
+            )));
+        }
+        self.reshape_to(ctx, input, vec![shape.iter().product()]);
+        Ok(())
+    }
+
+    fn reshape(&mut self, ctx: &NodeCtx<'_>) -> ImportResult<()> {
+        let a = &ctx.attrs;
+        let val = self.input(ctx, 0)?;
+        let target: Vec<i64> = match self.optional_input(ctx, 1)? {
+            Some(Val::Const(c)) => c.data.iter().map(|&v| v as i64).collect(),
+            Some(Val::Value(_)) => {
+                return Err(a.fail("the target shape is computed at run time; it must be a constant"));
+            }
+            None => a.ints("shape")?.ok_or_else(|| a.fail("no target shape"))?,
+        };
+        let Val::Value(input) = val else {
+            return Err(a.fail("reshapes a constant; constant folding is not supported"));
+        };
+        let shape = self.graph.shape(input).to_vec();
+        let count: usize = shape.iter().product();
+        if target == [-1] {
+            // [batch, 1] -> [batch]: the class-label path of classifier exports.
+            if count == 1 {
+                self.alias(ctx, Val::Value(input));
+                return Ok(());
+            }
+            return Err(a.fail(format!("shape [-1] would merge the batch axis into the {count} features")));
+        }
+        let allow_zero = a.int("allowzero", 0)? != 0;
+        let Some((&first, rest)) = target.split_first() else {
+            return Err(a.fail("an empty target shape drops the batch axis"));
+        };
+        if first < -1 || (first == 0 && allow_zero) {
+            return Err(a.fail(format!("target shape {target:?} does not keep the batch axis first")));
+        }
+        let mut resolved = Vec::with_capacity(rest.len());
+        let mut infer = None;
+        for (i, &d) in rest.iter().enumerate() {
+            match d {
+                0 if !allow_zero => {
+                    resolved.push(*shape.get(i).ok_or_else(|| a.fail(format!("0 at axis {} has no input axis to copy", i + 1)))?)
+                }
+                -1 if infer.is_none() && first != -1 => {
+                    infer = Some(i);
+                    resolved.push(1);
+                }
+                d if d > 0 => resolved.push(d as usize),
+                _ => return Err(a.fail(format!("target shape {target:?} is ambiguous per example"))),
+            }
+        }
+        let known: usize = resolved.iter().product();
+        if let Some(i) = infer {
+            if known == 0 || count % known != 0 {
+                return Err(a.fail(format!("cannot reshape {shape:?} to {target:?}")));
+            }
+            resolved[i] = count / known;
+        }
+        if resolved.iter().product::<usize>() != count {
+            return Err(a.fail(format!("cannot reshape per-example {shape:?} to {target:?}")));
+        }
+        self.reshape_to(ctx, input, resolved);
+        Ok(())
+    }
+
+    fn reshape_to(&mut self, ctx: &NodeCtx<'_>, input: usize, shape: Vec<usize>) {
+        if self.graph.shape(input) == shape.as_slice() {
+            self.alias(ctx, Val::Value(input));
+        } else {
+            self.push(ctx, FloatOp::Reshape { input }, shape);
+        }
+    }
+
+    fn softmax(&mut self, op: &str, ctx: &NodeCtx<'_>) -> ImportResult<()> {
+        let input = self.value_input(ctx, 0)?;
+        let rank = self.graph.shape(input).len() as i64 + 1;
+        let default = if self.opset >= 13 { -1 } else { 1 };
+        let axis = ctx.attrs.int("axis", default)?;
+        let axis = if axis < 0 { axis + rank } else { axis };
+        if axis != rank - 1 {
+            return Err(ctx.attrs.fail(format!("axis {axis}: only a {op} over the last axis can be dropped")));
+        }
+        // Softmax is strictly increasing in each score, so the argmax, and with it the
+        // class, is unchanged without it; the int8 model outputs the scores.
+        self.graph.notes.push(format!(
+            "{op} '{}' dropped: the int8 model outputs its input scores (the class is unchanged)",
+            ctx.attrs.label
+        ));
+        self.softmax.insert(input);
+        self.alias(ctx, Val::Value(input));
+        Ok(())
+    }
+
+    fn argmax(&mut self, ctx: &NodeCtx<'_>) -> ImportResult<()> {
+        let a = &ctx.attrs;
+        let input = self.value_input(ctx, 0)?;
+        let shape = self.graph.shape(input).to_vec();
+        let rank = shape.len() as i64 + 1;
+        let axis = a.int("axis", 0)?;
+        let axis = if axis < 0 { axis + rank } else { axis };
+        if axis != rank - 1 {
+            return Err(a.fail(format!("axis {axis}: only the last axis ({}) is supported", rank - 1)));
+        }
+        a.require_int("select_last_index", 0, 0, "ties must go to the lowest index")?;
+        if a.int("keepdims", 1)? == 0 {
+            self.graph
+                .notes
+                .push(format!("ArgMax '{}' has keepdims = 0; the int8 model keeps a last axis of 1", a.label));
+        }
+        let mut out = shape;
+        *out.last_mut().expect("rank >= 1") = 1;
+        self.push(ctx, FloatOp::ArgMax { input }, out);
+        Ok(())
+    }
+
+    fn array_feature_extractor(&mut self, ctx: &NodeCtx<'_>) -> ImportResult<()> {
+        let a = &ctx.attrs;
+        let classes = self.const_input(ctx, 0)?;
+        let Val::Value(input) = self.input(ctx, 1)? else {
+            return Err(a.fail("the indices are constant"));
+        };
+        let Some(FloatOp::ArgMax { input: scores }) = input.checked_sub(1).map(|i| &self.graph.nodes[i].op) else {
+            return Err(a.fail("only a lookup of class labels by an ArgMax output is supported"));
+        };
+        let n = self.graph.shape(*scores).last().copied().unwrap_or(0);
+        if classes.data.len() != n {
+            return Err(a.fail(format!("{} class labels for {n} scores", classes.data.len())));
+        }
+        if classes.data.iter().enumerate().all(|(i, &c)| c == i as f64) {
+            self.graph
+                .notes
+                .push(format!("label lookup '{}' dropped: its labels are the class indices", a.label));
+            self.alias(ctx, Val::Value(input));
+            return Ok(());
+        }
+        let labels = classes
+            .data
+            .iter()
+            .map(|&c| {
+                (c.fract() == 0.0 && c >= f64::from(i32::MIN) && c <= f64::from(i32::MAX))
+                    .then_some(c as i32)
+                    .ok_or_else(|| a.fail(format!("class label {c} is not a 32-bit integer")))
+            })
+            .collect::<ImportResult<Vec<i32>>>()?;
+        self.push(ctx, FloatOp::LabelLookup { input, labels }, vec![1]);
+        Ok(())
+    }
+
+    fn finish(mut self, output: &str) -> ImportResult<FloatGraph> {
+        let Some(Val::Value(id)) = self.names.get(output).cloned() else {
+            return Err(ImportError::Structure(format!("output '{output}' is a constant")));
+        };
+        if id == 0 || self.graph.nodes.is_empty() {
+            return Err(ImportError::Structure(format!("output '{output}' is the model input itself")));
+        }
+        if id != self.graph.nodes.len() {
+            return Err(ImportError::Structure(format!(
+                "output '{output}' is not the last value computed; it cannot be imported alone"
+            )));
+        }
+        if self.softmax.contains(&id) {
+            self.graph.notes.push(format!("output '{output}' holds the scores before Softmax"));
+        }
+        Ok(self.graph)
+    }
+}
+
+/// A node being translated and its (first) output name.
+struct NodeCtx<'a> {
+    attrs: Attrs<'a>,
+    out: &'a str,
+}
+
+/// Window geometry from `strides`, `pads`, `auto_pad` and `dilations`.
+fn window(a: &Attrs<'_>, [kh, kw]: [usize; 2], [h, w]: [usize; 2]) -> ImportResult<Window> {
+    if let Some(d) = a.ints("dilations")? {
+        if d.iter().any(|&v| v != 1) {
+            return Err(a.fail(format!("dilations {d:?}; only 1 is supported")));
+        }
+    }
+    let strides = match a.ints("strides")?.as_deref() {
+        None => [1, 1],
+        Some(&[sh, sw]) if sh > 0 && sw > 0 => [sh as usize, sw as usize],
+        Some(other) => return Err(a.fail(format!("strides {other:?}; two positive strides are required"))),
+    };
+    let auto_pad = a.string("auto_pad")?.unwrap_or_default();
+    let padding = match auto_pad.as_str() {
+        "" | "NOTSET" => match a.ints("pads")?.as_deref() {
+            None => [0; 4],
+            Some(&[t, l, b, r]) if [t, l, b, r].iter().all(|&p| p >= 0) => [t, l, b, r].map(|p| p as usize),
+            Some(other) => return Err(a.fail(format!("pads {other:?}; four non-negative pads are required"))),
+        },
+        "VALID" => [0; 4],
+        "SAME_UPPER" | "SAME_LOWER" => {
+            // The output keeps ceil(size / stride) positions; pad what that needs.
+            let total = |size: usize, k: usize, s: usize| ((size.div_ceil(s) - 1) * s + k).saturating_sub(size);
+            let (th, tw) = (total(h, kh, strides[0]), total(w, kw, strides[1]));
+            let (small_h, small_w) = (th / 2, tw / 2);
+            if auto_pad == "SAME_UPPER" {
+                [small_h, small_w, th - small_h, tw - small_w]
+            } else {
+                [th - small_h, tw - small_w, small_h, small_w]
+            }
+        }
+        other => return Err(a.fail(format!("auto_pad '{other}' is not supported"))),
+    };
+    let to_u32 = |v: usize| u32::try_from(v).map_err(|_| a.fail(format!("window size {v} is too large")));
+    let window = Window {
+        kernel: [to_u32(kh)?, to_u32(kw)?],
+        stride: [to_u32(strides[0])?, to_u32(strides[1])?],
+        padding: [to_u32(padding[0])?, to_u32(padding[1])?, to_u32(padding[2])?, to_u32(padding[3])?],
+    };
+    if window.output_size(h as u32, w as u32).is_none() {
+        return Err(a.fail(format!("the {kh}x{kw} window does not fit the {h}x{w} input")));
+    }
+    Ok(window)
+}
+
+/// A constant that broadcasts to one value per channel: one value, or `channels` values
+/// laid along the channel axis (`[.., N]` for dense, `[.., O, 1, 1]` for conv).
+fn broadcast_channel(c: &Const, channels: usize, conv: bool) -> Option<Vec<f64>> {
+    if c.data.len() == 1 {
+        return Some(vec![c.data[0]; channels]);
+    }
+    if c.data.len() != channels {
+        return None;
+    }
+    let dims: Vec<usize> = c.dims.iter().copied().skip_while(|&d| d == 1).collect();
+    let ok = if conv { dims == [channels, 1, 1] } else { dims == [channels] };
+    ok.then(|| c.data.clone())
+}

@@ -7,9 +7,16 @@ use std::path::Path;
 /// Writes `bytes` to `path` through a temporary file in the same directory and a
 /// rename, so a crash or a full disk never leaves a half-written file behind.
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| format!("creating directory {}", dir.display()))?;
-    let file_name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("creating directory {}", dir.display()))?;
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
     let temp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
     let write = || -> std::io::Result<()> {
         let mut file = std::fs::File::create(&temp)?;
@@ -17,16 +24,20 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         file.sync_all()?;
         std::fs::rename(&temp, path)
     };
-    write().map_err(|e| {
-        let _ = std::fs::remove_file(&temp);
-        e
-    })
-    .with_context(|| format!("writing {}", path.display()))
+    write()
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&temp);
+            e
+        })
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 /// Prints a JSON value on stdout.
 pub(crate) fn print_json(value: &serde_json::Value) -> Result<()> {
-    println!("{}", serde_json::to_string_pretty(value).context("formatting JSON")?);
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).context("formatting JSON")?
+    );
     Ok(())
 }
 

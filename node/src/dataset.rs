@@ -114,7 +114,11 @@ impl Dataset {
             }
             let expected = *width.get_or_insert(cells.len());
             if cells.len() != expected {
-                return Err(DatasetError::Ragged { line, expected, actual: cells.len() });
+                return Err(DatasetError::Ragged {
+                    line,
+                    expected,
+                    actual: cells.len(),
+                });
             }
             let (label_cell, feature_cells) = cells.split_last().expect("at least two cells");
             let row_features = feature_cells
@@ -127,13 +131,19 @@ impl Dataset {
                         column,
                         text: (*text).to_string(),
                     })?;
-                    if value.is_finite() { Ok(value) } else { Err(DatasetError::NotFinite { line, column }) }
+                    if value.is_finite() {
+                        Ok(value)
+                    } else {
+                        Err(DatasetError::NotFinite { line, column })
+                    }
                 })
                 .collect::<Result<Vec<f64>, _>>()?;
-            labels.push(parse_label(label_cell).ok_or_else(|| DatasetError::BadLabel {
-                line,
-                text: (*label_cell).to_string(),
-            })?);
+            labels.push(
+                parse_label(label_cell).ok_or_else(|| DatasetError::BadLabel {
+                    line,
+                    text: (*label_cell).to_string(),
+                })?,
+            );
             features.push(row_features);
         }
         if labels.is_empty() {
@@ -167,8 +177,18 @@ mod tests {
     fn errors_name_the_line_and_column() {
         let e = Dataset::parse("1,2,3\n1,x,3\n").unwrap_err().to_string();
         assert_eq!(e, "line 2, column 2: \"x\" is not a number");
-        assert!(Dataset::parse("1,2,3\n1,2\n").unwrap_err().to_string().contains("line 2"));
-        assert!(Dataset::parse("1,2,3.5\n").unwrap_err().to_string().contains("label"));
+        assert!(
+            Dataset::parse("1,2,3\n1,2\n")
+                .unwrap_err()
+                .to_string()
+                .contains("line 2")
+        );
+        assert!(
+            Dataset::parse("1,2,3.5\n")
+                .unwrap_err()
+                .to_string()
+                .contains("label")
+        );
         assert!(Dataset::parse("1,nan,3\n").is_err());
         assert!(Dataset::parse("").is_err());
         assert!(Dataset::parse("5\n").is_err());

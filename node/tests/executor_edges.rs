@@ -101,8 +101,11 @@ fn wide_conv_is_exact_past_2_pow_24() {
     let mut rng = SplitMix64::new(3);
     // 160 * 3 * 3 = 1440 taps: 23_225_760 > 2^24 at the worst.
     let (c, o) = (160u32, 2u32);
-    let weight = Tensor::from_i8(vec![o, c, 3, 3], near_max(&mut rng, (o * c * 9) as usize, 1))
-        .expect("sized");
+    let weight = Tensor::from_i8(
+        vec![o, c, 3, 3],
+        near_max(&mut rng, (o * c * 9) as usize, 1),
+    )
+    .expect("sized");
     let bias = Tensor::from_i32(vec![o], vec![12345, -3]).expect("sized");
     let m = model(
         vec![c, 4, 5],
@@ -115,7 +118,10 @@ fn wide_conv_is_exact_past_2_pow_24() {
         }],
         vec![weight, bias],
     );
-    let inputs = vec![input(&mut rng, &[c, 4, 5], 1), input(&mut rng, &[c, 4, 5], -1)];
+    let inputs = vec![
+        input(&mut rng, &[c, 4, 5], 1),
+        input(&mut rng, &[c, 4, 5], -1),
+    ];
     assert_exact(&m, &inputs);
 }
 
@@ -135,7 +141,11 @@ fn huge_kernels_are_refused_not_approximated() {
     );
     assert!(matches!(
         BurnExecutor::ndarray(&m),
-        Err(ExecError::Unsupported { node: 0, op: "Conv2d", .. })
+        Err(ExecError::Unsupported {
+            node: 0,
+            op: "Conv2d",
+            ..
+        })
     ));
 }
 
@@ -143,7 +153,11 @@ fn huge_kernels_are_refused_not_approximated() {
 fn global_average_over_a_huge_plane_sums_in_integers() {
     let mut rng = SplitMix64::new(4);
     // 400 * 400 = 160_000 values: 127 * 160_000 > 2^24.
-    let m = model(vec![1, 400, 400], vec![Op::GlobalAvgPool { input: 0 }], vec![]);
+    let m = model(
+        vec![1, 400, 400],
+        vec![Op::GlobalAvgPool { input: 0 }],
+        vec![],
+    );
     let mut odd = input(&mut rng, &[1, 400, 400], 1).into_data();
     if let verdict_specs::TensorData::I8(v) = &mut odd {
         v[0] = -127;
@@ -175,7 +189,9 @@ fn average_pools_round_half_up_at_every_border() {
         );
         let inputs: Vec<Tensor> = (0..6)
             .map(|i| {
-                let data: Vec<i8> = (0..84).map(|_| rng.range(-3, 3) as i8 - (i % 2) as i8).collect();
+                let data: Vec<i8> = (0..84)
+                    .map(|_| rng.range(-3, 3) as i8 - (i % 2) as i8)
+                    .collect();
                 Tensor::from_i8(vec![2, 6, 7], data).expect("sized")
             })
             .collect();
@@ -186,8 +202,8 @@ fn average_pools_round_half_up_at_every_border() {
 #[test]
 fn argmax_over_wide_accumulators_and_long_rows() {
     // i32 accumulators far beyond int8 (held in f32 on the fast path), with ties.
-    let weight = Tensor::from_i8(vec![4, 2], vec![127, 127, 127, 127, -127, 3, 127, 127])
-        .expect("sized");
+    let weight =
+        Tensor::from_i8(vec![4, 2], vec![127, 127, 127, 127, -127, 3, 127, 127]).expect("sized");
     let bias = Tensor::from_i32(vec![4], vec![5, 5, 9, 5]).expect("sized");
     let m = model(
         vec![2],

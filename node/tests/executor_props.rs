@@ -107,7 +107,9 @@ impl GraphGen {
             1 => 2000.min(room),
             _ => room.min(1 << 25),
         };
-        let data = (0..n).map(|_| self.rng.range(-bound, bound) as i32).collect();
+        let data = (0..n)
+            .map(|_| self.rng.range(-bound, bound) as i32)
+            .collect();
         let t = Tensor::from_i32(vec![n], data).expect("sized");
         Some(self.weight(t))
     }
@@ -140,12 +142,8 @@ impl GraphGen {
 
     fn window(&mut self, h: u32, w: u32, kernel: Option<[u32; 2]>) -> Option<Window> {
         for _ in 0..8 {
-            let kernel = kernel.unwrap_or_else(|| {
-                [
-                    self.rng.range(1, 4) as u32,
-                    self.rng.range(1, 4) as u32,
-                ]
-            });
+            let kernel = kernel
+                .unwrap_or_else(|| [self.rng.range(1, 4) as u32, self.rng.range(1, 4) as u32]);
             let mut pad = |k: u32| {
                 if self.rng.range(0, 2) == 0 {
                     0
@@ -153,7 +151,12 @@ impl GraphGen {
                     self.rng.range(0, i64::from(k) - 1) as u32
                 }
             };
-            let padding = [pad(kernel[0]), pad(kernel[1]), pad(kernel[0]), pad(kernel[1])];
+            let padding = [
+                pad(kernel[0]),
+                pad(kernel[1]),
+                pad(kernel[0]),
+                pad(kernel[1]),
+            ];
             let stride = [self.rng.range(1, 3) as u32, self.rng.range(1, 3) as u32];
             let window = Window {
                 kernel,
@@ -404,7 +407,10 @@ fn inputs(model: &Model, rng: &mut SplitMix64, batch: usize) -> Vec<Tensor> {
 fn check(seed: u64, ops: usize, batch: usize) {
     let (model, mut rng) = GraphGen::new(seed).build(ops);
     let inputs = inputs(&model, &mut rng, batch);
-    let context = format!("seed {seed}, {ops} ops, batch {batch}, graph {:?}", model.graph());
+    let context = format!(
+        "seed {seed}, {ops} ops, batch {batch}, graph {:?}",
+        model.graph()
+    );
 
     let reference = ReferenceExecutor::new(Arc::new(model.clone()));
     let expected = reference.trace_batch(&inputs).expect("valid inputs");
@@ -420,10 +426,18 @@ fn check(seed: u64, ops: usize, batch: usize) {
             assert_eq!(g, w, "example {i}, value {v}: {context}");
         }
     }
-    assert_eq!(burn.run_batch(&inputs).expect("valid"), outputs, "batched: {context}");
+    assert_eq!(
+        burn.run_batch(&inputs).expect("valid"),
+        outputs,
+        "batched: {context}"
+    );
     for (i, input) in inputs.iter().enumerate() {
         let one = burn.run_batch(std::slice::from_ref(input)).expect("valid");
-        assert_eq!(one, vec![outputs[i].clone()], "example {i} alone: {context}");
+        assert_eq!(
+            one,
+            vec![outputs[i].clone()],
+            "example {i} alone: {context}"
+        );
     }
     for threads in [1, 2] {
         let pooled = burn.clone().with_threads(threads).expect("pool");

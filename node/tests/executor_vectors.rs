@@ -6,8 +6,12 @@ use verdict_specs::model::Metadata;
 use verdict_specs::vectors::{ModelCase, model_cases};
 
 fn model(case: &ModelCase) -> Model {
-    Model::new(case.graph.clone(), case.weights.clone(), Metadata::default())
-        .unwrap_or_else(|e| panic!("{}: {e}", case.name))
+    Model::new(
+        case.graph.clone(),
+        case.weights.clone(),
+        Metadata::default(),
+    )
+    .unwrap_or_else(|e| panic!("{}: {e}", case.name))
 }
 
 #[test]
@@ -22,7 +26,12 @@ fn every_model_vector_matches_its_recorded_trace() {
         let out = exec
             .run_batch(std::slice::from_ref(&case.input))
             .unwrap_or_else(|e| panic!("{}: {e}", case.name));
-        assert_eq!(&out, std::slice::from_ref(expected), "{}: output", case.name);
+        assert_eq!(
+            &out,
+            std::slice::from_ref(expected),
+            "{}: output",
+            case.name
+        );
 
         let trace = exec
             .trace_batch(std::slice::from_ref(&case.input))

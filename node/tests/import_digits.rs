@@ -21,7 +21,8 @@ fn dataset(name: &str) -> Dataset {
 }
 
 fn reference(model: &str) -> serde_json::Value {
-    let text = std::fs::read_to_string(root().join("models/digits/reference.json")).expect("reference.json");
+    let text = std::fs::read_to_string(root().join("models/digits/reference.json"))
+        .expect("reference.json");
     let all: serde_json::Value = serde_json::from_str(&text).expect("reference.json parses");
     all["models"][format!("{model}.onnx")].clone()
 }
@@ -52,7 +53,9 @@ fn check_model(name: &str) {
     let expected = reference(name);
     let float = report.float_accuracy.expect("test set given");
     let int8 = report.int8_accuracy.expect("test set given");
-    let onnxruntime = expected["onnxruntime_test_accuracy"].as_f64().expect("accuracy");
+    let onnxruntime = expected["onnxruntime_test_accuracy"]
+        .as_f64()
+        .expect("accuracy");
     assert_eq!(report.test_rows, 540);
     assert_eq!(report.calibration_rows, 256);
     assert!(
@@ -93,7 +96,11 @@ fn check_model(name: &str) {
         .chunks(64)
         .flat_map(|batch| burn.run_batch(batch).expect("burn runs"))
         .collect();
-    assert_eq!(outputs_root(&reference_out), outputs_root(&burn_out), "{name}: outputs_root differs");
+    assert_eq!(
+        outputs_root(&reference_out),
+        outputs_root(&burn_out),
+        "{name}: outputs_root differs"
+    );
     assert_eq!(reference_out, burn_out);
     let first: Vec<i64> = reference_out[..20]
         .iter()
@@ -105,8 +112,15 @@ fn check_model(name: &str) {
         .iter()
         .filter_map(|v| v.as_i64())
         .collect();
-    let differing = first.iter().zip(&onnx_first).filter(|(a, b)| a != b).count();
-    assert!(differing <= 1, "{name}: int8 {first:?} vs onnxruntime {onnx_first:?}");
+    let differing = first
+        .iter()
+        .zip(&onnx_first)
+        .filter(|(a, b)| a != b)
+        .count();
+    assert!(
+        differing <= 1,
+        "{name}: int8 {first:?} vs onnxruntime {onnx_first:?}"
+    );
 }
 
 #[test]
@@ -124,10 +138,16 @@ fn importing_twice_gives_identical_bytes() {
     let onnx = std::fs::read(root().join("models/digits/digits-cnn.onnx")).expect("onnx");
     let calibration = dataset("calibration.csv");
     let run = || {
-        import_onnx(&onnx, &calibration, None, &ImportOptions::default(), &mut |_| {})
-            .expect("imports")
-            .model
-            .encode()
+        import_onnx(
+            &onnx,
+            &calibration,
+            None,
+            &ImportOptions::default(),
+            &mut |_| {},
+        )
+        .expect("imports")
+        .model
+        .encode()
     };
     assert_eq!(run(), run());
 }
@@ -139,10 +159,20 @@ fn the_probabilities_output_imports_as_scores() {
         output: Some("probabilities".into()),
         ..ImportOptions::default()
     };
-    let report = import_onnx(&onnx, &dataset("calibration.csv"), Some(&dataset("test.csv")), &options, &mut |_| {})
-        .expect("imports");
+    let report = import_onnx(
+        &onnx,
+        &dataset("calibration.csv"),
+        Some(&dataset("test.csv")),
+        &options,
+        &mut |_| {},
+    )
+    .expect("imports");
     assert!(!report.model.outputs_label());
     assert_eq!(report.model.output_type().shape, vec![10]);
-    assert!(report.notes.iter().any(|n| n.contains("Softmax")), "{:?}", report.notes);
+    assert!(
+        report.notes.iter().any(|n| n.contains("Softmax")),
+        "{:?}",
+        report.notes
+    );
     assert!(report.int8_accuracy.unwrap_or(0.0) > 0.95);
 }

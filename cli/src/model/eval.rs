@@ -49,12 +49,15 @@ pub(crate) fn run(args: EvalArgs) -> Result<()> {
         crate::model::set_threads(threads as usize)?;
     }
     let model = load_model(&args.model)?;
-    let dataset = Dataset::load(&args.dataset).with_context(|| format!("reading dataset {}", args.dataset.display()))?;
+    let dataset = Dataset::load(&args.dataset)
+        .with_context(|| format!("reading dataset {}", args.dataset.display()))?;
     let inputs = dataset
         .features
         .iter()
         .enumerate()
-        .map(|(row, features)| quantize(&model, features).with_context(|| format!("dataset row {}", row + 1)))
+        .map(|(row, features)| {
+            quantize(&model, features).with_context(|| format!("dataset row {}", row + 1))
+        })
         .collect::<Result<Vec<_>>>()?;
     let executor = args.executor.build(&model)?;
 
@@ -72,13 +75,23 @@ pub(crate) fn run(args: EvalArgs) -> Result<()> {
         match &first {
             None => first = Some((outputs, root)),
             Some((_, expected)) if *expected != root => {
-                bail!("pass {} gave outputs_root {} but pass 1 gave {}: the executor is not deterministic", pass + 1, to_hex(&root), to_hex(expected))
+                bail!(
+                    "pass {} gave outputs_root {} but pass 1 gave {}: the executor is not deterministic",
+                    pass + 1,
+                    to_hex(&root),
+                    to_hex(expected)
+                )
             }
             Some(_) => {}
         }
     }
     let (outputs, root) = first.expect("repeat >= 1");
-    ensure!(outputs.len() == dataset.len(), "executor returned {} outputs for {} rows", outputs.len(), dataset.len());
+    ensure!(
+        outputs.len() == dataset.len(),
+        "executor returned {} outputs for {} rows",
+        outputs.len(),
+        dataset.len()
+    );
     let correct = outputs
         .iter()
         .zip(&dataset.labels)
@@ -87,7 +100,9 @@ pub(crate) fn run(args: EvalArgs) -> Result<()> {
     let accuracy = correct as f64 / dataset.len() as f64;
     let total = dataset.len() as f64 * f64::from(args.repeat);
     let per_sec = total / elapsed.as_secs_f64().max(1e-9);
-    let threads = args.threads.map_or_else(|| rayon::current_num_threads() as u32, |t| t);
+    let threads = args
+        .threads
+        .map_or_else(|| rayon::current_num_threads() as u32, |t| t);
     if args.json {
         return print_json(&serde_json::json!({
             "model_id": to_hex(&model.id().id),
@@ -104,9 +119,22 @@ pub(crate) fn run(args: EvalArgs) -> Result<()> {
         }));
     }
     println!("model          {}", to_hex(&model.id().id));
-    println!("executor       {} (batch {}, {} threads)", executor.name(), args.batch, threads);
-    println!("accuracy       {} ({correct}/{} rows)", percent(accuracy), dataset.len());
+    println!(
+        "executor       {} (batch {}, {} threads)",
+        executor.name(),
+        args.batch,
+        threads
+    );
+    println!(
+        "accuracy       {} ({correct}/{} rows)",
+        percent(accuracy),
+        dataset.len()
+    );
     println!("outputs_root   {}", to_hex(&root));
-    println!("throughput     {per_sec:.0} inferences/s ({} runs in {:.3} s of execution)", total, elapsed.as_secs_f64());
+    println!(
+        "throughput     {per_sec:.0} inferences/s ({} runs in {:.3} s of execution)",
+        total,
+        elapsed.as_secs_f64()
+    );
     Ok(())
 }

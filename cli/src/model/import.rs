@@ -41,7 +41,8 @@ pub(crate) struct ImportArgs {
 }
 
 pub(crate) fn run(args: ImportArgs) -> Result<()> {
-    let onnx = std::fs::read(&args.onnx).with_context(|| format!("reading {}", args.onnx.display()))?;
+    let onnx =
+        std::fs::read(&args.onnx).with_context(|| format!("reading {}", args.onnx.display()))?;
     let calibration = Dataset::load(&args.calibration)
         .with_context(|| format!("reading calibration set {}", args.calibration.display()))?;
     let test = args
@@ -50,9 +51,16 @@ pub(crate) fn run(args: ImportArgs) -> Result<()> {
         .map(|p| Dataset::load(p).with_context(|| format!("reading test set {}", p.display())))
         .transpose()?;
     let options = ImportOptions {
-        name: args.name.clone().or_else(|| args.onnx.file_stem().map(|s| s.to_string_lossy().into_owned())),
+        name: args.name.clone().or_else(|| {
+            args.onnx
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+        }),
         output: args.onnx_output.clone(),
-        ..ImportOptions::default()
+        source: args
+            .onnx
+            .file_name()
+            .map(|s| s.to_string_lossy().into_owned()),
     };
     let bar = ProgressBar::new(0);
     bar.set_style(
@@ -74,8 +82,14 @@ pub(crate) fn run(args: ImportArgs) -> Result<()> {
         #[allow(unreachable_patterns)]
         _ => {}
     };
-    let report = import_onnx(&onnx, &calibration, test.as_ref(), &options, &mut on_progress)
-        .with_context(|| format!("importing {}", args.onnx.display()))?;
+    let report = import_onnx(
+        &onnx,
+        &calibration,
+        test.as_ref(),
+        &options,
+        &mut on_progress,
+    )
+    .with_context(|| format!("importing {}", args.onnx.display()))?;
     bar.finish_and_clear();
 
     let bytes = report.model.encode();
@@ -97,14 +111,30 @@ pub(crate) fn run(args: ImportArgs) -> Result<()> {
             "notes": report.notes,
         }));
     }
-    println!("wrote {} ({} bytes, {} parameters)", args.out.display(), bytes.len(), report.model.parameter_count());
+    println!(
+        "wrote {} ({} bytes, {} parameters)",
+        args.out.display(),
+        bytes.len(),
+        report.model.parameter_count()
+    );
     println!("model id        {}", to_hex(&id.id));
     println!("calibration     {} rows", report.calibration_rows);
-    if let (Some(f), Some(q), Some(a)) = (report.float_accuracy, report.int8_accuracy, report.agreement) {
+    if let (Some(f), Some(q), Some(a)) = (
+        report.float_accuracy,
+        report.int8_accuracy,
+        report.agreement,
+    ) {
         println!("test rows       {}", report.test_rows);
         println!("float accuracy  {}", percent(f));
-        println!("int8 accuracy   {}  ({:+.2} points)", percent(q), (q - f) * 100.0);
-        println!("agreement       {}  (float and int8 predict the same class)", percent(a));
+        println!(
+            "int8 accuracy   {}  ({:+.2} points)",
+            percent(q),
+            (q - f) * 100.0
+        );
+        println!(
+            "agreement       {}  (float and int8 predict the same class)",
+            percent(a)
+        );
     }
     for note in &report.notes {
         println!("note: {note}");

@@ -54,21 +54,42 @@ pub(crate) fn run(args: InspectArgs) -> Result<()> {
         }));
     }
     let graph = model.graph();
-    println!("model         {}", if meta.name.is_empty() { "(unnamed)" } else { &meta.name });
+    println!(
+        "model         {}",
+        if meta.name.is_empty() {
+            "(unnamed)"
+        } else {
+            &meta.name
+        }
+    );
     if !meta.source.is_empty() {
         println!("source        {}", meta.source);
     }
     println!("model id      {}", to_hex(&id.id));
     println!("graph hash    {}", to_hex(&id.graph_hash));
     println!("weights root  {}", to_hex(&id.weights_root));
-    println!("parameters    {} in {} tensors", model.parameter_count(), model.weights().len());
-    println!("input         i8 {:?}, scale {}", graph.input.shape, graph.input.scale);
+    println!(
+        "parameters    {} in {} tensors",
+        model.parameter_count(),
+        model.weights().len()
+    );
+    println!(
+        "input         i8 {:?}, scale {}",
+        graph.input.shape, graph.input.scale
+    );
     println!();
-    println!("{:>4}  {:<14} {:<24} {:<18} {:<12} detail", "#", "op", "name", "output", "scale");
+    println!(
+        "{:>4}  {:<14} {:<24} {:<18} {:<12} detail",
+        "#", "op", "name", "output", "scale"
+    );
     for (i, op) in graph.nodes.iter().enumerate() {
         let value = i + 1;
         let ty = &types[value];
-        let scale = meta.value_scales.get(value).filter(|s| **s > 0.0).map_or(String::from("-"), |s| format!("{s:.6}"));
+        let scale = meta
+            .value_scales
+            .get(value)
+            .filter(|s| **s > 0.0)
+            .map_or(String::from("-"), |s| format!("{s:.6}"));
         let name = meta.node_names.get(i).map_or("", String::as_str);
         let inputs: Vec<String> = op.inputs().iter().map(|v| format!("%{v}")).collect();
         println!(
@@ -84,7 +105,15 @@ pub(crate) fn run(args: InspectArgs) -> Result<()> {
         );
     }
     println!();
-    println!("output        %{} ({})", graph.nodes.len(), if model.outputs_label() { "class label" } else { "scores" });
+    println!(
+        "output        %{} ({})",
+        graph.nodes.len(),
+        if model.outputs_label() {
+            "class label"
+        } else {
+            "scores"
+        }
+    );
     for note in &meta.notes {
         println!("note: {note}");
     }
@@ -101,10 +130,26 @@ fn truncate(text: &str, width: usize) -> String {
 }
 
 fn detail(model: &verdict_specs::Model, op: &Op) -> String {
-    let shape = |w: u32| model.weights().get(w as usize).map(|t| format!("{:?}", t.shape())).unwrap_or_default();
+    let shape = |w: u32| {
+        model
+            .weights()
+            .get(w as usize)
+            .map(|t| format!("{:?}", t.shape()))
+            .unwrap_or_default()
+    };
     match op {
-        Op::MatMul { weight, bias, .. } => format!(" weight {}{}", shape(*weight), if bias.is_some() { " + bias" } else { "" }),
-        Op::Conv2d { weight, bias, stride, padding, .. } => format!(
+        Op::MatMul { weight, bias, .. } => format!(
+            " weight {}{}",
+            shape(*weight),
+            if bias.is_some() { " + bias" } else { "" }
+        ),
+        Op::Conv2d {
+            weight,
+            bias,
+            stride,
+            padding,
+            ..
+        } => format!(
             " weight {} stride {stride:?} pad {padding:?}{}",
             shape(*weight),
             if bias.is_some() { " + bias" } else { "" }
@@ -116,9 +161,21 @@ fn detail(model: &verdict_specs::Model, op: &Op) -> String {
                 format!(" per channel on axis {axis} ({} channels)", params.len())
             }
         }
-        Op::Add { a_multiplier, b_multiplier, shift, .. } => format!(" x {a_multiplier}, {b_multiplier} / 2^{shift}"),
-        Op::MaxPool2d { window, .. } => format!(" kernel {:?} stride {:?} pad {:?}", window.kernel, window.stride, window.padding),
-        Op::AvgPool2d { window, count_include_pad, .. } => format!(
+        Op::Add {
+            a_multiplier,
+            b_multiplier,
+            shift,
+            ..
+        } => format!(" x {a_multiplier}, {b_multiplier} / 2^{shift}"),
+        Op::MaxPool2d { window, .. } => format!(
+            " kernel {:?} stride {:?} pad {:?}",
+            window.kernel, window.stride, window.padding
+        ),
+        Op::AvgPool2d {
+            window,
+            count_include_pad,
+            ..
+        } => format!(
             " kernel {:?} stride {:?} pad {:?} count_include_pad {count_include_pad}",
             window.kernel, window.stride, window.padding
         ),

@@ -35,30 +35,25 @@ pub(crate) enum ExecutorKind {
 }
 
 impl ExecutorKind {
-    pub(crate) fn build(self, model: &verdict_specs::Model) -> Result<Box<dyn verdict_node::executor::Executor>> {
+    pub(crate) fn build(
+        self,
+        model: &verdict_specs::Model,
+    ) -> Result<Box<dyn verdict_node::executor::Executor>> {
         use anyhow::Context;
         use std::sync::Arc;
         Ok(match self {
             ExecutorKind::Burn => Box::new(
-                verdict_node::executor::BurnExecutor::ndarray(model).context("preparing the burn executor")?,
+                verdict_node::executor::BurnExecutor::ndarray(model)
+                    .context("preparing the burn executor")?,
             ),
-            ExecutorKind::Reference => {
-                Box::new(verdict_node::executor::ReferenceExecutor::new(Arc::new(model.clone())))
-            }
+            ExecutorKind::Reference => Box::new(verdict_node::executor::ReferenceExecutor::new(
+                Arc::new(model.clone()),
+            )),
         })
     }
 }
 
-/// The class a model's output stands for: the label itself for label-producing models,
-/// else the index of the largest output element (lowest index on ties).
-pub(crate) fn predicted_class(model: &verdict_specs::Model, output: &verdict_specs::Tensor) -> Option<i64> {
-    let values: Vec<i64> = (0..output.len()).filter_map(|i| output.data().get(i)).collect();
-    if model.outputs_label() {
-        values.first().copied()
-    } else {
-        verdict_specs::ops::argmax(&values).map(|i| i as i64)
-    }
-}
+pub(crate) use verdict_node::classify::predicted_class;
 
 /// Sets the worker thread count for this process: rayon's global pool (burn-ndarray's
 /// element-wise kernels) and `MATMUL_NUM_THREADS` (matrixmultiply's own threads, 1 to 4).

@@ -32,16 +32,24 @@ pub(crate) struct RunArgs {
 pub(crate) fn run(args: RunArgs) -> Result<()> {
     let model = load_model(&args.model)?;
     let features = load_features(&args.input)?;
-    let input = quantize(&model, &features).with_context(|| format!("quantizing {}", args.input.display()))?;
+    let input = quantize(&model, &features)
+        .with_context(|| format!("quantizing {}", args.input.display()))?;
     let executor = args.executor.build(&model)?;
     let output = executor
         .run_batch(std::slice::from_ref(&input))
         .context("executing the model")?
         .pop()
         .context("the executor returned no output")?;
-    let values: Vec<i64> = (0..output.len()).filter_map(|i| output.data().get(i)).collect();
+    let values: Vec<i64> = (0..output.len())
+        .filter_map(|i| output.data().get(i))
+        .collect();
     let scale = model.graph().output_scale;
-    let dequantized: Option<Vec<f64>> = (scale > 0.0).then(|| values.iter().map(|&v| v as f64 * f64::from(scale)).collect());
+    let dequantized: Option<Vec<f64>> = (scale > 0.0).then(|| {
+        values
+            .iter()
+            .map(|&v| v as f64 * f64::from(scale))
+            .collect()
+    });
     let class = predicted_class(&model, &output);
     if args.json {
         return print_json(&serde_json::json!({
@@ -58,7 +66,12 @@ pub(crate) fn run(args: RunArgs) -> Result<()> {
     println!("model              {}", to_hex(&model.id().id));
     println!("input commitment   {}", to_hex(&input.commitment()));
     println!("output commitment  {}", to_hex(&output.commitment()));
-    println!("output             {} {:?} {:?}", output.dtype(), output.shape(), values);
+    println!(
+        "output             {} {:?} {:?}",
+        output.dtype(),
+        output.shape(),
+        values
+    );
     if let Some(floats) = dequantized {
         let shown: Vec<String> = floats.iter().map(|v| format!("{v:.4}")).collect();
         println!("output (float)     [{}]  (x {scale})", shown.join(", "));

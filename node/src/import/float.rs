@@ -197,7 +197,11 @@ impl FloatGraph {
     }
 }
 
-fn eval_node<'s>(op: &FloatOp, values: &[Vec<f64>], shape: impl Fn(usize) -> &'s [usize]) -> Vec<f64> {
+fn eval_node<'s>(
+    op: &FloatOp,
+    values: &[Vec<f64>],
+    shape: impl Fn(usize) -> &'s [usize],
+) -> Vec<f64> {
     match op {
         FloatOp::Dense {
             input,
@@ -223,12 +227,25 @@ fn eval_node<'s>(op: &FloatOp, values: &[Vec<f64>], shape: impl Fn(usize) -> &'s
             dims,
             bias,
             window,
-        } => conv(&values[*input], shape(*input), weight, *dims, bias.as_deref(), window),
+        } => conv(
+            &values[*input],
+            shape(*input),
+            weight,
+            *dims,
+            bias.as_deref(),
+            window,
+        ),
         FloatOp::Relu { input } => values[*input].iter().map(|&v| v.max(0.0)).collect(),
-        FloatOp::Add { a, b } => values[*a].iter().zip(&values[*b]).map(|(x, y)| x + y).collect(),
-        FloatOp::MaxPool { input, window } => pool(&values[*input], shape(*input), window, |taps, _| {
-            taps.iter().copied().fold(f64::NEG_INFINITY, f64::max)
-        }),
+        FloatOp::Add { a, b } => values[*a]
+            .iter()
+            .zip(&values[*b])
+            .map(|(x, y)| x + y)
+            .collect(),
+        FloatOp::MaxPool { input, window } => {
+            pool(&values[*input], shape(*input), window, |taps, _| {
+                taps.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+            })
+        }
         FloatOp::AvgPool {
             input,
             window,
@@ -236,7 +253,11 @@ fn eval_node<'s>(op: &FloatOp, values: &[Vec<f64>], shape: impl Fn(usize) -> &'s
         } => {
             let full = f64::from(window.kernel[0] * window.kernel[1]);
             pool(&values[*input], shape(*input), window, |taps, _| {
-                let divisor = if *count_include_pad { full } else { taps.len() as f64 };
+                let divisor = if *count_include_pad {
+                    full
+                } else {
+                    taps.len() as f64
+                };
                 taps.iter().sum::<f64>() / divisor
             })
         }
@@ -316,7 +337,12 @@ fn conv(
 }
 
 /// Applies `reduce` to the in-bounds taps of every window of every channel.
-fn pool(x: &[f64], in_shape: &[usize], window: &Window, reduce: impl Fn(&[f64], usize) -> f64) -> Vec<f64> {
+fn pool(
+    x: &[f64],
+    in_shape: &[usize],
+    window: &Window,
+    reduce: impl Fn(&[f64], usize) -> f64,
+) -> Vec<f64> {
     let (c_len, h, w) = (in_shape[0], in_shape[1], in_shape[2]);
     let [oh, ow] = out_size(window, h, w);
     let [kh, kw] = window.kernel.map(|k| k as usize);

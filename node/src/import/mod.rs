@@ -92,7 +92,11 @@ pub fn import_onnx(
             reason: "no rows".into(),
         });
     }
-    let graph = parse_onnx(onnx, options.output.as_deref(), Some(calibration.feature_count()))?;
+    let graph = parse_onnx(
+        onnx,
+        options.output.as_deref(),
+        Some(calibration.feature_count()),
+    )?;
     check_features(&graph, calibration, "calibration")?;
     if let Some(test) = test {
         check_features(&graph, test, "test")?;
@@ -102,7 +106,10 @@ pub fn import_onnx(
     let total = calibration.len();
     for (done, features) in calibration.features.iter().enumerate() {
         stats.observe(&graph.eval(features));
-        progress(ImportProgress::Calibrating { done: done + 1, total });
+        progress(ImportProgress::Calibrating {
+            done: done + 1,
+            total,
+        });
     }
 
     let mut notes = graph.notes.clone();
@@ -154,7 +161,10 @@ fn source_line(graph: &FloatGraph, options: &ImportOptions) -> String {
     if !graph.producer.is_empty() {
         parts.push(format!("from {}", graph.producer));
     }
-    format!("{}, quantized by the verdict importer (format 1)", parts.join(" "))
+    format!(
+        "{}, quantized by the verdict importer (format 1)",
+        parts.join(" ")
+    )
 }
 
 /// Scores the float graph and the int8 model on `test`.
@@ -169,19 +179,33 @@ fn score(
     let (mut float_correct, mut int8_correct, mut agree) = (0usize, 0usize, 0usize);
     for (done, (features, &label)) in test.features.iter().zip(&test.labels).enumerate() {
         let float_class = graph.predict(features);
-        let input = quantize_input(&model.graph().input, features).map_err(|e| ImportError::Dataset {
-            which: "test",
-            reason: format!("row {}: {e}", done + 1),
+        let input =
+            quantize_input(&model.graph().input, features).map_err(|e| ImportError::Dataset {
+                which: "test",
+                reason: format!("row {}: {e}", done + 1),
+            })?;
+        let output = interpreter::run(model, &input).map_err(|source| {
+            crate::executor::ExecError::BadInput {
+                index: done,
+                source,
+            }
         })?;
-        let output = interpreter::run(model, &input)
-            .map_err(|source| crate::executor::ExecError::BadInput { index: done, source })?;
         let int8_class = predicted_class(model, &output);
         float_correct += usize::from(float_class == label);
         int8_correct += usize::from(int8_class == Some(label));
         agree += usize::from(int8_class == Some(float_class));
-        progress(ImportProgress::Evaluating { done: done + 1, total });
+        progress(ImportProgress::Evaluating {
+            done: done + 1,
+            total,
+        });
     }
-    let rate = |n: usize| if total == 0 { 0.0 } else { n as f64 / total as f64 };
+    let rate = |n: usize| {
+        if total == 0 {
+            0.0
+        } else {
+            n as f64 / total as f64
+        }
+    };
     report.float_accuracy = Some(rate(float_correct));
     report.int8_accuracy = Some(rate(int8_correct));
     report.agreement = Some(rate(agree));

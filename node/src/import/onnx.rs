@@ -32,7 +32,8 @@ pub fn parse_onnx(
     output: Option<&str>,
     feature_count: Option<usize>,
 ) -> ImportResult<FloatGraph> {
-    let model = ModelProto::parse_from_bytes(bytes).map_err(|e| ImportError::Protobuf(e.to_string()))?;
+    let model =
+        ModelProto::parse_from_bytes(bytes).map_err(|e| ImportError::Protobuf(e.to_string()))?;
     let Some(graph) = model.graph.as_ref() else {
         return Err(ImportError::Structure("the file has no graph".into()));
     };
@@ -144,13 +145,23 @@ struct Parser {
 }
 
 /// The node indices `output` depends on.
-fn needed_nodes(nodes: &[NodeProto], producers: &HashMap<&str, usize>, output: &str) -> HashSet<usize> {
+fn needed_nodes(
+    nodes: &[NodeProto],
+    producers: &HashMap<&str, usize>,
+    output: &str,
+) -> HashSet<usize> {
     let mut needed = HashSet::new();
     let mut stack = vec![output];
     while let Some(name) = stack.pop() {
         if let Some(&i) = producers.get(name) {
             if needed.insert(i) {
-                stack.extend(nodes[i].input.iter().map(String::as_str).filter(|n| !n.is_empty()));
+                stack.extend(
+                    nodes[i]
+                        .input
+                        .iter()
+                        .map(String::as_str)
+                        .filter(|n| !n.is_empty()),
+                );
             }
         }
     }
@@ -158,12 +169,20 @@ fn needed_nodes(nodes: &[NodeProto], producers: &HashMap<&str, usize>, output: &
 }
 
 /// The per-example input shape: the ONNX shape without its leading batch axis.
-fn input_shape(input: &onnx_protobuf::ValueInfoProto, feature_count: Option<usize>) -> ImportResult<Vec<usize>> {
+fn input_shape(
+    input: &onnx_protobuf::ValueInfoProto,
+    feature_count: Option<usize>,
+) -> ImportResult<Vec<usize>> {
     let fail = |reason: String| ImportError::Structure(format!("input '{}': {reason}", input.name));
     let tensor = input.type_.tensor_type();
     match DataType::from_i32(tensor.elem_type) {
         Some(DataType::FLOAT | DataType::DOUBLE | DataType::FLOAT16) => {}
-        _ => return Err(fail(format!("element type {} is not a float type", tensor.elem_type))),
+        _ => {
+            return Err(fail(format!(
+                "element type {} is not a float type",
+                tensor.elem_type
+            )));
+        }
     }
     let dims = &tensor.shape.dim;
     if dims.len() < 2 {
@@ -188,12 +207,17 @@ fn input_shape(input: &onnx_protobuf::ValueInfoProto, feature_count: Option<usiz
         }
         _ => {
             return Err(fail(
-                "non-batch dimensions are unknown; the importer needs them fixed in the file".into(),
+                "non-batch dimensions are unknown; the importer needs them fixed in the file"
+                    .into(),
             ));
         }
     }
     let shape: Vec<usize> = shape.into_iter().flatten().collect();
-    if shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).is_none_or(|n| n > MAX_ELEMENTS) {
+    if shape
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .is_none_or(|n| n > MAX_ELEMENTS)
+    {
         return Err(fail(format!("shape {shape:?} is too large")));
     }
     Ok(shape)
@@ -238,23 +262,36 @@ fn decode_tensor(t: &TensorProto) -> ImportResult<Const> {
         out
     };
     let data: Vec<f64> = match DataType::from_i32(t.data_type) {
-        Some(DataType::FLOAT) if !raw.is_empty() => {
-            from_raw(4, &|b| f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]])))?
-        }
+        Some(DataType::FLOAT) if !raw.is_empty() => from_raw(4, &|b| {
+            f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        })?,
         Some(DataType::FLOAT) => t.float_data.iter().map(|&v| f64::from(v)).collect(),
         Some(DataType::DOUBLE) if !raw.is_empty() => from_raw(8, &|b| f64::from_le_bytes(le(b)))?,
         Some(DataType::DOUBLE) => t.double_data.clone(),
-        Some(DataType::INT64) if !raw.is_empty() => from_raw(8, &|b| i64::from_le_bytes(le(b)) as f64)?,
-        Some(DataType::INT64) => t.int64_data.iter().map(|&v| v as f64).collect(),
-        Some(DataType::INT32) if !raw.is_empty() => {
-            from_raw(4, &|b| f64::from(i32::from_le_bytes([b[0], b[1], b[2], b[3]])))?
+        Some(DataType::INT64) if !raw.is_empty() => {
+            from_raw(8, &|b| i64::from_le_bytes(le(b)) as f64)?
         }
+        Some(DataType::INT64) => t.int64_data.iter().map(|&v| v as f64).collect(),
+        Some(DataType::INT32) if !raw.is_empty() => from_raw(4, &|b| {
+            f64::from(i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        })?,
         Some(DataType::INT8) if !raw.is_empty() => from_raw(1, &|b| f64::from(b[0] as i8))?,
-        Some(DataType::UINT8 | DataType::BOOL) if !raw.is_empty() => from_raw(1, &|b| f64::from(b[0]))?,
-        Some(DataType::INT16) if !raw.is_empty() => from_raw(2, &|b| f64::from(i16::from_le_bytes([b[0], b[1]])))?,
-        Some(DataType::UINT16) if !raw.is_empty() => from_raw(2, &|b| f64::from(u16::from_le_bytes([b[0], b[1]])))?,
+        Some(DataType::UINT8 | DataType::BOOL) if !raw.is_empty() => {
+            from_raw(1, &|b| f64::from(b[0]))?
+        }
+        Some(DataType::INT16) if !raw.is_empty() => {
+            from_raw(2, &|b| f64::from(i16::from_le_bytes([b[0], b[1]])))?
+        }
+        Some(DataType::UINT16) if !raw.is_empty() => {
+            from_raw(2, &|b| f64::from(u16::from_le_bytes([b[0], b[1]])))?
+        }
         Some(
-            DataType::INT32 | DataType::INT8 | DataType::UINT8 | DataType::BOOL | DataType::INT16 | DataType::UINT16,
+            DataType::INT32
+            | DataType::INT8
+            | DataType::UINT8
+            | DataType::BOOL
+            | DataType::INT16
+            | DataType::UINT16,
         ) => t.int32_data.iter().map(|&v| f64::from(v)).collect(),
         Some(other) => return Err(fail(format!("element type {other:?} is not supported"))),
         None => return Err(fail(format!("unknown element type {}", t.data_type))),
@@ -298,7 +335,9 @@ impl<'a> Attrs<'a> {
     }
 
     fn float(&self, key: &str, default: f32) -> ImportResult<f32> {
-        Ok(self.get(key, AttributeType::FLOAT)?.map_or(default, |a| a.f))
+        Ok(self
+            .get(key, AttributeType::FLOAT)?
+            .map_or(default, |a| a.f))
     }
 
     fn string(&self, key: &str) -> ImportResult<Option<String>> {
@@ -326,9 +365,15 @@ impl Parser {
         let label = if !node.name.is_empty() {
             node.name.clone()
         } else {
-            node.output.first().cloned().unwrap_or_else(|| format!("#{index}"))
+            node.output
+                .first()
+                .cloned()
+                .unwrap_or_else(|| format!("#{index}"))
         };
-        let attrs = Attrs { node, label: &label };
+        let attrs = Attrs {
+            node,
+            label: &label,
+        };
         let Some(out) = node.output.first().filter(|o| !o.is_empty()).cloned() else {
             return Err(attrs.fail("the node has no output"));
         };
@@ -336,13 +381,12 @@ impl Parser {
         // have no integer counterpart; they must not be used.
         for extra in node.output.iter().skip(1).filter(|o| !o.is_empty()) {
             if self.readers.get(extra).copied().unwrap_or(0) > 0 {
-                return Err(attrs.fail(format!("its output '{extra}' is used, which is not supported")));
+                return Err(attrs.fail(format!(
+                    "its output '{extra}' is used, which is not supported"
+                )));
             }
         }
-        let ctx = NodeCtx {
-            attrs,
-            out: &out,
-        };
+        let ctx = NodeCtx { attrs, out: &out };
         match (node.domain.as_str(), node.op_type.as_str()) {
             ("" | "ai.onnx", op) => self.standard(op, &ctx),
             ("ai.onnx.ml", "ArrayFeatureExtractor") => self.array_feature_extractor(&ctx),
@@ -367,7 +411,11 @@ impl Parser {
             "Add" => self.add(ctx),
             "Relu" => {
                 let input = self.value_input(ctx, 0)?;
-                self.push(ctx, FloatOp::Relu { input }, self.graph.shape(input).to_vec());
+                self.push(
+                    ctx,
+                    FloatOp::Relu { input },
+                    self.graph.shape(input).to_vec(),
+                );
                 Ok(())
             }
             "MaxPool" | "AveragePool" => self.pool(op, ctx),
@@ -399,11 +447,15 @@ impl Parser {
             .filter(|n| !n.is_empty())
             .ok_or_else(|| ctx.attrs.fail(format!("input {i} is missing")))?;
         let val = self.names.get(name).cloned().ok_or_else(|| {
-            ctx.attrs
-                .fail(format!("input '{name}' is not produced by any earlier node, initializer or input"))
+            ctx.attrs.fail(format!(
+                "input '{name}' is not produced by any earlier node, initializer or input"
+            ))
         })?;
         if let Val::Value(id) = val {
-            let passes_through = matches!(ctx.attrs.node.op_type.as_str(), "ArgMax" | "Identity" | "Dropout" | "Cast");
+            let passes_through = matches!(
+                ctx.attrs.node.op_type.as_str(),
+                "ArgMax" | "Identity" | "Dropout" | "Cast"
+            );
             if self.softmax.contains(&id) && !passes_through {
                 return Err(ctx.attrs.fail(format!(
                     "reads the Softmax output '{name}'; the int8 model drops Softmax, so only an \
@@ -472,7 +524,10 @@ impl Parser {
         id > 0
             && self.value_names[id] == *name
             && self.readers.get(name).copied() == Some(1)
-            && matches!(self.graph.nodes[id - 1].op, FloatOp::Dense { .. } | FloatOp::Conv { .. })
+            && matches!(
+                self.graph.nodes[id - 1].op,
+                FloatOp::Dense { .. } | FloatOp::Conv { .. }
+            )
     }
 
     fn chw(&self, ctx: &NodeCtx<'_>, id: usize) -> ImportResult<[usize; 3]> {
@@ -489,18 +544,34 @@ impl Parser {
     fn constant(&mut self, ctx: &NodeCtx<'_>) -> ImportResult<()> {
         let a = &ctx.attrs;
         let value = if let Some(t) = a.get("value", AttributeType::TENSOR)? {
-            let tensor = t.t.as_ref().ok_or_else(|| a.fail("attribute 'value' holds no tensor"))?;
+            let tensor =
+                t.t.as_ref()
+                    .ok_or_else(|| a.fail("attribute 'value' holds no tensor"))?;
             decode_tensor(tensor)?
         } else if let Some(f) = a.get("value_float", AttributeType::FLOAT)? {
-            Const { dims: vec![], data: vec![f64::from(f.f)] }
+            Const {
+                dims: vec![],
+                data: vec![f64::from(f.f)],
+            }
         } else if let Some(f) = a.get("value_floats", AttributeType::FLOATS)? {
-            Const { dims: vec![f.floats.len()], data: f.floats.iter().map(|&v| f64::from(v)).collect() }
+            Const {
+                dims: vec![f.floats.len()],
+                data: f.floats.iter().map(|&v| f64::from(v)).collect(),
+            }
         } else if let Some(i) = a.get("value_int", AttributeType::INT)? {
-            Const { dims: vec![], data: vec![i.i as f64] }
+            Const {
+                dims: vec![],
+                data: vec![i.i as f64],
+            }
         } else if let Some(i) = a.get("value_ints", AttributeType::INTS)? {
-            Const { dims: vec![i.ints.len()], data: i.ints.iter().map(|&v| v as f64).collect() }
+            Const {
+                dims: vec![i.ints.len()],
+                data: i.ints.iter().map(|&v| v as f64).collect(),
+            }
         } else {
-            return Err(a.fail("no supported value attribute (value, value_float(s), value_int(s))"));
+            return Err(
+                a.fail("no supported value attribute (value, value_float(s), value_int(s))")
+            );
         };
         self.alias(ctx, Val::Const(Rc::new(value)));
         Ok(())
@@ -548,13 +619,28 @@ impl Parser {
         }
         let mut out_shape = shape;
         *out_shape.last_mut().expect("checked non-empty") = outputs;
-        self.push(ctx, FloatOp::Dense { input, weight, outputs, inner, bias: None }, out_shape);
+        self.push(
+            ctx,
+            FloatOp::Dense {
+                input,
+                weight,
+                outputs,
+                inner,
+                bias: None,
+            },
+            out_shape,
+        );
         Ok(())
     }
 
     fn gemm(&mut self, ctx: &NodeCtx<'_>) -> ImportResult<()> {
         let a = &ctx.attrs;
-        a.require_int("transA", 0, 0, "a transposed activation operand is not supported")?;
+        a.require_int(
+            "transA",
+            0,
+            0,
+            "a transposed activation operand is not supported",
+        )?;
         let input = self.value_input(ctx, 0)?;
         let b = self.const_input(ctx, 1)?;
         let trans_b = a.int("transB", 0)? != 0;
@@ -573,22 +659,43 @@ impl Parser {
         let mut weight = vec![0.0; inner * outputs];
         for n in 0..outputs {
             for k in 0..inner {
-                let w = if trans_b { b.data[n * inner + k] } else { b.data[k * outputs + n] };
+                let w = if trans_b {
+                    b.data[n * inner + k]
+                } else {
+                    b.data[k * outputs + n]
+                };
                 weight[n * inner + k] = alpha * w;
             }
         }
         let bias = match self.optional_input(ctx, 2)? {
             None => None,
-            Some(Val::Value(_)) => return Err(a.fail("input C is computed at run time; it must be a constant")),
+            Some(Val::Value(_)) => {
+                return Err(a.fail("input C is computed at run time; it must be a constant"));
+            }
             Some(Val::Const(c)) => Some(
                 broadcast_channel(&c, outputs, false)
-                    .ok_or_else(|| a.fail(format!("C of shape {:?} does not broadcast to [{outputs}]", c.dims)))?
+                    .ok_or_else(|| {
+                        a.fail(format!(
+                            "C of shape {:?} does not broadcast to [{outputs}]",
+                            c.dims
+                        ))
+                    })?
                     .into_iter()
                     .map(|v| beta * v)
                     .collect(),
             ),
         };
-        self.push(ctx, FloatOp::Dense { input, weight, outputs, inner, bias }, vec![outputs]);
+        self.push(
+            ctx,
+            FloatOp::Dense {
+                input,
+                weight,
+                outputs,
+                inner,
+                bias,
+            },
+            vec![outputs],
+        );
         Ok(())
     }
 
@@ -598,28 +705,48 @@ impl Parser {
         let [c, h, w] = self.chw(ctx, input)?;
         let weight = self.const_input(ctx, 1)?;
         let &[o, wc, kh, kw] = weight.dims.as_slice() else {
-            return Err(a.fail(format!("weight shape {:?}; only 2-D convolutions are supported", weight.dims)));
+            return Err(a.fail(format!(
+                "weight shape {:?}; only 2-D convolutions are supported",
+                weight.dims
+            )));
         };
-        a.require_int("group", 1, 1, "grouped and depthwise convolutions are not in the op set")?;
+        a.require_int(
+            "group",
+            1,
+            1,
+            "grouped and depthwise convolutions are not in the op set",
+        )?;
         if wc != c {
             return Err(a.fail(format!("weight has {wc} input channels, the input has {c}")));
         }
         if let Some(k) = a.ints("kernel_shape")? {
             if k != [kh as i64, kw as i64] {
-                return Err(a.fail(format!("kernel_shape {k:?} disagrees with the weight's {kh}x{kw}")));
+                return Err(a.fail(format!(
+                    "kernel_shape {k:?} disagrees with the weight's {kh}x{kw}"
+                )));
             }
         }
         let window = window(a, [kh, kw], [h, w])?;
         let bias = match self.optional_input(ctx, 2)? {
             None => None,
-            Some(Val::Value(_)) => return Err(a.fail("the bias is computed at run time; it must be a constant")),
+            Some(Val::Value(_)) => {
+                return Err(a.fail("the bias is computed at run time; it must be a constant"));
+            }
             Some(Val::Const(b)) if b.data.len() == o => Some(b.data.clone()),
-            Some(Val::Const(b)) => return Err(a.fail(format!("bias shape {:?} must be [{o}]", b.dims))),
+            Some(Val::Const(b)) => {
+                return Err(a.fail(format!("bias shape {:?} must be [{o}]", b.dims)));
+            }
         };
         let [oh, ow] = super::float::out_size(&window, h, w);
         self.push(
             ctx,
-            FloatOp::Conv { input, weight: weight.data.clone(), dims: [o, c, kh, kw], bias, window },
+            FloatOp::Conv {
+                input,
+                weight: weight.data.clone(),
+                dims: [o, c, kh, kw],
+                bias,
+                window,
+            },
             vec![o, oh, ow],
         );
         Ok(())
@@ -642,14 +769,22 @@ impl Parser {
             (Val::Value(id), Val::Const(c)) => (id, c, 0),
             (Val::Const(c), Val::Value(id)) => (id, c, 1),
             (Val::Const(_), Val::Const(_)) => {
-                return Err(ctx.attrs.fail("adds two constants; constant folding is not supported"));
+                return Err(ctx
+                    .attrs
+                    .fail("adds two constants; constant folding is not supported"));
             }
         };
         self.add_bias(ctx, id, slot, &constant)
     }
 
     /// Folds a constant added to a Dense or Conv output into its bias.
-    fn add_bias(&mut self, ctx: &NodeCtx<'_>, id: usize, slot: usize, c: &Const) -> ImportResult<()> {
+    fn add_bias(
+        &mut self,
+        ctx: &NodeCtx<'_>,
+        id: usize,
+        slot: usize,
+        c: &Const,
+    ) -> ImportResult<()> {
         if !self.foldable(ctx, id, slot) {
             return Err(ctx.attrs.fail(
                 "adds a constant to a value that is not a MatMul/Gemm/Conv output read only by this Add; \
@@ -696,21 +831,40 @@ impl Parser {
             ));
         }
         let epsilon = f64::from(a.float("epsilon", 1e-5)?);
-        let params: Vec<Rc<Const>> = (1..5).map(|i| self.const_input(ctx, i)).collect::<ImportResult<_>>()?;
+        let params: Vec<Rc<Const>> = (1..5)
+            .map(|i| self.const_input(ctx, i))
+            .collect::<ImportResult<_>>()?;
         let node = &mut self.graph.nodes[id - 1];
-        let (FloatOp::Dense { weight, bias, outputs: channels, .. } | FloatOp::Conv { weight, bias, dims: [channels, ..], .. }) =
-            &mut node.op
+        let (FloatOp::Dense {
+            weight,
+            bias,
+            outputs: channels,
+            ..
+        }
+        | FloatOp::Conv {
+            weight,
+            bias,
+            dims: [channels, ..],
+            ..
+        }) = &mut node.op
         else {
             unreachable!("foldable checked the op")
         };
         let channels = *channels;
         if params.iter().any(|p| p.data.len() != channels) {
-            return Err(a.fail(format!("scale, bias, mean and variance must each have {channels} values")));
+            return Err(a.fail(format!(
+                "scale, bias, mean and variance must each have {channels} values"
+            )));
         }
         let per_channel = weight.len() / channels;
         let b = bias.get_or_insert_with(|| vec![0.0; channels]);
         for ch in 0..channels {
-            let (gamma, beta, mean, var) = (params[0].data[ch], params[1].data[ch], params[2].data[ch], params[3].data[ch]);
+            let (gamma, beta, mean, var) = (
+                params[0].data[ch],
+                params[1].data[ch],
+                params[2].data[ch],
+                params[3].data[ch],
+            );
             let factor = gamma / (var + epsilon).sqrt();
             if !factor.is_finite() {
                 return Err(a.fail(format!("channel {ch}: the folded scale is not finite")));
@@ -720,7 +874,10 @@ impl Parser {
             }
             b[ch] = (b[ch] - mean) * factor + beta;
         }
-        self.graph.notes.push(format!("BatchNormalization '{}' folded into the op before it", a.label));
+        self.graph.notes.push(format!(
+            "BatchNormalization '{}' folded into the op before it",
+            a.label
+        ));
         self.alias(ctx, Val::Value(id));
         Ok(())
     }
@@ -729,13 +886,25 @@ impl Parser {
         let a = &ctx.attrs;
         let input = self.value_input(ctx, 0)?;
         let [c, h, w] = self.chw(ctx, input)?;
-        a.require_int("ceil_mode", 0, 0, "only floor output sizes (ceil_mode = 0) are supported")?;
+        a.require_int(
+            "ceil_mode",
+            0,
+            0,
+            "only floor output sizes (ceil_mode = 0) are supported",
+        )?;
         let kernel = match a.ints("kernel_shape")?.as_deref() {
             Some(&[kh, kw]) if kh > 0 && kw > 0 => [kh as usize, kw as usize],
-            other => return Err(a.fail(format!("kernel_shape {other:?}; a 2-D kernel is required"))),
+            other => {
+                return Err(a.fail(format!("kernel_shape {other:?}; a 2-D kernel is required")));
+            }
         };
         let window = window(a, kernel, [h, w])?;
-        if window.padding.iter().zip([0, 1, 0, 1]).any(|(&p, i)| p >= window.kernel[i]) {
+        if window
+            .padding
+            .iter()
+            .zip([0, 1, 0, 1])
+            .any(|(&p, i)| p >= window.kernel[i])
+        {
             return Err(a.fail(format!(
                 "pads {:?} not smaller than the kernel {:?}: some windows would hold only padding",
                 window.padding, window.kernel
@@ -745,7 +914,11 @@ impl Parser {
         let op = if op == "MaxPool" {
             FloatOp::MaxPool { input, window }
         } else {
-            FloatOp::AvgPool { input, window, count_include_pad: a.int("count_include_pad", 0)? != 0 }
+            FloatOp::AvgPool {
+                input,
+                window,
+                count_include_pad: a.int("count_include_pad", 0)? != 0,
+            }
         };
         self.push(ctx, op, vec![c, oh, ow]);
         Ok(())
@@ -772,7 +945,9 @@ impl Parser {
         let target: Vec<i64> = match self.optional_input(ctx, 1)? {
             Some(Val::Const(c)) => c.data.iter().map(|&v| v as i64).collect(),
             Some(Val::Value(_)) => {
-                return Err(a.fail("the target shape is computed at run time; it must be a constant"));
+                return Err(
+                    a.fail("the target shape is computed at run time; it must be a constant")
+                );
             }
             None => a.ints("shape")?.ok_or_else(|| a.fail("no target shape"))?,
         };
@@ -787,28 +962,34 @@ impl Parser {
                 self.alias(ctx, Val::Value(input));
                 return Ok(());
             }
-            return Err(a.fail(format!("shape [-1] would merge the batch axis into the {count} features")));
+            return Err(a.fail(format!(
+                "shape [-1] would merge the batch axis into the {count} features"
+            )));
         }
         let allow_zero = a.int("allowzero", 0)? != 0;
         let Some((&first, rest)) = target.split_first() else {
             return Err(a.fail("an empty target shape drops the batch axis"));
         };
         if first < -1 || (first == 0 && allow_zero) {
-            return Err(a.fail(format!("target shape {target:?} does not keep the batch axis first")));
+            return Err(a.fail(format!(
+                "target shape {target:?} does not keep the batch axis first"
+            )));
         }
         let mut resolved = Vec::with_capacity(rest.len());
         let mut infer = None;
         for (i, &d) in rest.iter().enumerate() {
             match d {
-                0 if !allow_zero => {
-                    resolved.push(*shape.get(i).ok_or_else(|| a.fail(format!("0 at axis {} has no input axis to copy", i + 1)))?)
-                }
+                0 if !allow_zero => resolved.push(*shape.get(i).ok_or_else(|| {
+                    a.fail(format!("0 at axis {} has no input axis to copy", i + 1))
+                })?),
                 -1 if infer.is_none() && first != -1 => {
                     infer = Some(i);
                     resolved.push(1);
                 }
                 d if d > 0 => resolved.push(d as usize),
-                _ => return Err(a.fail(format!("target shape {target:?} is ambiguous per example"))),
+                _ => {
+                    return Err(a.fail(format!("target shape {target:?} is ambiguous per example")));
+                }
             }
         }
         let known: usize = resolved.iter().product();
@@ -819,7 +1000,9 @@ impl Parser {
             resolved[i] = count / known;
         }
         if resolved.iter().product::<usize>() != count {
-            return Err(a.fail(format!("cannot reshape per-example {shape:?} to {target:?}")));
+            return Err(a.fail(format!(
+                "cannot reshape per-example {shape:?} to {target:?}"
+            )));
         }
         self.reshape_to(ctx, input, resolved);
         Ok(())
@@ -840,7 +1023,9 @@ impl Parser {
         let axis = ctx.attrs.int("axis", default)?;
         let axis = if axis < 0 { axis + rank } else { axis };
         if axis != rank - 1 {
-            return Err(ctx.attrs.fail(format!("axis {axis}: only a {op} over the last axis can be dropped")));
+            return Err(ctx.attrs.fail(format!(
+                "axis {axis}: only a {op} over the last axis can be dropped"
+            )));
         }
         // Softmax is strictly increasing in each score, so the argmax, and with it the
         // class, is unchanged without it; the int8 model outputs the scores.
@@ -861,13 +1046,22 @@ impl Parser {
         let axis = a.int("axis", 0)?;
         let axis = if axis < 0 { axis + rank } else { axis };
         if axis != rank - 1 {
-            return Err(a.fail(format!("axis {axis}: only the last axis ({}) is supported", rank - 1)));
+            return Err(a.fail(format!(
+                "axis {axis}: only the last axis ({}) is supported",
+                rank - 1
+            )));
         }
-        a.require_int("select_last_index", 0, 0, "ties must go to the lowest index")?;
+        a.require_int(
+            "select_last_index",
+            0,
+            0,
+            "ties must go to the lowest index",
+        )?;
         if a.int("keepdims", 1)? == 0 {
-            self.graph
-                .notes
-                .push(format!("ArgMax '{}' has keepdims = 0; the int8 model keeps a last axis of 1", a.label));
+            self.graph.notes.push(format!(
+                "ArgMax '{}' has keepdims = 0; the int8 model keeps a last axis of 1",
+                a.label
+            ));
         }
         let mut out = shape;
         *out.last_mut().expect("rank >= 1") = 1;
@@ -881,17 +1075,23 @@ impl Parser {
         let Val::Value(input) = self.input(ctx, 1)? else {
             return Err(a.fail("the indices are constant"));
         };
-        let Some(FloatOp::ArgMax { input: scores }) = input.checked_sub(1).map(|i| &self.graph.nodes[i].op) else {
+        let Some(FloatOp::ArgMax { input: scores }) =
+            input.checked_sub(1).map(|i| &self.graph.nodes[i].op)
+        else {
             return Err(a.fail("only a lookup of class labels by an ArgMax output is supported"));
         };
         let n = self.graph.shape(*scores).last().copied().unwrap_or(0);
         if classes.data.len() != n {
-            return Err(a.fail(format!("{} class labels for {n} scores", classes.data.len())));
+            return Err(a.fail(format!(
+                "{} class labels for {n} scores",
+                classes.data.len()
+            )));
         }
         if classes.data.iter().enumerate().all(|(i, &c)| c == i as f64) {
-            self.graph
-                .notes
-                .push(format!("label lookup '{}' dropped: its labels are the class indices", a.label));
+            self.graph.notes.push(format!(
+                "label lookup '{}' dropped: its labels are the class indices",
+                a.label
+            ));
             self.alias(ctx, Val::Value(input));
             return Ok(());
         }
@@ -910,10 +1110,14 @@ impl Parser {
 
     fn finish(mut self, output: &str) -> ImportResult<FloatGraph> {
         let Some(Val::Value(id)) = self.names.get(output).cloned() else {
-            return Err(ImportError::Structure(format!("output '{output}' is a constant")));
+            return Err(ImportError::Structure(format!(
+                "output '{output}' is a constant"
+            )));
         };
         if id == 0 || self.graph.nodes.is_empty() {
-            return Err(ImportError::Structure(format!("output '{output}' is the model input itself")));
+            return Err(ImportError::Structure(format!(
+                "output '{output}' is the model input itself"
+            )));
         }
         if id != self.graph.nodes.len() {
             return Err(ImportError::Structure(format!(
@@ -921,7 +1125,9 @@ impl Parser {
             )));
         }
         if self.softmax.contains(&id) {
-            self.graph.notes.push(format!("output '{output}' holds the scores before Softmax"));
+            self.graph
+                .notes
+                .push(format!("output '{output}' holds the scores before Softmax"));
         }
         Ok(self.graph)
     }
@@ -943,19 +1149,31 @@ fn window(a: &Attrs<'_>, [kh, kw]: [usize; 2], [h, w]: [usize; 2]) -> ImportResu
     let strides = match a.ints("strides")?.as_deref() {
         None => [1, 1],
         Some(&[sh, sw]) if sh > 0 && sw > 0 => [sh as usize, sw as usize],
-        Some(other) => return Err(a.fail(format!("strides {other:?}; two positive strides are required"))),
+        Some(other) => {
+            return Err(a.fail(format!(
+                "strides {other:?}; two positive strides are required"
+            )));
+        }
     };
     let auto_pad = a.string("auto_pad")?.unwrap_or_default();
     let padding = match auto_pad.as_str() {
         "" | "NOTSET" => match a.ints("pads")?.as_deref() {
             None => [0; 4],
-            Some(&[t, l, b, r]) if [t, l, b, r].iter().all(|&p| p >= 0) => [t, l, b, r].map(|p| p as usize),
-            Some(other) => return Err(a.fail(format!("pads {other:?}; four non-negative pads are required"))),
+            Some(&[t, l, b, r]) if [t, l, b, r].iter().all(|&p| p >= 0) => {
+                [t, l, b, r].map(|p| p as usize)
+            }
+            Some(other) => {
+                return Err(a.fail(format!(
+                    "pads {other:?}; four non-negative pads are required"
+                )));
+            }
         },
         "VALID" => [0; 4],
         "SAME_UPPER" | "SAME_LOWER" => {
             // The output keeps ceil(size / stride) positions; pad what that needs.
-            let total = |size: usize, k: usize, s: usize| ((size.div_ceil(s) - 1) * s + k).saturating_sub(size);
+            let total = |size: usize, k: usize, s: usize| {
+                ((size.div_ceil(s) - 1) * s + k).saturating_sub(size)
+            };
             let (th, tw) = (total(h, kh, strides[0]), total(w, kw, strides[1]));
             let (small_h, small_w) = (th / 2, tw / 2);
             if auto_pad == "SAME_UPPER" {
@@ -966,14 +1184,22 @@ fn window(a: &Attrs<'_>, [kh, kw]: [usize; 2], [h, w]: [usize; 2]) -> ImportResu
         }
         other => return Err(a.fail(format!("auto_pad '{other}' is not supported"))),
     };
-    let to_u32 = |v: usize| u32::try_from(v).map_err(|_| a.fail(format!("window size {v} is too large")));
+    let to_u32 =
+        |v: usize| u32::try_from(v).map_err(|_| a.fail(format!("window size {v} is too large")));
     let window = Window {
         kernel: [to_u32(kh)?, to_u32(kw)?],
         stride: [to_u32(strides[0])?, to_u32(strides[1])?],
-        padding: [to_u32(padding[0])?, to_u32(padding[1])?, to_u32(padding[2])?, to_u32(padding[3])?],
+        padding: [
+            to_u32(padding[0])?,
+            to_u32(padding[1])?,
+            to_u32(padding[2])?,
+            to_u32(padding[3])?,
+        ],
     };
     if window.output_size(h as u32, w as u32).is_none() {
-        return Err(a.fail(format!("the {kh}x{kw} window does not fit the {h}x{w} input")));
+        return Err(a.fail(format!(
+            "the {kh}x{kw} window does not fit the {h}x{w} input"
+        )));
     }
     Ok(window)
 }
@@ -988,6 +1214,10 @@ fn broadcast_channel(c: &Const, channels: usize, conv: bool) -> Option<Vec<f64>>
         return None;
     }
     let dims: Vec<usize> = c.dims.iter().copied().skip_while(|&d| d == 1).collect();
-    let ok = if conv { dims == [channels, 1, 1] } else { dims == [channels] };
+    let ok = if conv {
+        dims == [channels, 1, 1]
+    } else {
+        dims == [channels]
+    };
     ok.then(|| c.data.clone())
 }

@@ -3,6 +3,7 @@
 //! - **Activations:** one scale per tensor, `max|v| / 127` over the calibration rows
 //!   (symmetric, zero point 0). The input scale is what clients quantize features with.
 //! - **Weights:** one scale per output channel, `max|w| / 127`; `w_q = round(w / s_w)`.
+//!   (Coarser when the channel's bias would not fit the `i32` accumulator otherwise.)
 //! - **Biases:** `b_q = round(b / (s_x * s_w))` in the accumulator's scale.
 //! - **Requantize:** the accumulator (scale `s_x * s_w`) goes to the output scale `s_y` by
 //!   the real factor `f = s_x * s_w / s_y`, written as `M * 2^-shift` with `M` in
@@ -45,7 +46,11 @@ impl Calibration {
     fn scale(&self, id: usize) -> f64 {
         let max = self.max_abs[id];
         // A value that never moved off zero can take any scale; 1/127 keeps it finite.
-        let scale = if max > 0.0 && max.is_finite() { max / 127.0 } else { 1.0 / 127.0 };
+        let scale = if max > 0.0 && max.is_finite() {
+            max / 127.0
+        } else {
+            1.0 / 127.0
+        };
         f64::from(scale as f32)
     }
 }
@@ -141,9 +146,21 @@ impl Builder<'_> {
                 bias,
             } => {
                 let rank = self.graph.shape(id).len();
-                self.contraction(id, *input, weight, *outputs, *inner, bias.as_deref(), (rank - 1) as u8, |x, w, b| {
-                    Op::MatMul { input: x, weight: w, bias: b }
-                }, &[*outputs as u32, *inner as u32])?
+                self.contraction(
+                    id,
+                    *input,
+                    weight,
+                    *outputs,
+                    *inner,
+                    bias.as_deref(),
+                    (rank - 1) as u8,
+                    |x, w, b| Op::MatMul {
+                        input: x,
+                        weight: w,
+                        bias: b,
+                    },
+                    &[*outputs as u32, *inner as u32],
+                )?
             }
             FloatOp::Conv {
                 input,
@@ -154,48 +171,96 @@ impl Builder<'_> {
             } => {
                 let inner = dims[1] * dims[2] * dims[3];
                 let (stride, padding) = (window.stride, window.padding);
-                self.contraction(id, *input, weight, dims[0], inner, bias.as_deref(), 0, |x, w, b| {
-                    Op::Conv2d { input: x, weight: w, bias: b, stride, padding }
-                }, &dims.map(|d| d as u32))?
+                self.contraction(
+                    id,
+                    *input,
+                    weight,
+                    dims[0],
+                    inner,
+                    bias.as_deref(),
+                    0,
+                    |x, w, b| Op::Conv2d {
+                        input: x,
+                        weight: w,
+                        bias: b,
+                        stride,
+                        padding,
+                    },
+                    &dims.map(|d| d as u32),
+                )?
             }
             FloatOp::Relu { input } => {
                 let x = self.int_value[*input];
-                (self.push(name, Op::Relu { input: x }, self.int_scale[*input]), self.int_scale[*input])
+                (
+                    self.push(name, Op::Relu { input: x }, self.int_scale[*input]),
+                    self.int_scale[*input],
+                )
             }
             FloatOp::Add { a, b } => self.add(id, *a, *b)?,
             FloatOp::MaxPool { input, window } => {
-                let op = Op::MaxPool2d { input: self.int_value[*input], window: *window };
-                (self.push(name, op, self.int_scale[*input]), self.int_scale[*input])
+                let op = Op::MaxPool2d {
+                    input: self.int_value[*input],
+                    window: *window,
+                };
+                (
+                    self.push(name, op, self.int_scale[*input]),
+                    self.int_scale[*input],
+                )
             }
-            FloatOp::AvgPool { input, window, count_include_pad } => {
+            FloatOp::AvgPool {
+                input,
+                window,
+                count_include_pad,
+            } => {
                 let op = Op::AvgPool2d {
                     input: self.int_value[*input],
                     window: *window,
                     count_include_pad: *count_include_pad,
                 };
-                (self.push(name, op, self.int_scale[*input]), self.int_scale[*input])
+                (
+                    self.push(name, op, self.int_scale[*input]),
+                    self.int_scale[*input],
+                )
             }
             FloatOp::GlobalAvgPool { input } => {
-                let op = Op::GlobalAvgPool { input: self.int_value[*input] };
-                (self.push(name, op, self.int_scale[*input]), self.int_scale[*input])
+                let op = Op::GlobalAvgPool {
+                    input: self.int_value[*input],
+                };
+                (
+                    self.push(name, op, self.int_scale[*input]),
+                    self.int_scale[*input],
+                )
             }
             FloatOp::Reshape { input } => {
                 let op = Op::Reshape {
                     input: self.int_value[*input],
                     shape: to_u32_shape(&node.shape),
                 };
-                (self.push(name, op, self.int_scale[*input]), self.int_scale[*input])
+                (
+                    self.push(name, op, self.int_scale[*input]),
+                    self.int_scale[*input],
+                )
             }
-            FloatOp::ArgMax { input } => {
-                (self.push(name, Op::ArgMax { input: self.int_value[*input] }, 0.0), 0.0)
-            }
+            FloatOp::ArgMax { input } => (
+                self.push(
+                    name,
+                    Op::ArgMax {
+                        input: self.int_value[*input],
+                    },
+                    0.0,
+                ),
+                0.0,
+            ),
             FloatOp::LabelLookup { input, labels } => {
                 let len = labels.len() as u32;
                 let weight = self.weight(
                     format!("{name}.labels"),
                     Tensor::from_i32(vec![len], labels.clone()),
                 )?;
-                let op = Op::LabelLookup { input: self.int_value[*input], labels: weight };
+                let op = Op::LabelLookup {
+                    input: self.int_value[*input],
+                    labels: weight,
+                };
                 (self.push(name, op, 0.0), 0.0)
             }
         };
@@ -208,7 +273,12 @@ impl Builder<'_> {
     /// alone reads it.
     fn target_scale(&self, id: usize) -> f64 {
         if self.readers[id] == 1 {
-            if let Some(relu) = self.graph.nodes.iter().position(|n| matches!(n.op, FloatOp::Relu { input } if input == id)) {
+            if let Some(relu) = self
+                .graph
+                .nodes
+                .iter()
+                .position(|n| matches!(n.op, FloatOp::Relu { input } if input == id))
+            {
                 return self.calibration.scale(relu + 1);
             }
         }
@@ -230,8 +300,15 @@ impl Builder<'_> {
         weight_shape: &[u32],
     ) -> ImportResult<(u32, f64)> {
         let name = self.graph.nodes[id - 1].name.clone();
-        let fail = |reason: String| ImportError::Quantize { node: name.clone(), reason };
-        if let Some(bad) = weight.iter().chain(bias.unwrap_or_default()).find(|v| !v.is_finite()) {
+        let fail = |reason: String| ImportError::Quantize {
+            node: name.clone(),
+            reason,
+        };
+        if let Some(bad) = weight
+            .iter()
+            .chain(bias.unwrap_or_default())
+            .find(|v| !v.is_finite())
+        {
             return Err(fail(format!("weight or bias value {bad} is not finite")));
         }
         let s_x = self.int_scale[input];
@@ -244,8 +321,24 @@ impl Builder<'_> {
         for ch in 0..channels {
             let row = &weight[ch * inner..(ch + 1) * inner];
             let max = row.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-            let s_w = if max > 0.0 { f64::from((max / 127.0) as f32) } else { 1.0 };
-            q_weight.extend(row.iter().map(|&w| (w / s_w).round().clamp(-127.0, 127.0) as i8));
+            let mut s_w = if max > 0.0 {
+                f64::from((max / 127.0) as f32)
+            } else {
+                1.0
+            };
+            // A channel whose weights are tiny next to its bias would need a bias beyond
+            // the accumulator's range at that scale: coarsen the weight scale until the
+            // bias fits (the tiny weights lose nothing that matters next to the bias).
+            if let Some(b) = bias {
+                let needed = b[ch].abs() / (s_x * bias_limit as f64);
+                if needed > s_w {
+                    s_w = f64::from((needed * (1.0 + 1e-6)) as f32);
+                }
+            }
+            q_weight.extend(
+                row.iter()
+                    .map(|&w| (w / s_w).round().clamp(-127.0, 127.0) as i8),
+            );
             let acc_scale = s_x * s_w;
             let b = bias.map_or(0.0, |b| (b[ch] / acc_scale).round());
             if b.abs() > bias_limit as f64 {
@@ -253,17 +346,26 @@ impl Builder<'_> {
             }
             q_bias.push(b.clamp(-(bias_limit as f64), bias_limit as f64) as i32);
             params.push(fixed_point(acc_scale / s_y).ok_or_else(|| {
-                fail(format!("channel {ch}: rescale factor {} is out of range", acc_scale / s_y))
+                fail(format!(
+                    "channel {ch}: rescale factor {} is out of range",
+                    acc_scale / s_y
+                ))
             })?);
         }
         if clamped > 0 {
             self.metadata.notes.push(format!(
-                "{name}: {clamped} bias values clamped to fit the i32 accumulator (their outputs saturate anyway)"
+                "{name}: {clamped} bias values clamped to fit the i32 accumulator"
             ));
         }
-        let w = self.weight(format!("{name}.weight"), Tensor::from_i8(weight_shape.to_vec(), q_weight))?;
+        let w = self.weight(
+            format!("{name}.weight"),
+            Tensor::from_i8(weight_shape.to_vec(), q_weight),
+        )?;
         let b = match bias {
-            Some(_) => Some(self.weight(format!("{name}.bias"), Tensor::from_i32(vec![channels as u32], q_bias))?),
+            Some(_) => Some(self.weight(
+                format!("{name}.bias"),
+                Tensor::from_i32(vec![channels as u32], q_bias),
+            )?),
             None => None,
         };
         let x = self.int_value[input];
@@ -272,7 +374,15 @@ impl Builder<'_> {
         if params.windows(2).all(|p| p[0] == p[1]) {
             params.truncate(1);
         }
-        let out = self.push(&format!("{name}/requantize"), Op::Requantize { input: acc, axis, params }, s_y);
+        let out = self.push(
+            &format!("{name}/requantize"),
+            Op::Requantize {
+                input: acc,
+                axis,
+                params,
+            },
+            s_y,
+        );
         Ok((out, s_y))
     }
 
@@ -289,7 +399,10 @@ impl Builder<'_> {
             let m = (r * 2f64.powi(i32::from(shift))).round();
             (m <= f64::from(i32::MAX)).then_some(m as i32)
         };
-        let (ma, mb) = (multiplier(ra).ok_or_else(fail)?, multiplier(rb).ok_or_else(fail)?);
+        let (ma, mb) = (
+            multiplier(ra).ok_or_else(fail)?,
+            multiplier(rb).ok_or_else(fail)?,
+        );
         let op = Op::Add {
             a: self.int_value[a],
             b: self.int_value[b],

@@ -127,9 +127,9 @@ impl MatMul {
             .collect();
         let bias = bias_values(bias);
         let accumulate = if fits_f32(k, max_abs(bias)) {
-            Accumulate::Float(bias.map(|b| {
-                float_tensor(b.iter().map(|&v| v as f32).collect(), [1, n], device)
-            }))
+            Accumulate::Float(
+                bias.map(|b| float_tensor(b.iter().map(|&v| v as f32).collect(), [1, n], device)),
+            )
         } else {
             Accumulate::Int(
                 bias.map(|b| int_tensor(b.iter().map(|&v| i64::from(v)).collect(), [1, n], device)),
@@ -242,15 +242,16 @@ impl Conv2d {
             })
             .collect();
         let bias = bias_values(bias);
-        let accumulate = if fits_f32(c * window, max_abs(bias)) {
-            Accumulate::Float(
-                bias.map(|b| float_tensor(b.iter().map(|&v| v as f32).collect(), [o], device)),
-            )
-        } else {
-            Accumulate::Int(
-                bias.map(|b| int_tensor(b.iter().map(|&v| i64::from(v)).collect(), [1, o, 1], device)),
-            )
-        };
+        let accumulate =
+            if fits_f32(c * window, max_abs(bias)) {
+                Accumulate::Float(
+                    bias.map(|b| float_tensor(b.iter().map(|&v| v as f32).collect(), [o], device)),
+                )
+            } else {
+                Accumulate::Int(bias.map(|b| {
+                    int_tensor(b.iter().map(|&v| i64::from(v)).collect(), [1, o, 1], device)
+                }))
+            };
         Ok(Self {
             input,
             chw: [c, h, wd],
@@ -288,7 +289,10 @@ impl Conv2d {
                         .cast(IntDType::I64)
                 });
                 let acc = match bias {
-                    Some(b) => acc.reshape([batch, o, oh * ow]).add(b.clone()).reshape([batch, o * oh * ow]),
+                    Some(b) => acc
+                        .reshape([batch, o, oh * ow])
+                        .add(b.clone())
+                        .reshape([batch, o * oh * ow]),
                     None => acc,
                 };
                 Form::Int(acc)
@@ -300,10 +304,5 @@ impl Conv2d {
 /// burn's options for a window with our `[top, left, bottom, right]` zero padding.
 pub(super) fn conv_options(stride: [u32; 2], padding: [u32; 4]) -> ConvOptions<2> {
     let [pt, pl, pb, pr] = padding.map(|p| p as usize);
-    ConvOptions::new_with_padding(
-        stride.map(|s| s as usize),
-        [(pt, pb), (pl, pr)],
-        [1, 1],
-        1,
-    )
+    ConvOptions::new_with_padding(stride.map(|s| s as usize), [(pt, pb), (pl, pr)], [1, 1], 1)
 }

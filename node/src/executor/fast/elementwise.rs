@@ -21,9 +21,8 @@ struct ChannelParams<const D: usize> {
 
 impl<const D: usize> ChannelParams<D> {
     fn new(params: &[Requant], shape: [usize; D], device: &Device) -> Self {
-        let column = |f: &dyn Fn(&Requant) -> i64| {
-            int_tensor(params.iter().map(f).collect(), shape, device)
-        };
+        let column =
+            |f: &dyn Fn(&Requant) -> i64| int_tensor(params.iter().map(f).collect(), shape, device);
         Self {
             multiplier: column(&|p| i64::from(p.multiplier)),
             half: column(&|p| 1i64 << (p.shift - 1)),
@@ -125,7 +124,13 @@ pub(super) struct Add {
 }
 
 impl Add {
-    pub(super) fn new(a: ValueId, b: ValueId, a_multiplier: i32, b_multiplier: i32, shift: u8) -> Self {
+    pub(super) fn new(
+        a: ValueId,
+        b: ValueId,
+        a_multiplier: i32,
+        b_multiplier: i32,
+        shift: u8,
+    ) -> Self {
         Self {
             a,
             b,

@@ -84,7 +84,11 @@ impl LabelLookup {
             .expect("validation fixed the labels type as i32");
         Self {
             input,
-            labels: int_tensor(table.iter().map(|&v| i64::from(v)).collect(), [table.len()], device),
+            labels: int_tensor(
+                table.iter().map(|&v| i64::from(v)).collect(),
+                [table.len()],
+                device,
+            ),
         }
     }
 

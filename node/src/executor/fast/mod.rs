@@ -75,7 +75,10 @@ impl std::fmt::Debug for BurnExecutor {
             .field("model", &self.model.metadata.name)
             .field("device", &self.device)
             .field("steps", &self.steps.len())
-            .field("threads", &self.pool.as_ref().map(|p| p.current_num_threads()))
+            .field(
+                "threads",
+                &self.pool.as_ref().map(|p| p.current_num_threads()),
+            )
             .finish()
     }
 }
@@ -257,7 +260,11 @@ impl BurnExecutor {
             data.extend(values.iter().map(|&v| f32::from(v)));
         }
         let mut values = Values::new(reads);
-        values.push(Form::Float(float_tensor(data, [batch, numel], &self.device)));
+        values.push(Form::Float(float_tensor(
+            data,
+            [batch, numel],
+            &self.device,
+        )));
         for step in &self.steps {
             let out = step.run(&mut values, batch);
             values.push(out);

@@ -33,7 +33,12 @@ pub(super) struct MaxPool {
 }
 
 impl MaxPool {
-    pub(super) fn new(input: ValueId, in_shape: &[u32], out_shape: &[u32], window: &Window) -> Self {
+    pub(super) fn new(
+        input: ValueId,
+        in_shape: &[u32],
+        out_shape: &[u32],
+        window: &Window,
+    ) -> Self {
         let [pt, pl, pb, pr] = window.padding.map(|p| p as usize);
         let options = MaxPoolOptions::new(window.kernel.map(|k| k as usize))
             .with_stride(window.stride.map(|s| s as usize))
@@ -133,15 +138,27 @@ impl AvgPool {
             Divisor::Uniform(counts[0])
         } else {
             Divisor::PerPosition {
-                offset: int_tensor(counts.iter().map(|n| 257 * n).collect(), [1, oh * ow], device),
-                denominator: int_tensor(counts.iter().map(|n| 2 * n).collect(), [1, oh * ow], device),
+                offset: int_tensor(
+                    counts.iter().map(|n| 257 * n).collect(),
+                    [1, oh * ow],
+                    device,
+                ),
+                denominator: int_tensor(
+                    counts.iter().map(|n| 2 * n).collect(),
+                    [1, oh * ow],
+                    device,
+                ),
             }
         };
         Ok(Self {
             input,
             chw: chw(in_shape),
             out: chw(out_shape),
-            ones: float_tensor(vec![1.0; (kh * kw) as usize], [1, 1, kh as usize, kw as usize], device),
+            ones: float_tensor(
+                vec![1.0; (kh * kw) as usize],
+                [1, 1, kh as usize, kw as usize],
+                device,
+            ),
             options: conv_options(window.stride, window.padding),
             divisor,
         })
@@ -177,7 +194,9 @@ impl GlobalAvgPool {
     }
 
     pub(super) fn run(&self, values: &mut Values<'_>, batch: usize) -> Form {
-        let x = values.float(self.input).reshape([batch * self.channels, self.plane]);
+        let x = values
+            .float(self.input)
+            .reshape([batch * self.channels, self.plane]);
         let sums = if (self.plane as i64) <= MAX_EXACT_SUM_TERMS {
             x.sum_dim(1).cast(IntDType::I64)
         } else {

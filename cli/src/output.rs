@@ -25,9 +25,9 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         std::fs::rename(&temp, path)
     };
     write()
-        .map_err(|e| {
+        .inspect_err(|_| {
+            // Leave no partial file behind; the original error is what matters.
             let _ = std::fs::remove_file(&temp);
-            e
         })
         .with_context(|| format!("writing {}", path.display()))
 }

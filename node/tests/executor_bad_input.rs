@@ -71,7 +71,9 @@ fn i32_input_is_rejected_with_its_index() {
     let model = model();
     let bad = Tensor::from_i32(vec![2, 3], vec![0; 6]).expect("sized");
     for exec in executors(&model) {
-        let err = exec.run_batch(&[bad.clone()]).expect_err("wrong dtype");
+        let err = exec
+            .run_batch(std::slice::from_ref(&bad))
+            .expect_err("wrong dtype");
         assert!(
             matches!(
                 err,

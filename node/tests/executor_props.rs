@@ -172,7 +172,7 @@ impl GraphGen {
 
     /// A new shape with the same element count: rank 1, 2 or 3.
     fn reshape(&mut self, numel: u32) -> Vec<u32> {
-        let divisors = |n: u32| (1..=n).filter(|d| n % d == 0).collect::<Vec<_>>();
+        let divisors = |n: u32| (1..=n).filter(|d| n.is_multiple_of(*d)).collect::<Vec<_>>();
         let pick = |rng: &mut SplitMix64, v: &[u32]| v[rng.range(0, v.len() as i64 - 1) as usize];
         match self.rng.range(0, 2) {
             0 => vec![numel],

@@ -102,7 +102,7 @@ pub(crate) fn run(args: EvalArgs) -> Result<()> {
     let per_sec = total / elapsed.as_secs_f64().max(1e-9);
     let threads = args
         .threads
-        .map_or_else(|| rayon::current_num_threads() as u32, |t| t);
+        .unwrap_or_else(|| rayon::current_num_threads() as u32);
     if args.json {
         return print_json(&serde_json::json!({
             "model_id": to_hex(&model.id().id),

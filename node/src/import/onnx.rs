@@ -153,16 +153,16 @@ fn needed_nodes(
     let mut needed = HashSet::new();
     let mut stack = vec![output];
     while let Some(name) = stack.pop() {
-        if let Some(&i) = producers.get(name) {
-            if needed.insert(i) {
-                stack.extend(
-                    nodes[i]
-                        .input
-                        .iter()
-                        .map(String::as_str)
-                        .filter(|n| !n.is_empty()),
-                );
-            }
+        if let Some(&i) = producers.get(name)
+            && needed.insert(i)
+        {
+            stack.extend(
+                nodes[i]
+                    .input
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|n| !n.is_empty()),
+            );
         }
     }
     needed
@@ -200,7 +200,7 @@ fn input_shape(
         ([], _) => {}
         ([i], Some(features)) => {
             let known: usize = shape.iter().flatten().product();
-            if known == 0 || features % known != 0 {
+            if known == 0 || !features.is_multiple_of(known) {
                 return Err(fail(format!("{features} features do not fill the shape")));
             }
             shape[*i] = Some(features / known);
@@ -719,12 +719,12 @@ impl Parser {
         if wc != c {
             return Err(a.fail(format!("weight has {wc} input channels, the input has {c}")));
         }
-        if let Some(k) = a.ints("kernel_shape")? {
-            if k != [kh as i64, kw as i64] {
-                return Err(a.fail(format!(
-                    "kernel_shape {k:?} disagrees with the weight's {kh}x{kw}"
-                )));
-            }
+        if let Some(k) = a.ints("kernel_shape")?
+            && k != [kh as i64, kw as i64]
+        {
+            return Err(a.fail(format!(
+                "kernel_shape {k:?} disagrees with the weight's {kh}x{kw}"
+            )));
         }
         let window = window(a, [kh, kw], [h, w])?;
         let bias = match self.optional_input(ctx, 2)? {
@@ -994,7 +994,7 @@ impl Parser {
         }
         let known: usize = resolved.iter().product();
         if let Some(i) = infer {
-            if known == 0 || count % known != 0 {
+            if known == 0 || !count.is_multiple_of(known) {
                 return Err(a.fail(format!("cannot reshape {shape:?} to {target:?}")));
             }
             resolved[i] = count / known;
@@ -1141,10 +1141,10 @@ struct NodeCtx<'a> {
 
 /// Window geometry from `strides`, `pads`, `auto_pad` and `dilations`.
 fn window(a: &Attrs<'_>, [kh, kw]: [usize; 2], [h, w]: [usize; 2]) -> ImportResult<Window> {
-    if let Some(d) = a.ints("dilations")? {
-        if d.iter().any(|&v| v != 1) {
-            return Err(a.fail(format!("dilations {d:?}; only 1 is supported")));
-        }
+    if let Some(d) = a.ints("dilations")?
+        && d.iter().any(|&v| v != 1)
+    {
+        return Err(a.fail(format!("dilations {d:?}; only 1 is supported")));
     }
     let strides = match a.ints("strides")?.as_deref() {
         None => [1, 1],

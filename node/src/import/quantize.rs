@@ -272,15 +272,14 @@ impl Builder<'_> {
     /// The scale value `id` is requantized to: its own range, or that of a ReLU which
     /// alone reads it.
     fn target_scale(&self, id: usize) -> f64 {
-        if self.readers[id] == 1 {
-            if let Some(relu) = self
+        if self.readers[id] == 1
+            && let Some(relu) = self
                 .graph
                 .nodes
                 .iter()
                 .position(|n| matches!(n.op, FloatOp::Relu { input } if input == id))
-            {
-                return self.calibration.scale(relu + 1);
-            }
+        {
+            return self.calibration.scale(relu + 1);
         }
         self.calibration.scale(id)
     }

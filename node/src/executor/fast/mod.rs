@@ -300,7 +300,7 @@ fn split(form: Form, ty: &ValueType, batch: usize) -> ExecResult<Vec<Tensor>> {
             .try_into_vec::<i64>()
             .map_err(|e| backend(&format_args!("{e:?}")))?,
     };
-    if elements.is_empty() || elements.len() % batch != 0 {
+    if elements.is_empty() || !elements.len().is_multiple_of(batch) {
         return Err(backend(&format_args!(
             "{} elements do not split into {batch} examples",
             elements.len()

@@ -67,8 +67,8 @@ enum Divisor {
     Uniform(i64),
     /// Per output position, as `[1, OH * OW]`: `257 * n` and `2 * n` (see [`round_mean`]).
     PerPosition {
-        offset: Tensor<2, Int>,
-        denominator: Tensor<2, Int>,
+        offset: Box<Tensor<2, Int>>,
+        denominator: Box<Tensor<2, Int>>,
     },
 }
 
@@ -86,7 +86,7 @@ fn round_mean(sum: Tensor<2, Int>, divisor: &Divisor) -> Tensor<2, Int> {
         Divisor::PerPosition {
             offset,
             denominator,
-        } => doubled.add(offset.clone()).div(denominator.clone()),
+        } => doubled.add((**offset).clone()).div((**denominator).clone()),
     }
     .sub_scalar(128)
 }
@@ -138,16 +138,16 @@ impl AvgPool {
             Divisor::Uniform(counts[0])
         } else {
             Divisor::PerPosition {
-                offset: int_tensor(
+                offset: Box::new(int_tensor(
                     counts.iter().map(|n| 257 * n).collect(),
                     [1, oh * ow],
                     device,
-                ),
-                denominator: int_tensor(
+                )),
+                denominator: Box::new(int_tensor(
                     counts.iter().map(|n| 2 * n).collect(),
                     [1, oh * ow],
                     device,
-                ),
+                )),
             }
         };
         Ok(Self {

@@ -1141,6 +1141,9 @@ struct NodeCtx<'a> {
 
 /// Window geometry from `strides`, `pads`, `auto_pad` and `dilations`.
 fn window(a: &Attrs<'_>, [kh, kw]: [usize; 2], [h, w]: [usize; 2]) -> ImportResult<Window> {
+    if h == 0 || w == 0 || kh == 0 || kw == 0 {
+        return Err(a.fail(format!("a {kh}x{kw} window over a {h}x{w} input is empty")));
+    }
     if let Some(d) = a.ints("dilations")?
         && d.iter().any(|&v| v != 1)
     {

@@ -5,8 +5,8 @@
 //! `target/criterion/`), then a short interleaved measurement of every engine in the same
 //! process whose figures and ratios go to `target/bench/executors.json`.
 //!
-//! Threads: tract runs on one thread. burn runs twice: on one thread (`burn-1t`, the
-//! like-for-like figure) and on rayon's default pool (`burn`, every core).
+//! Threads: tract runs on one thread. burn runs twice: on the calling thread (`burn-1t`,
+//! the like-for-like figure) and with each batch split over every core (`burn`).
 
 use anyhow::Result;
 use criterion::{BenchmarkId, Criterion, Throughput};
@@ -21,10 +21,14 @@ struct Engines {
     reference: Box<dyn Executor>,
 }
 
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 fn engines(w: &Workload) -> Result<Engines> {
     Ok(Engines {
-        burn: Box::new(w.burn()?),
-        burn_1t: Box::new(w.burn()?.with_threads(1)?),
+        burn: Box::new(w.burn()?.with_threads(cores())?),
+        burn_1t: Box::new(w.burn()?),
         reference: Box::new(w.reference()),
     })
 }
@@ -109,7 +113,7 @@ fn headline(workloads: &[Workload], quick: bool) -> Result<serde_json::Value> {
     }
     Ok(json!({
         "benchmark": "executors",
-        "cpus": std::thread::available_parallelism().map_or(0, |n| n.get()),
+        "cpus": cores(),
         "profile": if cfg!(debug_assertions) { "debug" } else { "release" },
         "quick": quick,
         "results": rows,
@@ -117,13 +121,6 @@ fn headline(workloads: &[Workload], quick: bool) -> Result<serde_json::Value> {
 }
 
 fn main() -> Result<()> {
-    // matrixmultiply reads MATMUL_NUM_THREADS once, at the first matmul; pin it to one
-    // thread so `burn-1t` is truly single-threaded (`burn` still uses rayon's pool).
-    #[allow(unsafe_code)]
-    // SAFETY: first statement of main, before any thread is started.
-    unsafe {
-        std::env::set_var("MATMUL_NUM_THREADS", "1");
-    }
     let workloads: Vec<Workload> = MODELS
         .into_iter()
         .map(Workload::load)

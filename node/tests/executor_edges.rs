@@ -4,7 +4,7 @@
 //! i32 values and long rows, and requantization at the extremes.
 
 use std::sync::Arc;
-use verdict_node::executor::{BurnExecutor, ExecError, Executor, ReferenceExecutor};
+use verdict_node::executor::{BurnExecutor, Executor, ReferenceExecutor};
 use verdict_specs::model::{Graph, InputSpec, Metadata, Op, Requant, Window};
 use verdict_specs::tensor::element_count;
 use verdict_specs::vectors::SplitMix64;
@@ -126,10 +126,14 @@ fn wide_conv_is_exact_past_2_pow_24() {
 }
 
 #[test]
-fn huge_kernels_are_refused_not_approximated() {
-    let weight = Tensor::from_i8(vec![1, 1, 33, 32], vec![1; 33 * 32]).expect("sized");
+fn kernels_of_more_than_1024_taps_per_channel_are_chunked_exactly() {
+    let mut rng = SplitMix64::new(5);
+    // 33 * 32 = 1056 taps of one channel: 1056 * 127 * 127 = 17_032_224 > 2^24, so one
+    // channel's window must itself be split into chunks.
+    let weight =
+        Tensor::from_i8(vec![1, 1, 33, 32], near_max(&mut rng, 33 * 32, 1)).expect("sized");
     let m = model(
-        vec![1, 33, 32],
+        vec![1, 34, 33],
         vec![Op::Conv2d {
             input: 0,
             weight: 0,
@@ -139,14 +143,11 @@ fn huge_kernels_are_refused_not_approximated() {
         }],
         vec![weight],
     );
-    assert!(matches!(
-        BurnExecutor::ndarray(&m),
-        Err(ExecError::Unsupported {
-            node: 0,
-            op: "Conv2d",
-            ..
-        })
-    ));
+    let inputs = vec![
+        input(&mut rng, &[1, 34, 33], 1),
+        input(&mut rng, &[1, 34, 33], -1),
+    ];
+    assert_exact(&m, &inputs);
 }
 
 #[test]
@@ -291,6 +292,40 @@ fn requantize_and_add_at_the_extremes() {
         Tensor::from_i8(vec![k], vec![127; k as usize]).expect("sized"),
         Tensor::from_i8(vec![k], vec![-127; k as usize]).expect("sized"),
         Tensor::from_i8(vec![k], vec![0; k as usize]).expect("sized"),
+    ];
+    assert_exact(&m, &inputs);
+}
+
+/// burn-ndarray 0.22.1's SIMD `max_pool2d` panicked on this valid graph (found by the
+/// property test, seed 4631889521306630638); the executor gathers window taps itself.
+#[test]
+fn max_pool_with_vertical_padding_over_a_single_row() {
+    let mut rng = SplitMix64::new(6);
+    let m = model(
+        vec![148, 2, 2],
+        vec![
+            Op::MaxPool2d {
+                input: 0,
+                window: Window {
+                    kernel: [2, 1],
+                    stride: [3, 2],
+                    padding: [0; 4],
+                },
+            },
+            Op::MaxPool2d {
+                input: 1,
+                window: Window {
+                    kernel: [4, 1],
+                    stride: [3, 2],
+                    padding: [2, 0, 2, 0],
+                },
+            },
+        ],
+        vec![],
+    );
+    let inputs = vec![
+        input(&mut rng, &[148, 2, 2], 1),
+        input(&mut rng, &[148, 2, 2], -1),
     ];
     assert_exact(&m, &inputs);
 }

@@ -451,7 +451,7 @@ fn check(seed: u64, ops: usize, batch: usize) {
 
 proptest! {
     #![proptest_config(ProptestConfig {
-        cases: 160,
+        cases: 2048,
         max_shrink_iters: 32,
         ..ProptestConfig::default()
     })]

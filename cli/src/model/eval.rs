@@ -31,8 +31,8 @@ pub(crate) struct EvalArgs {
     /// Examples per executor call.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=65536))]
     batch: u32,
-    /// Worker threads (rayon pool and matrixmultiply; default: all cores). Outputs are
-    /// identical for every thread count.
+    /// Threads each batch is split over (parts of at least 8 examples; default: all
+    /// cores). Outputs are identical for every thread count.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
     threads: Option<u32>,
     /// Run the whole dataset this many times, for a steadier throughput figure; every
@@ -45,9 +45,10 @@ pub(crate) struct EvalArgs {
 }
 
 pub(crate) fn run(args: EvalArgs) -> Result<()> {
-    if let Some(threads) = args.threads {
-        crate::model::set_threads(threads as usize)?;
-    }
+    let threads = args.threads.map_or_else(
+        || std::thread::available_parallelism().map_or(1, |n| n.get()),
+        |t| t as usize,
+    );
     let model = load_model(&args.model)?;
     let dataset = Dataset::load(&args.dataset)
         .with_context(|| format!("reading dataset {}", args.dataset.display()))?;
@@ -59,7 +60,7 @@ pub(crate) fn run(args: EvalArgs) -> Result<()> {
             quantize(&model, features).with_context(|| format!("dataset row {}", row + 1))
         })
         .collect::<Result<Vec<_>>>()?;
-    let executor = args.executor.build(&model)?;
+    let executor = args.executor.build(&model, threads)?;
 
     let mut elapsed = Duration::ZERO;
     let mut first: Option<(Vec<verdict_specs::Tensor>, verdict_specs::Hash)> = None;
@@ -100,9 +101,6 @@ pub(crate) fn run(args: EvalArgs) -> Result<()> {
     let accuracy = correct as f64 / dataset.len() as f64;
     let total = dataset.len() as f64 * f64::from(args.repeat);
     let per_sec = total / elapsed.as_secs_f64().max(1e-9);
-    let threads = args
-        .threads
-        .unwrap_or_else(|| rayon::current_num_threads() as u32);
     if args.json {
         return print_json(&serde_json::json!({
             "model_id": to_hex(&model.id().id),

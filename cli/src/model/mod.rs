@@ -35,15 +35,19 @@ pub(crate) enum ExecutorKind {
 }
 
 impl ExecutorKind {
+    /// The executor, splitting each batch over `threads` threads (burn only; the
+    /// reference interpreter runs on the calling thread).
     pub(crate) fn build(
         self,
         model: &verdict_specs::Model,
+        threads: usize,
     ) -> Result<Box<dyn verdict_node::executor::Executor>> {
         use anyhow::Context;
         use std::sync::Arc;
         Ok(match self {
             ExecutorKind::Burn => Box::new(
                 verdict_node::executor::BurnExecutor::ndarray(model)
+                    .and_then(|e| e.with_threads(threads))
                     .context("preparing the burn executor")?,
             ),
             ExecutorKind::Reference => Box::new(verdict_node::executor::ReferenceExecutor::new(
@@ -54,23 +58,3 @@ impl ExecutorKind {
 }
 
 pub(crate) use verdict_node::classify::predicted_class;
-
-/// Sets the worker thread count for this process: rayon's global pool (burn-ndarray's
-/// element-wise kernels) and `MATMUL_NUM_THREADS` (matrixmultiply's own threads, 1 to 4).
-/// Must run before any model executes. Outputs never depend on it: every float
-/// intermediate is an exact integer, whatever the order of summation.
-pub(crate) fn set_threads(threads: usize) -> Result<()> {
-    use anyhow::Context;
-    #[allow(unsafe_code)]
-    // SAFETY: called from the main thread at start-up, before any other thread exists
-    // (the rayon pool below is created afterwards), so nothing reads the environment
-    // concurrently.
-    unsafe {
-        std::env::set_var("MATMUL_NUM_THREADS", threads.clamp(1, 4).to_string());
-    }
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build_global()
-        .context("configuring the thread pool")?;
-    Ok(())
-}

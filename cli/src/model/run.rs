@@ -34,7 +34,7 @@ pub(crate) fn run(args: RunArgs) -> Result<()> {
     let features = load_features(&args.input)?;
     let input = quantize(&model, &features)
         .with_context(|| format!("quantizing {}", args.input.display()))?;
-    let executor = args.executor.build(&model)?;
+    let executor = args.executor.build(&model, 1)?;
     let output = executor
         .run_batch(std::slice::from_ref(&input))
         .context("executing the model")?

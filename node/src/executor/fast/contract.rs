@@ -9,8 +9,7 @@
 //! result whenever it is representable, so an `f32` kernel that sums at most 1024 products
 //! computes the exact integer whatever its summation order, blocking, SIMD width, use of
 //! FMA or split across threads. Hence every inner dimension is split into chunks of at
-//! most 1024 products (MatMul: `K`; Conv2d: `C * kh * kw`, split by groups of input
-//! channels with `C_g * kh * kw <= 1024`), each chunk runs as one `f32` matmul or
+//! most 1024 products (MatMul: `K`; Conv2d: the `C * kh * kw` taps of its im2col rows), each chunk runs as one `f32` matmul or
 //! convolution, each chunk result is converted to `i64` (exact: it is an integer below
 //! 2^24), and the chunk sums and the bias are added in `i64`. Validation bounds the total
 //! by `i32::MAX`, so nothing overflows.
@@ -23,14 +22,13 @@
 //! covers both paths (small biases and K <= 1024 take the fast one; biases near 2^24 and
 //! K > 1024 the other).
 
+use super::gather::{Order, Taps, in_parts};
 use super::values::{Form, Values};
-use crate::executor::{CHUNK, ExecError, ExecResult};
-use burn::tensor::module::conv2d;
-use burn::tensor::ops::ConvOptions;
+use crate::executor::CHUNK;
 use burn::tensor::{DType, Device, Int, IntDType, Tensor, TensorData};
 use std::ops::Range;
 use verdict_specs::Tensor as SpecTensor;
-use verdict_specs::model::ValueId;
+use verdict_specs::model::{ValueId, Window};
 use verdict_specs::ops::MAX_PRODUCT;
 
 /// `2^24`: integers of smaller magnitude are exact in `f32`.
@@ -178,131 +176,119 @@ impl MatMul {
     }
 }
 
-/// `i8 [C, H, W]` with `weight i8 [O, C, kh, kw]` and `bias i32 [O]`, zero padding.
+/// `i8 [C, H, W]` with `weight i8 [O, C, kh, kw]` and `bias i32 [O]`, zero padding:
+/// the taps gathered im2col-style (see [`super::gather`]), then one matmul of
+/// `[B * OH * OW, C * kh * kw]` by the weight as `[C * kh * kw, O]`, chunked like MatMul.
 #[derive(Clone, Debug)]
 pub(super) struct Conv2d {
     input: ValueId,
-    /// Input `[C, H, W]`.
-    chw: [usize; 3],
     /// Output `[O, OH, OW]`.
     out: [usize; 3],
-    options: ConvOptions<2>,
-    /// `f32 [O, C_g, kh, kw]` slices of the weight, by input-channel range.
-    chunks: Vec<Chunk<Tensor<4>>>,
-    /// Bias as `[O]` (`f32`, for burn's conv) or `[1, O, 1]` (`i64`).
-    accumulate: Accumulate<Tensor<1>, Tensor<3, Int>>,
+    /// Taps per output position, `C * kh * kw`.
+    k: usize,
+    taps: Taps,
+    /// `f32 [len, O]` slices of the weight, by ranges of the `C * kh * kw` axis.
+    chunks: Vec<Chunk<Tensor<2>>>,
+    /// Bias as `[1, O]`.
+    accumulate: Accumulate<Tensor<2>, Tensor<2, Int>>,
 }
 
 impl Conv2d {
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn new(
-        node: usize,
         input: ValueId,
         in_shape: &[u32],
         out_shape: &[u32],
         weight: &SpecTensor,
         bias: Option<&SpecTensor>,
-        stride: [u32; 2],
-        padding: [u32; 4],
+        window: &Window,
         device: &Device,
-    ) -> ExecResult<Self> {
+    ) -> Self {
         let w = weight
             .as_i8()
             .expect("validation fixed the weight type as i8");
         let dims = |s: &[u32]| [s[0] as usize, s[1] as usize, s[2] as usize];
-        let [c, h, wd] = dims(in_shape);
+        let chw = dims(in_shape);
         let out = dims(out_shape);
         let o = out[0];
-        let [kh, kw] = [weight.shape()[2] as usize, weight.shape()[3] as usize];
-        let window = kh * kw;
-        if window > CHUNK {
-            return Err(ExecError::Unsupported {
-                node,
-                op: "Conv2d",
-                reason: format!(
-                    "kernel {kh}x{kw} has more than {CHUNK} taps per channel, so one channel \
-                     cannot be summed exactly in f32"
-                ),
-            });
-        }
-        let per_chunk = CHUNK / window;
-        let chunks = (0..c)
-            .step_by(per_chunk)
+        // One output channel's weights, `[C, kh, kw]` flattened, are one column.
+        let k = w.len() / o;
+        let chunks = (0..k)
+            .step_by(CHUNK)
             .map(|start| {
-                let range = start..(start + per_chunk).min(c);
-                let mut data = Vec::with_capacity(o * range.len() * window);
-                for oc in 0..o {
-                    for ic in range.clone() {
-                        let at = (oc * c + ic) * window;
-                        data.extend(w[at..at + window].iter().map(|&v| f32::from(v)));
-                    }
+                let range = start..(start + CHUNK).min(k);
+                let mut data = Vec::with_capacity(range.len() * o);
+                for kk in range.clone() {
+                    data.extend((0..o).map(|oc| f32::from(w[oc * k + kk])));
                 }
-                let weight = float_tensor(data, [o, range.len(), kh, kw], device);
+                let weight = float_tensor(data, [range.len(), o], device);
                 Chunk { range, weight }
             })
             .collect();
         let bias = bias_values(bias);
-        let accumulate =
-            if fits_f32(c * window, max_abs(bias)) {
-                Accumulate::Float(
-                    bias.map(|b| float_tensor(b.iter().map(|&v| v as f32).collect(), [o], device)),
-                )
-            } else {
-                Accumulate::Int(bias.map(|b| {
-                    int_tensor(b.iter().map(|&v| i64::from(v)).collect(), [1, o, 1], device)
-                }))
-            };
-        Ok(Self {
+        let accumulate = if fits_f32(k, max_abs(bias)) {
+            Accumulate::Float(
+                bias.map(|b| float_tensor(b.iter().map(|&v| v as f32).collect(), [1, o], device)),
+            )
+        } else {
+            Accumulate::Int(
+                bias.map(|b| int_tensor(b.iter().map(|&v| i64::from(v)).collect(), [1, o], device)),
+            )
+        };
+        Self {
             input,
-            chw: [c, h, wd],
             out,
-            options: conv_options(stride, padding),
+            k,
+            taps: Taps::new(chw, [out[1], out[2]], window, Order::Im2col, device),
             chunks,
             accumulate,
-        })
-    }
-
-    pub(super) fn run(&self, values: &mut Values<'_>, batch: usize) -> Form {
-        let [c, h, w] = self.chw;
-        let [o, oh, ow] = self.out;
-        let x = values.float(self.input).reshape([batch, c, h, w]);
-        match &self.accumulate {
-            Accumulate::Float(bias) => {
-                let y = conv2d(
-                    x,
-                    self.chunks[0].weight.clone(),
-                    bias.clone(),
-                    self.options.clone(),
-                );
-                Form::Float(y.reshape([batch, o * oh * ow]))
-            }
-            Accumulate::Int(bias) => {
-                let single = self.chunks.len() == 1;
-                let acc = sum_chunks(&self.chunks, |chunk| {
-                    let xs = if single {
-                        x.clone()
-                    } else {
-                        x.clone().slice_dim(1, chunk.range.clone())
-                    };
-                    conv2d(xs, chunk.weight.clone(), None, self.options.clone())
-                        .reshape([batch, o * oh * ow])
-                        .cast(IntDType::I64)
-                });
-                let acc = match bias {
-                    Some(b) => acc
-                        .reshape([batch, o, oh * ow])
-                        .add(b.clone())
-                        .reshape([batch, o * oh * ow]),
-                    None => acc,
-                };
-                Form::Int(acc)
-            }
         }
     }
-}
 
-/// burn's options for a window with our `[top, left, bottom, right]` zero padding.
-pub(super) fn conv_options(stride: [u32; 2], padding: [u32; 4]) -> ConvOptions<2> {
-    let [pt, pl, pb, pr] = padding.map(|p| p as usize);
-    ConvOptions::new_with_padding(stride.map(|s| s as usize), [(pt, pb), (pl, pr)], [1, 1], 1)
+    pub(super) fn run(&self, values: &mut Values<'_>, _batch: usize) -> Form {
+        let x = values.float(self.input);
+        match &self.accumulate {
+            Accumulate::Float(bias) => Form::Float(in_parts(x, self.taps.part_size(), |x| {
+                let rows = self.im2col(x);
+                let y = rows.matmul(self.chunks[0].weight.clone());
+                let y = match bias {
+                    Some(b) => y.add(b.clone()),
+                    None => y,
+                };
+                self.to_channels_first(y)
+            })),
+            Accumulate::Int(bias) => Form::Int(in_parts(x, self.taps.part_size(), |x| {
+                let rows = self.im2col(x);
+                let single = self.chunks.len() == 1;
+                let acc = sum_chunks(&self.chunks, |c| {
+                    let part = if single {
+                        rows.clone()
+                    } else {
+                        rows.clone().slice_dim(1, c.range.clone())
+                    };
+                    part.matmul(c.weight.clone()).cast(IntDType::I64)
+                });
+                let acc = match bias {
+                    Some(b) => acc.add(b.clone()),
+                    None => acc,
+                };
+                self.to_channels_first(acc)
+            })),
+        }
+    }
+
+    /// `[B, C * H * W]` to `[B * OH * OW, C * kh * kw]`.
+    fn im2col(&self, x: Tensor<2>) -> Tensor<2> {
+        let batch = x.dims()[0];
+        let [_, oh, ow] = self.out;
+        self.taps.gather(x, 0.0).reshape([batch * oh * ow, self.k])
+    }
+
+    /// `[B * OH * OW, O]` to the value layout `[B, O * OH * OW]`.
+    fn to_channels_first<K: burn::tensor::kind::Basic>(&self, y: Tensor<2, K>) -> Tensor<2, K> {
+        let [o, oh, ow] = self.out;
+        let batch = y.dims()[0] / (oh * ow);
+        y.reshape([batch, oh * ow, o])
+            .swap_dims(1, 2)
+            .reshape([batch, o * oh * ow])
+    }
 }

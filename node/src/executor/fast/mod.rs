@@ -2,6 +2,7 @@
 
 mod contract;
 mod elementwise;
+mod gather;
 mod index;
 mod pool;
 mod values;
@@ -13,10 +14,15 @@ use contract::{Conv2d, MatMul, float_tensor};
 use elementwise::{Add, Requantize, relu};
 use index::{ArgMax, LabelLookup};
 use pool::{AvgPool, GlobalAvgPool, MaxPool};
+use rayon::prelude::*;
 use std::sync::Arc;
 use values::{Form, Values};
-use verdict_specs::model::{Op, ValueId, ValueType};
+use verdict_specs::model::{Op, ValueId, ValueType, Window};
 use verdict_specs::{DType, Model, Tensor, TensorData};
+
+/// Fewest examples worth a thread of their own: handing a smaller part to another thread
+/// costs more than running it here.
+pub const MIN_EXAMPLES_PER_THREAD: usize = 8;
 
 /// One prepared node.
 #[derive(Clone, Debug)]
@@ -85,8 +91,8 @@ impl std::fmt::Debug for BurnExecutor {
 
 impl BurnExecutor {
     /// Prepares `model` for `device`. Fails only for a model this executor cannot run
-    /// exactly ([`ExecError::Unsupported`]: a convolution kernel of more than 1024 taps,
-    /// or an average-pool window of more than 132104).
+    /// exactly ([`ExecError::Unsupported`]: an average-pool window of more than 132104
+    /// taps, whose sum may not be exact in `f32`).
     pub fn new(model: &Model, device: Device) -> ExecResult<Self> {
         let types = model.value_types();
         let weights = model.weights();
@@ -111,17 +117,23 @@ impl BurnExecutor {
                     bias,
                     stride,
                     padding,
-                } => Step::Conv2d(Conv2d::new(
-                    node,
-                    *input,
-                    &ty(*input).shape,
-                    out,
-                    &weights[*weight as usize],
-                    bias.map(|b| &weights[b as usize]),
-                    *stride,
-                    *padding,
-                    &device,
-                )?),
+                } => {
+                    let w = &weights[*weight as usize];
+                    let window = Window {
+                        kernel: [w.shape()[2], w.shape()[3]],
+                        stride: *stride,
+                        padding: *padding,
+                    };
+                    Step::Conv2d(Conv2d::new(
+                        *input,
+                        &ty(*input).shape,
+                        out,
+                        w,
+                        bias.map(|b| &weights[b as usize]),
+                        &window,
+                        &device,
+                    ))
+                }
                 Op::Requantize {
                     input,
                     axis,
@@ -141,9 +153,13 @@ impl BurnExecutor {
                     b_multiplier,
                     shift,
                 } => Step::Add(Add::new(*a, *b, *a_multiplier, *b_multiplier, *shift)),
-                Op::MaxPool2d { input, window } => {
-                    Step::MaxPool(MaxPool::new(*input, &ty(*input).shape, out, window))
-                }
+                Op::MaxPool2d { input, window } => Step::MaxPool(MaxPool::new(
+                    *input,
+                    &ty(*input).shape,
+                    out,
+                    window,
+                    &device,
+                )),
                 Op::AvgPool2d {
                     input,
                     window,
@@ -198,9 +214,15 @@ impl BurnExecutor {
         Self::new(model, device)
     }
 
-    /// This executor running every batch on its own rayon pool of `threads` threads
-    /// (burn's kernels use the pool they run in). The results do not depend on it.
+    /// This executor splitting each batch over `threads` threads of its own (in
+    /// contiguous parts of at least [`MIN_EXAMPLES_PER_THREAD`] examples). Examples are
+    /// independent, so the results do not depend on it. `threads <= 1`: the calling
+    /// thread runs every batch (the default).
     pub fn with_threads(mut self, threads: usize) -> ExecResult<Self> {
+        if threads <= 1 {
+            self.pool = None;
+            return Ok(self);
+        }
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .thread_name(|i| format!("verdict-exec-{i}"))
@@ -220,7 +242,7 @@ impl BurnExecutor {
     /// needs. Keeps every intermediate value alive, so it costs more memory than
     /// [`Executor::run_batch`].
     pub fn trace_batch(&self, inputs: &[Tensor]) -> ExecResult<Vec<Vec<Tensor>>> {
-        let Some(values) = self.in_pool(|| self.execute(inputs, None))? else {
+        let Some(values) = self.execute(inputs, None, None)? else {
             return Ok(Vec::new());
         };
         let mut traces: Vec<Vec<Tensor>> = (0..inputs.len())
@@ -235,11 +257,12 @@ impl BurnExecutor {
         Ok(traces)
     }
 
-    fn in_pool<T: Send>(&self, run: impl FnOnce() -> T + Send) -> T {
-        match &self.pool {
-            Some(pool) => pool.install(run),
-            None => run(),
-        }
+    /// Runs a batch on the calling thread.
+    fn run_serial(&self, inputs: &[Tensor]) -> ExecResult<Vec<Tensor>> {
+        let Some(values) = self.execute(inputs, Some(&self.reads), None)? else {
+            return Ok(Vec::new());
+        };
+        split(values.into_last(), self.model.output_type(), inputs.len())
     }
 
     /// Runs every step on the batch; `None` for an empty batch.
@@ -247,6 +270,7 @@ impl BurnExecutor {
         &self,
         inputs: &[Tensor],
         reads: Option<&'a [usize]>,
+        mut timings: Option<&mut Vec<std::time::Duration>>,
     ) -> ExecResult<Option<Values<'a>>> {
         check_all(&self.model, inputs)?;
         if inputs.is_empty() {
@@ -266,19 +290,61 @@ impl BurnExecutor {
             &self.device,
         )));
         for step in &self.steps {
+            let start = timings.is_some().then(std::time::Instant::now);
             let out = step.run(&mut values, batch);
             values.push(out);
+            if let (Some(timings), Some(start)) = (timings.as_deref_mut(), start) {
+                timings.push(start.elapsed());
+            }
         }
         Ok(Some(values))
+    }
+
+    /// Runs one batch and returns each node's op and wall time, to find where the time
+    /// goes (`verdict-bench`'s `profile-steps`). Meaningful on eager backends such as
+    /// NdArray; an asynchronous backend would only show the time to queue each op.
+    pub fn profile(
+        &self,
+        inputs: &[Tensor],
+    ) -> ExecResult<Vec<(&'static str, std::time::Duration)>> {
+        let mut timings = Vec::with_capacity(self.steps.len());
+        self.execute(inputs, Some(&self.reads), Some(&mut timings))?;
+        Ok(self
+            .model
+            .graph()
+            .nodes
+            .iter()
+            .map(|op| op.name())
+            .zip(timings)
+            .collect())
     }
 }
 
 impl Executor for BurnExecutor {
     fn run_batch(&self, inputs: &[Tensor]) -> ExecResult<Vec<Tensor>> {
-        let Some(values) = self.in_pool(|| self.execute(inputs, Some(&self.reads)))? else {
-            return Ok(Vec::new());
+        let Some(pool) = &self.pool else {
+            return self.run_serial(inputs);
         };
-        split(values.into_last(), self.model.output_type(), inputs.len())
+        let parts = pool
+            .current_num_threads()
+            .min(inputs.len() / MIN_EXAMPLES_PER_THREAD);
+        if parts <= 1 {
+            return self.run_serial(inputs);
+        }
+        // Check the whole batch first, so a bad input is named by its index in the batch.
+        check_all(&self.model, inputs)?;
+        let size = inputs.len().div_ceil(parts);
+        let results: Vec<ExecResult<Vec<Tensor>>> = pool.install(|| {
+            inputs
+                .par_chunks(size)
+                .map(|part| self.run_serial(part))
+                .collect()
+        });
+        let mut outputs = Vec::with_capacity(inputs.len());
+        for part in results {
+            outputs.extend(part?);
+        }
+        Ok(outputs)
     }
 
     fn name(&self) -> &'static str {

@@ -1,17 +1,16 @@
 //! MaxPool2d, AvgPool2d and GlobalAvgPool.
 //!
 //! Means are never computed by a float division (that would round). The window *sums*
-//! are computed in `f32` (a convolution with a ones kernel, or a sum over an axis): a sum
+//! are computed in `f32` (a sum over gathered window taps, or over a plane): a sum
 //! of `n` int8 values has magnitude at most `127 * n`, exact in `f32` while
 //! `127 * n < 2^24` (checked at construction, else the sum is taken in `i64`). The sum is
 //! converted to `i64` and rounded half up exactly as the spec does:
 //! `floor((2 * sum + n) / (2 * n))`, see [`round_mean`].
 
-use super::contract::{F32_EXACT, conv_options, float_tensor, int_tensor};
+use super::contract::{F32_EXACT, int_tensor};
+use super::gather::{Order, Taps, in_parts};
 use super::values::{Form, Values};
 use crate::executor::{ExecError, ExecResult};
-use burn::tensor::module::{conv2d, max_pool2d};
-use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
 use burn::tensor::{Device, Int, IntDType, Tensor};
 use verdict_specs::model::{ValueId, Window};
 use verdict_specs::ops::{I8_MAX, window_positions};
@@ -19,17 +18,28 @@ use verdict_specs::ops::{I8_MAX, window_positions};
 /// Largest number of int8 values whose sum is exact in `f32`: `127 * n < 2^24`.
 const MAX_EXACT_SUM_TERMS: i64 = (F32_EXACT - 1) / I8_MAX;
 
+/// What MaxPool reads for a padded tap: below every int8 value, so it never wins.
+const PAD_BELOW_INT8: f32 = -128.0;
+
 fn chw(shape: &[u32]) -> [usize; 3] {
     [shape[0] as usize, shape[1] as usize, shape[2] as usize]
 }
 
-/// Maximum over each window; padded positions never win (burn pads with `-inf`).
+/// Maximum over each window: the taps gathered tap-major (padding read as -128, below
+/// every int8 value; every window holds an in-bounds element), then an element-wise
+/// maximum over the `kh * kw` tap blocks.
+///
+/// Not burn's `max_pool2d`: its SIMD kernel (burn-ndarray 0.22.1) panics on some valid
+/// geometries, e.g. a `[4, 1]` window with vertical padding over a `148 x 1 x 1` input
+/// (`node/tests/executor_edges.rs` keeps that case).
 #[derive(Clone, Debug)]
 pub(super) struct MaxPool {
     input: ValueId,
-    chw: [usize; 3],
-    out: [usize; 3],
-    options: MaxPoolOptions<2>,
+    /// Outputs per example, `C * OH * OW`.
+    outputs: usize,
+    /// Taps per window, `kh * kw`.
+    window: usize,
+    taps: Taps,
 }
 
 impl MaxPool {
@@ -38,25 +48,26 @@ impl MaxPool {
         in_shape: &[u32],
         out_shape: &[u32],
         window: &Window,
+        device: &Device,
     ) -> Self {
-        let [pt, pl, pb, pr] = window.padding.map(|p| p as usize);
-        let options = MaxPoolOptions::new(window.kernel.map(|k| k as usize))
-            .with_stride(window.stride.map(|s| s as usize))
-            .with_padding_pairs([(pt, pb), (pl, pr)]);
+        let [c, oh, ow] = chw(out_shape);
         Self {
             input,
-            chw: chw(in_shape),
-            out: chw(out_shape),
-            options,
+            outputs: c * oh * ow,
+            window: (window.kernel[0] * window.kernel[1]) as usize,
+            taps: Taps::new(chw(in_shape), [oh, ow], window, Order::TapMajor, device),
         }
     }
 
-    pub(super) fn run(&self, values: &mut Values<'_>, batch: usize) -> Form {
-        let [c, h, w] = self.chw;
-        let [_, oh, ow] = self.out;
-        let x = values.float(self.input).reshape([batch, c, h, w]);
-        let y = max_pool2d(x, self.options.clone());
-        Form::Float(y.reshape([batch, c * oh * ow]))
+    pub(super) fn run(&self, values: &mut Values<'_>, _batch: usize) -> Form {
+        let x = values.float(self.input);
+        let n = self.outputs;
+        Form::Float(in_parts(x, self.taps.part_size(), |x| {
+            let taps = self.taps.gather(x, PAD_BELOW_INT8);
+            (1..self.window).fold(taps.clone().slice_dim(1, 0..n), |max, t| {
+                max.max_pair(taps.clone().slice_dim(1, t * n..(t + 1) * n))
+            })
+        }))
     }
 }
 
@@ -91,15 +102,16 @@ fn round_mean(sum: Tensor<2, Int>, divisor: &Divisor) -> Tensor<2, Int> {
     .sub_scalar(128)
 }
 
-/// Rounded mean over each window: a ones-kernel convolution for the sums, then [`round_mean`].
+/// Rounded mean over each window: the taps gathered tap-major (padding read as 0), the
+/// `kh * kw` tap blocks summed element-wise (exact in `f32`), then [`round_mean`].
 #[derive(Clone, Debug)]
 pub(super) struct AvgPool {
     input: ValueId,
-    chw: [usize; 3],
+    /// Output `[C, OH, OW]`.
     out: [usize; 3],
-    /// `f32 [1, 1, kh, kw]` of ones.
-    ones: Tensor<4>,
-    options: ConvOptions<2>,
+    /// Taps per window, `kh * kw`.
+    window: usize,
+    taps: Taps,
     divisor: Divisor,
 }
 
@@ -152,26 +164,28 @@ impl AvgPool {
         };
         Ok(Self {
             input,
-            chw: chw(in_shape),
             out: chw(out_shape),
-            ones: float_tensor(
-                vec![1.0; (kh * kw) as usize],
-                [1, 1, kh as usize, kw as usize],
-                device,
-            ),
-            options: conv_options(window.stride, window.padding),
+            window: full as usize,
+            taps: Taps::new(chw(in_shape), [oh, ow], window, Order::TapMajor, device),
             divisor,
         })
     }
 
-    pub(super) fn run(&self, values: &mut Values<'_>, batch: usize) -> Form {
-        let [c, h, w] = self.chw;
-        let [_, oh, ow] = self.out;
-        let x = values.float(self.input).reshape([batch * c, 1, h, w]);
-        let sums = conv2d(x, self.ones.clone(), None, self.options.clone())
-            .reshape([batch * c, oh * ow])
-            .cast(IntDType::I64);
-        Form::Int(round_mean(sums, &self.divisor).reshape([batch, c * oh * ow]))
+    pub(super) fn run(&self, values: &mut Values<'_>, _batch: usize) -> Form {
+        let [c, oh, ow] = self.out;
+        let x = values.float(self.input);
+        Form::Int(in_parts(x, self.taps.part_size(), |x| {
+            let batch = x.dims()[0];
+            let n = c * oh * ow;
+            let taps = self.taps.gather(x, 0.0);
+            let sums = (1..self.window)
+                .fold(taps.clone().slice_dim(1, 0..n), |sum, t| {
+                    sum.add(taps.clone().slice_dim(1, t * n..(t + 1) * n))
+                })
+                .reshape([batch * c, oh * ow])
+                .cast(IntDType::I64);
+            round_mean(sums, &self.divisor).reshape([batch, c * oh * ow])
+        }))
     }
 }
 

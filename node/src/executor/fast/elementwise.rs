@@ -7,7 +7,7 @@
 
 use super::contract::int_tensor;
 use super::values::{Form, Values};
-use burn::tensor::{Device, Int, Tensor};
+use burn::tensor::{DType, Device, FloatDType, Int, Tensor, TensorData};
 use verdict_specs::model::{Requant, ValueId};
 use verdict_specs::ops::{I8_MAX, I8_MIN};
 
@@ -52,19 +52,44 @@ enum Scale {
     },
 }
 
+/// The requantization as one `f64` factor per channel, `f = M * 2^-s`, used when
+/// `y = floor(x * f + 1/2)` is provably the integer rule (see [`Requantize::new`]).
+#[derive(Clone, Debug)]
+enum Factors {
+    Uniform(f64),
+    /// One factor per element of an example, `[1, numel]`: broadcasting only along the
+    /// batch axis is much faster than along inner axes on the ndarray backend.
+    PerElement(Tensor<2>),
+}
+
 /// `i32` to `i8` by fixed-point scaling along an axis.
 #[derive(Clone, Debug)]
 pub(super) struct Requantize {
     input: ValueId,
     scale: Scale,
+    /// The `f64` form, when exact for every input the op can see.
+    factors: Option<Factors>,
 }
 
 impl Requantize {
+    /// `bound` is the largest `|x|` the input can hold (from the ops that produce it).
+    ///
+    /// # The `f64` path
+    ///
+    /// With `f = M * 2^-s` (exact: `M` has at most 31 bits), `floor(x * f + 1/2)` in `f64`
+    /// equals `(x * M + 2^(s-1)) >> s` whenever `|x| * M + 2^(s-1) < 2^53`: `x * f` is
+    /// `x * M` (an integer below 2^53, so representable) scaled by a power of two, so the
+    /// multiplication is exact; `x * f + 1/2` is `(x * M + 2^(s-1)) * 2^-s`, again an
+    /// integer below 2^53 scaled by a power of two, so the addition is exact; `floor` is
+    /// exact, and flooring is what `>>` does. So the `f64` path is taken only when
+    /// `bound * max M + 2^(max s - 1) < 2^53` (true for every layer of the digits models);
+    /// it runs on SIMD float kernels and hands the next op `f32` directly.
     pub(super) fn new(
         input: ValueId,
         shape: &[u32],
         axis: u8,
         params: &[Requant],
+        bound: i64,
         device: &Device,
     ) -> Self {
         let axis = usize::from(axis);
@@ -74,7 +99,26 @@ impl Requantize {
             shape[axis] as usize,
             product(&shape[axis + 1..]),
         );
-        let scale = if params.iter().all(|p| *p == params[0]) {
+        let exact_in_f64 = params.iter().all(|p| {
+            i128::from(bound) * i128::from(p.multiplier) + (1i128 << (p.shift - 1)) < (1i128 << 53)
+        });
+        let factor = |p: &Requant| f64::from(p.multiplier) * 2f64.powi(-i32::from(p.shift));
+        let uniform = params.iter().all(|p| *p == params[0]);
+        let factors = exact_in_f64.then(|| {
+            if uniform {
+                Factors::Uniform(factor(&params[0]))
+            } else {
+                let numel = outer * channels * inner;
+                let per_element: Vec<f64> = (0..numel)
+                    .map(|i| factor(&params[(i / inner) % channels]))
+                    .collect();
+                Factors::PerElement(Tensor::from_data(
+                    TensorData::new(per_element, [1, numel]),
+                    (device, DType::F64),
+                ))
+            }
+        });
+        let scale = if uniform {
             Scale::Uniform(params[0])
         } else if outer == 1 && inner == 1 {
             Scale::Rows(ChannelParams::new(params, [1, channels], device))
@@ -86,10 +130,30 @@ impl Requantize {
                 params: ChannelParams::new(params, [1, 1, channels, 1], device),
             }
         };
-        Self { input, scale }
+        Self {
+            input,
+            scale,
+            factors,
+        }
     }
 
     pub(super) fn run(&self, values: &mut Values<'_>, batch: usize) -> Form {
+        if let Some(factors) = &self.factors {
+            let x = match values.any(self.input) {
+                Form::Float(x) => x.cast(FloatDType::F64),
+                Form::Int(x) => x.cast(FloatDType::F64),
+            };
+            let scaled = match factors {
+                Factors::Uniform(f) => x.mul_scalar(*f),
+                Factors::PerElement(f) => x.mul(f.clone()),
+            };
+            let y = scaled
+                .add_scalar(0.5)
+                .floor()
+                .clamp(I8_MIN as f64, I8_MAX as f64)
+                .cast(FloatDType::F32);
+            return Form::Float(y);
+        }
         let x = values.int(self.input);
         let y = match &self.scale {
             Scale::Uniform(p) => x

@@ -25,6 +25,9 @@ use verdict_specs::{DType, Model, Tensor, TensorData};
 pub const MIN_EXAMPLES_PER_THREAD: usize = 8;
 
 /// One prepared node.
+// Built once per model and never moved in a hot loop: boxing the large variants would
+// only add an indirection.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 enum Step {
     MatMul(MatMul),
@@ -96,6 +99,7 @@ impl BurnExecutor {
     pub fn new(model: &Model, device: Device) -> ExecResult<Self> {
         let types = model.value_types();
         let weights = model.weights();
+        let bounds = value_bounds(model);
         let mut steps = Vec::with_capacity(model.graph().nodes.len());
         for (node, op) in model.graph().nodes.iter().enumerate() {
             let ty = |id: ValueId| &types[id as usize];
@@ -143,6 +147,7 @@ impl BurnExecutor {
                     &ty(*input).shape,
                     *axis,
                     params,
+                    bounds[*input as usize],
                     &device,
                 )),
                 Op::Relu { input } => Step::Relu(*input),
@@ -350,6 +355,43 @@ impl Executor for BurnExecutor {
     fn name(&self) -> &'static str {
         "burn"
     }
+}
+
+/// The largest magnitude each value can hold, from the op that computes it (validation
+/// guarantees every one fits `i32`).
+fn value_bounds(model: &Model) -> Vec<i64> {
+    use verdict_specs::ops::{I8_MAX, MAX_ACCUMULATOR, MAX_PRODUCT};
+    let weights = model.weights();
+    let max_abs = |w: Option<u32>| {
+        w.and_then(|w| weights[w as usize].as_i32()).map_or(0, |b| {
+            b.iter().map(|&v| i64::from(v).abs()).max().unwrap_or(0)
+        })
+    };
+    let mut bounds = vec![I8_MAX];
+    for op in &model.graph().nodes {
+        let bound = match op {
+            Op::MatMul { weight, bias, .. } | Op::Conv2d { weight, bias, .. } => {
+                let w = &weights[*weight as usize];
+                let inner = (w.len() / w.shape()[0] as usize) as i64;
+                (inner * MAX_PRODUCT + max_abs(*bias)).min(MAX_ACCUMULATOR)
+            }
+            Op::Relu { input } | Op::Reshape { input, .. } => bounds[*input as usize],
+            Op::ArgMax { input } => i64::from(
+                *model.value_types()[*input as usize]
+                    .shape
+                    .last()
+                    .unwrap_or(&1),
+            ),
+            Op::LabelLookup { labels, .. } => max_abs(Some(*labels)),
+            Op::Requantize { .. }
+            | Op::Add { .. }
+            | Op::MaxPool2d { .. }
+            | Op::AvgPool2d { .. }
+            | Op::GlobalAvgPool { .. } => I8_MAX,
+        };
+        bounds.push(bound);
+    }
+    bounds
 }
 
 /// Reads a `[B, numel]` value back into one tensor per example.

@@ -16,6 +16,9 @@ use verdict_specs::hash::to_hex;
 /// seen on the calibration rows. With --test, the float and int8 models are both run
 /// on the test rows and their accuracy and agreement reported. Dataset CSV: one row per
 /// example, the float features in order, then the integer label; no header.
+///
+/// Supported ONNX ops, what is folded or dropped, and every quantization rule:
+/// docs/model-import.md.
 #[derive(Args, Debug)]
 pub(crate) struct ImportArgs {
     /// The float ONNX model (e.g. from skl2onnx or torch.onnx).

@@ -34,35 +34,26 @@ use verdict_specs::ops::MAX_PRODUCT;
 /// `2^24`: integers of smaller magnitude are exact in `f32`.
 pub(super) const F32_EXACT: i64 = 1 << 24;
 
-/// One chunk of a weight: the inner-dimension range it covers and its `f32` tensor.
+/// One chunk of a weight: the inner-dimension range it covers and its `f32 [len, N]` slice
+/// of the transposed weight.
 #[derive(Clone, Debug)]
-struct Chunk<T> {
+struct Chunk {
     range: Range<usize>,
-    weight: T,
+    weight: Tensor<2>,
 }
 
 /// How the contraction accumulates: see the module docs.
 #[derive(Clone, Debug)]
-enum Accumulate<F, I> {
-    /// One chunk, total below 2^24: bias added in `f32`, result kept as `f32`.
-    Float(Option<F>),
-    /// Chunk results converted to `i64` and summed there with the bias.
-    Int(Option<I>),
+enum Accumulate {
+    /// One chunk, total below 2^24: bias (`f32 [1, N]`) added in `f32`, result kept as `f32`.
+    Float(Option<Tensor<2>>),
+    /// Chunk results converted to `i64` and summed there with the bias (`i64 [1, N]`).
+    Int(Option<Tensor<2, Int>>),
 }
 
 /// Whether a contraction of `inner` products with biases up to `max_bias` may take the fast path.
 fn fits_f32(inner: usize, max_bias: i64) -> bool {
     inner <= CHUNK && (inner as i64) * MAX_PRODUCT + max_bias < F32_EXACT
-}
-
-fn bias_values(bias: Option<&SpecTensor>) -> Option<&[i32]> {
-    bias.map(|b| b.as_i32().expect("validation fixed the bias type as i32"))
-}
-
-fn max_abs(bias: Option<&[i32]>) -> i64 {
-    bias.map_or(0, |b| {
-        b.iter().map(|&v| i64::from(v).abs()).max().unwrap_or(0)
-    })
 }
 
 pub(super) fn float_tensor<const D: usize>(
@@ -81,36 +72,21 @@ pub(super) fn int_tensor<const D: usize>(
     Tensor::from_data(TensorData::new(values, shape), (device, DType::I64))
 }
 
-/// Sums chunk results in `i64`.
-fn sum_chunks<T>(chunks: &[T], mut run: impl FnMut(&T) -> Tensor<2, Int>) -> Tensor<2, Int> {
-    let mut parts = chunks.iter().map(&mut run);
-    let first = parts.next().expect("a contraction has at least one chunk");
-    parts.fold(first, |acc, part| acc.add(part))
-}
-
-/// `i8 [.., K]` times `weight i8 [N, K]` transposed, plus `bias i32 [N]`.
+/// Rows `[R, K]` times an int8 weight `[N, K]` (one row per output) transposed, plus an
+/// `i32` bias: the exact core of MatMul and Conv2d.
 #[derive(Clone, Debug)]
-pub(super) struct MatMul {
-    input: ValueId,
-    k: usize,
-    n: usize,
-    /// `f32 [len, N]` slices of the transposed weight.
-    chunks: Vec<Chunk<Tensor<2>>>,
-    /// Bias as `[1, N]`.
-    accumulate: Accumulate<Tensor<2>, Tensor<2, Int>>,
+struct Contraction {
+    chunks: Vec<Chunk>,
+    accumulate: Accumulate,
 }
 
-impl MatMul {
-    pub(super) fn new(
-        input: ValueId,
-        weight: &SpecTensor,
-        bias: Option<&SpecTensor>,
-        device: &Device,
-    ) -> Self {
+impl Contraction {
+    fn new(weight: &SpecTensor, bias: Option<&SpecTensor>, device: &Device) -> Self {
         let w = weight
             .as_i8()
             .expect("validation fixed the weight type as i8");
-        let [n, k] = [weight.shape()[0] as usize, weight.shape()[1] as usize];
+        let n = weight.shape()[0] as usize;
+        let k = w.len() / n;
         let chunks = (0..k)
             .step_by(CHUNK)
             .map(|start| {
@@ -123,8 +99,11 @@ impl MatMul {
                 Chunk { range, weight }
             })
             .collect();
-        let bias = bias_values(bias);
-        let accumulate = if fits_f32(k, max_abs(bias)) {
+        let bias = bias.map(|b| b.as_i32().expect("validation fixed the bias type as i32"));
+        let max_bias = bias.map_or(0, |b| {
+            b.iter().map(|&v| i64::from(v).abs()).max().unwrap_or(0)
+        });
+        let accumulate = if fits_f32(k, max_bias) {
             Accumulate::Float(
                 bias.map(|b| float_tensor(b.iter().map(|&v| v as f32).collect(), [1, n], device)),
             )
@@ -133,12 +112,73 @@ impl MatMul {
                 bias.map(|b| int_tensor(b.iter().map(|&v| i64::from(v)).collect(), [1, n], device)),
             )
         };
+        Self { chunks, accumulate }
+    }
+
+    /// Whether results come as `f32` ([`Contraction::float`]) or `i64` ([`Contraction::int`]).
+    fn is_float(&self) -> bool {
+        matches!(self.accumulate, Accumulate::Float(_))
+    }
+
+    /// `[R, K]` to `[R, N]` on the fast path: one exact `f32` matmul and bias add.
+    fn float(&self, rows: Tensor<2>) -> Tensor<2> {
+        let Accumulate::Float(bias) = &self.accumulate else {
+            unreachable!("callers check is_float")
+        };
+        let y = rows.matmul(self.chunks[0].weight.clone());
+        match bias {
+            Some(b) => y.add(b.clone()),
+            None => y,
+        }
+    }
+
+    /// `[R, K]` to `[R, N]` with chunk sums and the bias added in `i64`.
+    fn int(&self, rows: Tensor<2>) -> Tensor<2, Int> {
+        let Accumulate::Int(bias) = &self.accumulate else {
+            unreachable!("callers check is_float")
+        };
+        let single = self.chunks.len() == 1;
+        let acc = self
+            .chunks
+            .iter()
+            .map(|c| {
+                let part = if single {
+                    rows.clone()
+                } else {
+                    rows.clone().slice_dim(1, c.range.clone())
+                };
+                part.matmul(c.weight.clone()).cast(IntDType::I64)
+            })
+            .reduce(|acc, part| acc.add(part))
+            .expect("a contraction has at least one chunk");
+        match bias {
+            Some(b) => acc.add(b.clone()),
+            None => acc,
+        }
+    }
+}
+
+/// `i8 [.., K]` times `weight i8 [N, K]` transposed, plus `bias i32 [N]`.
+#[derive(Clone, Debug)]
+pub(super) struct MatMul {
+    input: ValueId,
+    k: usize,
+    n: usize,
+    contraction: Contraction,
+}
+
+impl MatMul {
+    pub(super) fn new(
+        input: ValueId,
+        weight: &SpecTensor,
+        bias: Option<&SpecTensor>,
+        device: &Device,
+    ) -> Self {
         Self {
             input,
-            k,
-            n,
-            chunks,
-            accumulate,
+            k: weight.shape()[1] as usize,
+            n: weight.shape()[0] as usize,
+            contraction: Contraction::new(weight, bias, device),
         }
     }
 
@@ -147,38 +187,17 @@ impl MatMul {
         let rows = x.dims()[1] / self.k * batch;
         let x = x.reshape([rows, self.k]);
         let out_shape = [batch, rows / batch * self.n];
-        match &self.accumulate {
-            Accumulate::Float(bias) => {
-                let y = x.matmul(self.chunks[0].weight.clone());
-                let y = match bias {
-                    Some(b) => y.add(b.clone()),
-                    None => y,
-                };
-                Form::Float(y.reshape(out_shape))
-            }
-            Accumulate::Int(bias) => {
-                let single = self.chunks.len() == 1;
-                let acc = sum_chunks(&self.chunks, |c| {
-                    let xs = if single {
-                        x.clone()
-                    } else {
-                        x.clone().slice_dim(1, c.range.clone())
-                    };
-                    xs.matmul(c.weight.clone()).cast(IntDType::I64)
-                });
-                let acc = match bias {
-                    Some(b) => acc.add(b.clone()),
-                    None => acc,
-                };
-                Form::Int(acc.reshape(out_shape))
-            }
+        if self.contraction.is_float() {
+            Form::Float(self.contraction.float(x).reshape(out_shape))
+        } else {
+            Form::Int(self.contraction.int(x).reshape(out_shape))
         }
     }
 }
 
 /// `i8 [C, H, W]` with `weight i8 [O, C, kh, kw]` and `bias i32 [O]`, zero padding:
-/// the taps gathered im2col-style (see [`super::gather`]), then one matmul of
-/// `[B * OH * OW, C * kh * kw]` by the weight as `[C * kh * kw, O]`, chunked like MatMul.
+/// the taps gathered im2col-style (see [`super::gather`]), then the contraction of
+/// `[B * OH * OW, C * kh * kw]` rows by the weight as `[O, C * kh * kw]`, as MatMul does.
 #[derive(Clone, Debug)]
 pub(super) struct Conv2d {
     input: ValueId,
@@ -187,10 +206,7 @@ pub(super) struct Conv2d {
     /// Taps per output position, `C * kh * kw`.
     k: usize,
     taps: Taps,
-    /// `f32 [len, O]` slices of the weight, by ranges of the `C * kh * kw` axis.
-    chunks: Vec<Chunk<Tensor<2>>>,
-    /// Bias as `[1, O]`.
-    accumulate: Accumulate<Tensor<2>, Tensor<2, Int>>,
+    contraction: Contraction,
 }
 
 impl Conv2d {
@@ -203,76 +219,35 @@ impl Conv2d {
         window: &Window,
         device: &Device,
     ) -> Self {
-        let w = weight
-            .as_i8()
-            .expect("validation fixed the weight type as i8");
         let dims = |s: &[u32]| [s[0] as usize, s[1] as usize, s[2] as usize];
-        let chw = dims(in_shape);
         let out = dims(out_shape);
-        let o = out[0];
-        // One output channel's weights, `[C, kh, kw]` flattened, are one column.
-        let k = w.len() / o;
-        let chunks = (0..k)
-            .step_by(CHUNK)
-            .map(|start| {
-                let range = start..(start + CHUNK).min(k);
-                let mut data = Vec::with_capacity(range.len() * o);
-                for kk in range.clone() {
-                    data.extend((0..o).map(|oc| f32::from(w[oc * k + kk])));
-                }
-                let weight = float_tensor(data, [range.len(), o], device);
-                Chunk { range, weight }
-            })
-            .collect();
-        let bias = bias_values(bias);
-        let accumulate = if fits_f32(k, max_abs(bias)) {
-            Accumulate::Float(
-                bias.map(|b| float_tensor(b.iter().map(|&v| v as f32).collect(), [1, o], device)),
-            )
-        } else {
-            Accumulate::Int(
-                bias.map(|b| int_tensor(b.iter().map(|&v| i64::from(v)).collect(), [1, o], device)),
-            )
-        };
         Self {
             input,
             out,
-            k,
-            taps: Taps::new(chw, [out[1], out[2]], window, Order::Im2col, device),
-            chunks,
-            accumulate,
+            // One output channel's weights, `[C, kh, kw]` flattened, are one row.
+            k: weight.len() / out[0],
+            taps: Taps::new(
+                dims(in_shape),
+                [out[1], out[2]],
+                window,
+                Order::Im2col,
+                device,
+            ),
+            contraction: Contraction::new(weight, bias, device),
         }
     }
 
     pub(super) fn run(&self, values: &mut Values<'_>, _batch: usize) -> Form {
         let x = values.float(self.input);
-        match &self.accumulate {
-            Accumulate::Float(bias) => Form::Float(in_parts(x, self.taps.part_size(), |x| {
-                let rows = self.im2col(x);
-                let y = rows.matmul(self.chunks[0].weight.clone());
-                let y = match bias {
-                    Some(b) => y.add(b.clone()),
-                    None => y,
-                };
-                self.to_channels_first(y)
-            })),
-            Accumulate::Int(bias) => Form::Int(in_parts(x, self.taps.part_size(), |x| {
-                let rows = self.im2col(x);
-                let single = self.chunks.len() == 1;
-                let acc = sum_chunks(&self.chunks, |c| {
-                    let part = if single {
-                        rows.clone()
-                    } else {
-                        rows.clone().slice_dim(1, c.range.clone())
-                    };
-                    part.matmul(c.weight.clone()).cast(IntDType::I64)
-                });
-                let acc = match bias {
-                    Some(b) => acc.add(b.clone()),
-                    None => acc,
-                };
-                self.to_channels_first(acc)
-            })),
+        let part = self.taps.part_size();
+        if self.contraction.is_float() {
+            Form::Float(in_parts(x, part, |x| {
+                self.to_channels_first(self.contraction.float(self.im2col(x)))
+            }))
+        } else {
+            Form::Int(in_parts(x, part, |x| {
+                self.to_channels_first(self.contraction.int(self.im2col(x)))
+            }))
         }
     }
 

@@ -99,9 +99,12 @@ impl Requantize {
             shape[axis] as usize,
             product(&shape[axis + 1..]),
         );
-        let exact_in_f64 = params.iter().all(|p| {
-            i128::from(bound) * i128::from(p.multiplier) + (1i128 << (p.shift - 1)) < (1i128 << 53)
-        });
+        // Backends without f64 (most GPU ones) keep the i64 path.
+        let exact_in_f64 = device.supports_dtype(DType::F64)
+            && params.iter().all(|p| {
+                i128::from(bound) * i128::from(p.multiplier) + (1i128 << (p.shift - 1))
+                    < (1i128 << 53)
+            });
         let factor = |p: &Requant| f64::from(p.multiplier) * 2f64.powi(-i32::from(p.shift));
         let uniform = params.iter().all(|p| *p == params[0]);
         let factors = exact_in_f64.then(|| {
@@ -220,5 +223,19 @@ pub(super) fn relu(values: &mut Values<'_>, input: ValueId) -> Form {
     match values.any(input) {
         Form::Float(x) => Form::Float(x.clamp_min(0.0)),
         Form::Int(x) => Form::Int(x.clamp_min(0)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The f64 requantization path is the fast one on the default backend; if burn ever
+    /// stops reporting f64 support there, results stay exact but this says why it slowed.
+    #[test]
+    fn the_ndarray_backend_supports_f64() {
+        #[allow(deprecated)]
+        let device = Device::ndarray();
+        assert!(device.supports_dtype(DType::F64));
     }
 }

@@ -343,6 +343,114 @@ fn an_unknown_input_dimension_is_taken_from_the_data() {
     assert_eq!(graph.input_shape, vec![5]);
 }
 
+/// PyTorch's `x.view(x.size(0), -1)` (Shape → Gather → Unsqueeze → Concat → Reshape),
+/// `x.mean([2, 3])` and constant scaling after a Gemm, on a model small enough to check by
+/// hand: y = ((2 * mean(x)) * 3 + 1) * 2 - 0.5.
+#[test]
+fn torch_style_shape_arithmetic_reduce_mean_and_affine_folds_map() {
+    let nodes = vec![
+        node("Conv", &["x", "w"], "c", vec![]),
+        node(
+            "ReduceMean",
+            &["c"],
+            "m",
+            vec![attr_ints("axes", &[2, 3]), attr_int("keepdims", 1)],
+        ),
+        node("Shape", &["m"], "s", vec![]),
+        node("Gather", &["s", "zero"], "b", vec![attr_int("axis", 0)]),
+        node("Unsqueeze", &["b", "axes0"], "bu", vec![]),
+        node(
+            "Concat",
+            &["bu", "minus_one"],
+            "target",
+            vec![attr_int("axis", 0)],
+        ),
+        node("Reshape", &["m", "target"], "flat", vec![]),
+        node(
+            "Gemm",
+            &["flat", "g", "gb"],
+            "gemm",
+            vec![attr_int("transB", 1)],
+        ),
+        node("Mul", &["gemm", "two"], "scaled", vec![]),
+        node("Sub", &["scaled", "half"], "y", vec![]),
+    ];
+    let scalar_int = |name: &str, v: i64| TensorProto {
+        name: name.into(),
+        data_type: DataType::INT64 as i32,
+        int64_data: vec![v],
+        ..Default::default()
+    };
+    let inits = vec![
+        floats("w", &[1, 1, 1, 1], vec![2.0]),
+        scalar_int("zero", 0),
+        ints("axes0", &[0]),
+        ints("minus_one", &[-1]),
+        floats("g", &[1, 1], vec![3.0]),
+        floats("gb", &[1], vec![1.0]),
+        floats("two", &[], vec![2.0]),
+        floats("half", &[1], vec![0.5]),
+    ];
+    let bytes = model(&[-1, 1, 2, 2], nodes, inits);
+    let graph = parse_onnx(&bytes, None, None).expect("parses");
+    let values = graph.eval(&[1.0, 2.0, 3.0, 4.0]);
+    assert_eq!(values.last().expect("output"), &vec![31.5]);
+    assert!(
+        graph.notes.iter().any(|n| n.contains("Mul")),
+        "{:?}",
+        graph.notes
+    );
+    let report = import_onnx(
+        &bytes,
+        &dataset(32, 4, 2),
+        None,
+        &ImportOptions::default(),
+        &mut |_| {},
+    )
+    .expect("imports");
+    let ops: Vec<&str> = report.model.graph().nodes.iter().map(Op::name).collect();
+    assert_eq!(
+        ops,
+        [
+            "Conv2d",
+            "Requantize",
+            "GlobalAvgPool",
+            "Reshape",
+            "MatMul",
+            "Requantize"
+        ]
+    );
+}
+
+#[test]
+fn squeeze_and_unsqueeze_reshape_activations_but_not_the_batch_axis() {
+    let nodes = vec![
+        node("GlobalAveragePool", &["x"], "p", vec![]),
+        node("Squeeze", &["p", "axes"], "sq", vec![]),
+        node("Unsqueeze", &["sq", "axis1"], "y", vec![]),
+    ];
+    let inits = vec![ints("axes", &[2, 3]), ints("axis1", &[1])];
+    let graph = parse_onnx(&model(&[-1, 3, 2, 2], nodes, inits), None, None).expect("parses");
+    assert_eq!(graph.nodes.last().expect("a node").shape, vec![1, 3]);
+
+    let nodes = vec![node("Squeeze", &["x", "axes"], "y", vec![])];
+    let err = error_of(&model(&[-1, 3], nodes, vec![ints("axes", &[0])]), 3);
+    assert!(err.contains("size 1"), "{err}");
+}
+
+#[test]
+fn the_batch_size_never_becomes_a_weight() {
+    // A shape-derived constant used as a Gemm bias would bake in a made-up batch size.
+    let nodes = vec![
+        node("Shape", &["x"], "s", vec![]),
+        node("Gather", &["s", "idx"], "b", vec![]),
+        node("Gemm", &["x", "w", "b"], "y", vec![]),
+    ];
+    let inits = vec![ints("idx", &[0]), floats("w", &[2, 1], vec![1.0, 1.0])];
+    let err = error_of(&model(&[-1, 2], nodes, inits), 2);
+    assert!(err.contains("batch size"), "{err}");
+}
+
 // --- clear errors --------------------------------------------------------------------------
 
 #[test]

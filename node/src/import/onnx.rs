@@ -16,13 +16,17 @@ use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use verdict_specs::model::Window;
 
+mod shapes;
+
 /// Largest tensor (in elements) the importer accepts, as a guard against hostile files.
 const MAX_ELEMENTS: usize = 1 << 28;
 
 /// The ONNX ops the importer reads, for error messages.
 const SUPPORTED: &str = "MatMul, Gemm, Conv, Add, Relu, MaxPool, AveragePool, GlobalAveragePool, \
-    Flatten, Reshape, BatchNormalization (after Conv/Gemm), Softmax/LogSoftmax (before ArgMax or \
-    as the output), ArgMax, ai.onnx.ml ArrayFeatureExtractor, Cast, Identity, Dropout, Constant";
+    ReduceMean (over H and W), Flatten, Reshape, Squeeze/Unsqueeze, BatchNormalization and constant \
+    Mul/Div/Sub/Add (after Conv/Gemm/MatMul), Softmax/LogSoftmax (before ArgMax or as the output), \
+    ArgMax, ai.onnx.ml ArrayFeatureExtractor, Cast, Identity, Dropout, Constant, and Shape/Gather/\
+    Concat on shapes";
 
 /// Reads `bytes` as an ONNX model and maps the part that computes `output` (default:
 /// the first graph output) to a [`FloatGraph`]. `feature_count` resolves one unknown
@@ -130,6 +134,19 @@ enum Val {
 struct Const {
     dims: Vec<usize>,
     data: Vec<f64>,
+    /// Positions holding the run-time batch size (unknown at import): a shape computed
+    /// by a `Shape` node. Only shape arithmetic and `Reshape` may read such a constant.
+    batch_at: Vec<usize>,
+}
+
+impl Const {
+    fn new(dims: Vec<usize>, data: Vec<f64>) -> Self {
+        Self {
+            dims,
+            data,
+            batch_at: Vec::new(),
+        }
+    }
 }
 
 struct Parser {
@@ -303,7 +320,7 @@ fn decode_tensor(t: &TensorProto) -> ImportResult<Const> {
             t.dims
         )));
     }
-    Ok(Const { dims, data })
+    Ok(Const::new(dims, data))
 }
 
 /// A node's attributes, read with type checks.
@@ -430,6 +447,12 @@ impl Parser {
             "BatchNormalization" => self.batch_norm(ctx),
             "Softmax" | "LogSoftmax" => self.softmax(op, ctx),
             "ArgMax" => self.argmax(ctx),
+            "Shape" => self.shape_of(ctx),
+            "Gather" => self.gather(ctx),
+            "Concat" => self.concat(ctx),
+            "Unsqueeze" | "Squeeze" => self.squeeze(op, ctx),
+            "ReduceMean" => self.reduce_mean(ctx),
+            "Sub" | "Mul" | "Div" => self.affine(op, ctx),
             other => Err(ctx.attrs.fail(format!(
                 "op '{other}' is not supported; supported ops: {SUPPORTED}"
             ))),
@@ -491,6 +514,9 @@ impl Parser {
 
     fn const_input(&self, ctx: &NodeCtx<'_>, i: usize) -> ImportResult<Rc<Const>> {
         match self.input(ctx, i)? {
+            Val::Const(c) if !c.batch_at.is_empty() => Err(ctx.attrs.fail(format!(
+                "input {i} depends on the batch size, which only a Reshape target may"
+            ))),
             Val::Const(c) => Ok(c),
             Val::Value(_) => Err(ctx.attrs.fail(format!(
                 "input {i} is computed at run time; it must be a constant (initializer)"
@@ -511,6 +537,13 @@ impl Parser {
         let id = self.graph.nodes.len();
         self.value_names.push(ctx.out.to_string());
         self.names.insert(ctx.out.to_string(), Val::Value(id));
+    }
+
+    /// Names the node's output as the (rewritten) producer `id`: the fold consumed the
+    /// producer's only reader, so later folds may rewrite it again.
+    fn fold_into(&mut self, ctx: &NodeCtx<'_>, id: usize) {
+        self.value_names[id] = ctx.out.to_string();
+        self.alias(ctx, Val::Value(id));
     }
 
     fn alias(&mut self, ctx: &NodeCtx<'_>, val: Val) {
@@ -549,25 +582,19 @@ impl Parser {
                     .ok_or_else(|| a.fail("attribute 'value' holds no tensor"))?;
             decode_tensor(tensor)?
         } else if let Some(f) = a.get("value_float", AttributeType::FLOAT)? {
-            Const {
-                dims: vec![],
-                data: vec![f64::from(f.f)],
-            }
+            Const::new(vec![], vec![f64::from(f.f)])
         } else if let Some(f) = a.get("value_floats", AttributeType::FLOATS)? {
-            Const {
-                dims: vec![f.floats.len()],
-                data: f.floats.iter().map(|&v| f64::from(v)).collect(),
-            }
+            Const::new(
+                vec![f.floats.len()],
+                f.floats.iter().map(|&v| f64::from(v)).collect(),
+            )
         } else if let Some(i) = a.get("value_int", AttributeType::INT)? {
-            Const {
-                dims: vec![],
-                data: vec![i.i as f64],
-            }
+            Const::new(vec![], vec![i.i as f64])
         } else if let Some(i) = a.get("value_ints", AttributeType::INTS)? {
-            Const {
-                dims: vec![i.ints.len()],
-                data: i.ints.iter().map(|&v| v as f64).collect(),
-            }
+            Const::new(
+                vec![i.ints.len()],
+                i.ints.iter().map(|&v| v as f64).collect(),
+            )
         } else {
             return Err(
                 a.fail("no supported value attribute (value, value_float(s), value_int(s))")
@@ -672,6 +699,9 @@ impl Parser {
             Some(Val::Value(_)) => {
                 return Err(a.fail("input C is computed at run time; it must be a constant"));
             }
+            Some(Val::Const(c)) if !c.batch_at.is_empty() => {
+                return Err(a.fail("C depends on the batch size"));
+            }
             Some(Val::Const(c)) => Some(
                 broadcast_channel(&c, outputs, false)
                     .ok_or_else(|| {
@@ -732,7 +762,9 @@ impl Parser {
             Some(Val::Value(_)) => {
                 return Err(a.fail("the bias is computed at run time; it must be a constant"));
             }
-            Some(Val::Const(b)) if b.data.len() == o => Some(b.data.clone()),
+            Some(Val::Const(b)) if b.data.len() == o && b.batch_at.is_empty() => {
+                Some(b.data.clone())
+            }
             Some(Val::Const(b)) => {
                 return Err(a.fail(format!("bias shape {:?} must be [{o}]", b.dims)));
             }
@@ -766,8 +798,13 @@ impl Parser {
                 self.push(ctx, FloatOp::Add { a, b }, sa);
                 return Ok(());
             }
-            (Val::Value(id), Val::Const(c)) => (id, c, 0),
-            (Val::Const(c), Val::Value(id)) => (id, c, 1),
+            (Val::Value(id), Val::Const(c)) if c.batch_at.is_empty() => (id, c, 0),
+            (Val::Const(c), Val::Value(id)) if c.batch_at.is_empty() => (id, c, 1),
+            (Val::Value(_), Val::Const(_)) | (Val::Const(_), Val::Value(_)) => {
+                return Err(ctx
+                    .attrs
+                    .fail("adds a constant that depends on the batch size"));
+            }
             (Val::Const(_), Val::Const(_)) => {
                 return Err(ctx
                     .attrs
@@ -810,7 +847,7 @@ impl Parser {
         for (b, v) in sum.iter_mut().zip(values) {
             *b += v;
         }
-        self.alias(ctx, Val::Value(id));
+        self.fold_into(ctx, id);
         Ok(())
     }
 
@@ -878,7 +915,7 @@ impl Parser {
             "BatchNormalization '{}' folded into the op before it",
             a.label
         ));
-        self.alias(ctx, Val::Value(id));
+        self.fold_into(ctx, id);
         Ok(())
     }
 
@@ -942,8 +979,22 @@ impl Parser {
     fn reshape(&mut self, ctx: &NodeCtx<'_>) -> ImportResult<()> {
         let a = &ctx.attrs;
         let val = self.input(ctx, 0)?;
+        // A target computed by Shape arithmetic may hold the batch size (unknown here) as
+        // its first entry: that keeps the batch axis, as a 0 (copy) would.
+        let mut batch_first = false;
         let target: Vec<i64> = match self.optional_input(ctx, 1)? {
-            Some(Val::Const(c)) => c.data.iter().map(|&v| v as i64).collect(),
+            Some(Val::Const(c)) => {
+                match c.batch_at.as_slice() {
+                    [] => {}
+                    [0] => batch_first = true,
+                    _ => {
+                        return Err(a.fail(
+                            "the target shape uses the batch size inside the per-example shape",
+                        ));
+                    }
+                }
+                c.data.iter().map(|&v| v as i64).collect()
+            }
             Some(Val::Value(_)) => {
                 return Err(
                     a.fail("the target shape is computed at run time; it must be a constant")
@@ -970,7 +1021,7 @@ impl Parser {
         let Some((&first, rest)) = target.split_first() else {
             return Err(a.fail("an empty target shape drops the batch axis"));
         };
-        if first < -1 || (first == 0 && allow_zero) {
+        if !batch_first && (first < -1 || (first == 0 && allow_zero)) {
             return Err(a.fail(format!(
                 "target shape {target:?} does not keep the batch axis first"
             )));

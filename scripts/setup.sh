@@ -7,6 +7,8 @@ set -euo pipefail
 missing=()
 command -v cc >/dev/null 2>&1 || missing+=(build-essential)
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+# The contract toolchain (forge, anvil, solc) comes from npm: scripts/contracts.sh.
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 
 if [ ${#missing[@]} -gt 0 ]; then
     echo "installing: ${missing[*]}"

@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+pragma solidity ^0.8.24;
+
+/// @title ModelRegistry
+/// @notice The models Verdict serves. A model is pinned by its id, which commits to its
+/// integer graph and its weights exactly as `verdict-specs` computes it:
+/// `modelId = keccak256(graphHash ‖ weightsRoot)` (specs/model-format.md). The registry
+/// stores what a dispute needs about a model (its op count, the root its weights are
+/// opened against, its input shape) and what users pay (the fee per inference). Names are
+/// unique so clients can ask for `digits-cnn` rather than a hash.
+contract ModelRegistry {
+    /// @notice Everything registered about one model.
+    struct Model {
+        bytes32 graphHash;
+        bytes32 weightsRoot;
+        /// Nodes in the graph: the length of an inference trace.
+        uint32 opCount;
+        /// Wei charged per inference.
+        uint256 feePerInference;
+        /// May change the fee and hand the model over.
+        address owner;
+        /// The model's input shape, one entry per axis.
+        uint32[] inputShape;
+        string name;
+    }
+
+    /// Longest name accepted, in bytes.
+    uint256 public constant MAX_NAME_BYTES = 64;
+    /// Most input axes accepted.
+    uint256 public constant MAX_RANK = 8;
+
+    mapping(bytes32 modelId => Model) private models;
+    mapping(bytes32 nameHash => bytes32 modelId) private idsByName;
+    /// Every registered id, in registration order.
+    bytes32[] public modelIds;
+
+    event ModelRegistered(
+        bytes32 indexed modelId,
+        address indexed owner,
+        string name,
+        bytes32 graphHash,
+        bytes32 weightsRoot,
+        uint32 opCount,
+        uint32[] inputShape,
+        uint256 feePerInference
+    );
+    event FeeChanged(bytes32 indexed modelId, uint256 feePerInference);
+    event OwnerChanged(bytes32 indexed modelId, address indexed previousOwner, address indexed newOwner);
+
+    error ModelExists(bytes32 modelId);
+    error NameTaken(string name);
+    error InvalidName(string name);
+    error InvalidShape();
+    error ZeroOpCount();
+    error UnknownModel(bytes32 modelId);
+    error NotModelOwner(bytes32 modelId, address caller);
+    error ZeroOwner();
+
+    /// @notice Registers a model; the caller owns it. Returns its id.
+    /// @param name 1 to 64 bytes of `[a-z0-9._-]`, unique.
+    function register(
+        bytes32 graphHash,
+        bytes32 weights,
+        uint32 ops,
+        uint32[] calldata inputShape,
+        uint256 fee,
+        string calldata name
+    ) external returns (bytes32 modelId) {
+        modelId = computeModelId(graphHash, weights);
+        if (models[modelId].owner != address(0)) revert ModelExists(modelId);
+        if (!validName(name)) revert InvalidName(name);
+        bytes32 nameHash = keccak256(bytes(name));
+        if (idsByName[nameHash] != bytes32(0)) revert NameTaken(name);
+        if (ops == 0) revert ZeroOpCount();
+        if (inputShape.length == 0 || inputShape.length > MAX_RANK) revert InvalidShape();
+        for (uint256 i = 0; i < inputShape.length; i++) {
+            if (inputShape[i] == 0) revert InvalidShape();
+        }
+
+        Model storage m = models[modelId];
+        m.graphHash = graphHash;
+        m.weightsRoot = weights;
+        m.opCount = ops;
+        m.feePerInference = fee;
+        m.owner = msg.sender;
+        m.inputShape = inputShape;
+        m.name = name;
+        idsByName[nameHash] = modelId;
+        modelIds.push(modelId);
+        emit ModelRegistered(modelId, msg.sender, name, graphHash, weights, ops, inputShape, fee);
+    }
+
+    /// @notice Sets the fee per inference (owner only); applies to requests ordered after it.
+    function setFee(bytes32 modelId, uint256 fee) external {
+        _onlyOwner(modelId);
+        models[modelId].feePerInference = fee;
+        emit FeeChanged(modelId, fee);
+    }
+
+    /// @notice Hands a model to a new owner (owner only).
+    function transferOwnership(bytes32 modelId, address newOwner) external {
+        _onlyOwner(modelId);
+        if (newOwner == address(0)) revert ZeroOwner();
+        emit OwnerChanged(modelId, models[modelId].owner, newOwner);
+        models[modelId].owner = newOwner;
+    }
+
+    /// @notice The registered model, or a revert with `UnknownModel`.
+    function getModel(bytes32 modelId) external view returns (Model memory) {
+        Model storage m = models[modelId];
+        if (m.owner == address(0)) revert UnknownModel(modelId);
+        return m;
+    }
+
+    /// @notice The id registered under `name`, or zero.
+    function modelIdOf(string calldata name) external view returns (bytes32) {
+        return idsByName[keccak256(bytes(name))];
+    }
+
+    function isRegistered(bytes32 modelId) external view returns (bool) {
+        return models[modelId].owner != address(0);
+    }
+
+    function opCount(bytes32 modelId) external view returns (uint32) {
+        return models[modelId].opCount;
+    }
+
+    function weightsRoot(bytes32 modelId) external view returns (bytes32) {
+        return models[modelId].weightsRoot;
+    }
+
+    function feePerInference(bytes32 modelId) external view returns (uint256) {
+        return models[modelId].feePerInference;
+    }
+
+    function modelCount() external view returns (uint256) {
+        return modelIds.length;
+    }
+
+    /// @notice `keccak256(graphHash ‖ weightsRoot)`, as `verdict-specs` defines a model id.
+    function computeModelId(bytes32 graphHash, bytes32 weightsRoot_) public pure returns (bytes32) {
+        return keccak256(abi.encodePacked(graphHash, weightsRoot_));
+    }
+
+    /// @notice Whether `name` is 1 to 64 bytes of lowercase letters, digits, `.`, `_`, `-`.
+    function validName(string calldata name) public pure returns (bool) {
+        bytes calldata b = bytes(name);
+        if (b.length == 0 || b.length > MAX_NAME_BYTES) return false;
+        for (uint256 i = 0; i < b.length; i++) {
+            bytes1 c = b[i];
+            bool ok = (c >= "a" && c <= "z") || (c >= "0" && c <= "9") || c == "." || c == "_" || c == "-";
+            if (!ok) return false;
+        }
+        return true;
+    }
+
+    function _onlyOwner(bytes32 modelId) private view {
+        address owner = models[modelId].owner;
+        if (owner == address(0)) revert UnknownModel(modelId);
+        if (owner != msg.sender) revert NotModelOwner(modelId, msg.sender);
+    }
+}

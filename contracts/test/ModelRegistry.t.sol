@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+pragma solidity ^0.8.24;
+
+import {Test} from "./utils/Test.sol";
+import {ModelRegistry} from "../src/ModelRegistry.sol";
+
+contract ModelRegistryTest is Test {
+    ModelRegistry internal registry;
+    address internal constant ALICE = address(0xA11CE);
+    address internal constant BOB = address(0xB0B);
+
+    bytes32 internal constant GRAPH = keccak256("graph");
+    bytes32 internal constant WEIGHTS = keccak256("weights");
+
+    event ModelRegistered(
+        bytes32 indexed modelId,
+        address indexed owner,
+        string name,
+        bytes32 graphHash,
+        bytes32 weightsRoot,
+        uint32 opCount,
+        uint32[] inputShape,
+        uint256 feePerInference
+    );
+
+    function setUp() public {
+        registry = new ModelRegistry();
+    }
+
+    function shape(uint32 a, uint32 b, uint32 c) internal pure returns (uint32[] memory s) {
+        s = new uint32[](3);
+        (s[0], s[1], s[2]) = (a, b, c);
+    }
+
+    function registerDigits() internal returns (bytes32) {
+        vm.prank(ALICE);
+        return registry.register(GRAPH, WEIGHTS, 14, shape(1, 8, 8), 1 gwei, "digits-cnn");
+    }
+
+    function test_register_stores_everything_and_emits() public {
+        bytes32 expectedId = keccak256(abi.encodePacked(GRAPH, WEIGHTS));
+        vm.expectEmit(true, true, false, true);
+        emit ModelRegistered(expectedId, ALICE, "digits-cnn", GRAPH, WEIGHTS, 14, shape(1, 8, 8), 1 gwei);
+        bytes32 id = registerDigits();
+        assertEq(id, expectedId, "model id");
+        ModelRegistry.Model memory m = registry.getModel(id);
+        assertEq(m.graphHash, GRAPH, "graph hash");
+        assertEq(m.weightsRoot, WEIGHTS, "weights root");
+        assertEq(m.opCount, 14, "op count");
+        assertEq(m.inputShape.length, 3, "rank");
+        assertEq(m.inputShape[2], 8, "width");
+        assertEq(m.feePerInference, 1 gwei, "fee");
+        assertEq(m.owner, ALICE, "owner");
+        assertEq(m.name, "digits-cnn", "name");
+        assertEq(registry.modelIdOf("digits-cnn"), id, "lookup by name");
+        assertEq(registry.modelCount(), 1, "count");
+        assertTrue(registry.isRegistered(id), "registered");
+    }
+
+    function test_names_and_ids_are_unique() public {
+        bytes32 id = registerDigits();
+        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.ModelExists.selector, id));
+        registry.register(GRAPH, WEIGHTS, 14, shape(1, 8, 8), 0, "other-name");
+        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.NameTaken.selector, "digits-cnn"));
+        registry.register(GRAPH, keccak256("other weights"), 14, shape(1, 8, 8), 0, "digits-cnn");
+    }
+
+    function test_bad_registrations_are_refused() public {
+        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.InvalidName.selector, "Digits"));
+        registry.register(GRAPH, WEIGHTS, 14, shape(1, 8, 8), 0, "Digits");
+        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.InvalidName.selector, ""));
+        registry.register(GRAPH, WEIGHTS, 14, shape(1, 8, 8), 0, "");
+        vm.expectRevert(ModelRegistry.ZeroOpCount.selector);
+        registry.register(GRAPH, WEIGHTS, 0, shape(1, 8, 8), 0, "m");
+        vm.expectRevert(ModelRegistry.InvalidShape.selector);
+        registry.register(GRAPH, WEIGHTS, 1, shape(1, 0, 8), 0, "m");
+        vm.expectRevert(ModelRegistry.InvalidShape.selector);
+        registry.register(GRAPH, WEIGHTS, 1, new uint32[](0), 0, "m");
+    }
+
+    function test_only_the_owner_changes_fee_and_owner() public {
+        bytes32 id = registerDigits();
+        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.NotModelOwner.selector, id, BOB));
+        vm.prank(BOB);
+        registry.setFee(id, 5);
+
+        vm.prank(ALICE);
+        registry.setFee(id, 5);
+        assertEq(registry.feePerInference(id), 5, "fee set");
+
+        vm.prank(ALICE);
+        registry.transferOwnership(id, BOB);
+        vm.prank(BOB);
+        registry.setFee(id, 7);
+        assertEq(registry.feePerInference(id), 7, "new owner sets the fee");
+
+        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.UnknownModel.selector, bytes32(uint256(1))));
+        registry.getModel(bytes32(uint256(1)));
+    }
+
+    /// The id the registry computes is the one `verdict-specs` writes in its vectors.
+    function test_model_ids_match_the_specs_vectors() public view {
+        string memory json = vm.readFile("../specs/vectors/models.json");
+        for (uint256 i = 0; i < 12; i++) {
+            string memory entry = string.concat("[", vm.toString(i), "].model_id");
+            bytes32 graph = vm.parseJsonBytes32(json, string.concat(entry, ".graph_hash"));
+            bytes32 weights = vm.parseJsonBytes32(json, string.concat(entry, ".weights_root"));
+            bytes32 id = vm.parseJsonBytes32(json, string.concat(entry, ".id"));
+            assertEq(registry.computeModelId(graph, weights), id, string.concat("vector ", vm.toString(i)));
+        }
+    }
+
+    function testFuzz_any_valid_model_registers_once(bytes32 graph, bytes32 weights, uint32 ops, uint32 d0, uint256 fee)
+        public
+    {
+        vm.assume(ops > 0 && d0 > 0);
+        uint32[] memory s = new uint32[](1);
+        s[0] = d0;
+        bytes32 id = registry.register(graph, weights, ops, s, fee, "fuzzed");
+        assertEq(id, keccak256(abi.encodePacked(graph, weights)), "id");
+        assertEq(registry.opCount(id), ops, "ops");
+        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.ModelExists.selector, id));
+        registry.register(graph, weights, ops, s, fee, "fuzzed-again");
+    }
+
+    function testFuzz_names_outside_the_alphabet_are_refused(bytes1 c) public view {
+        bool allowed = (c >= "a" && c <= "z") || (c >= "0" && c <= "9") || c == "." || c == "_" || c == "-";
+        assertTrue(registry.validName(string(abi.encodePacked("m", c))) == allowed, "alphabet");
+    }
+}

@@ -148,6 +148,7 @@ pub fn generate() -> Vec<(&'static str, serde_json::Value)> {
         ("tensors.json", json(&tensor_cases())),
         ("arithmetic.json", json(&arithmetic_cases())),
         ("models.json", json(&model_cases())),
+        ("deposits.json", json(&deposit_cases())),
     ]
 }
 
@@ -160,6 +161,60 @@ mod erased {
             serde_json::to_value(self).expect("vectors are plain data")
         }
     }
+}
+
+/// `deposits.json`: deposit records with their canonical bytes, hashes and the queue
+/// accumulator after each.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DepositCase {
+    /// The record.
+    pub deposit: crate::bridge::Deposit,
+    /// `Deposit::encode`, hex.
+    pub encoded: String,
+    /// `Deposit::hash`.
+    #[serde(with = "crate::hash::serde_hex")]
+    pub hash: Hash,
+    /// The queue accumulator after this deposit (and every earlier case, in order).
+    #[serde(with = "crate::hash::serde_hex")]
+    pub accumulator: Hash,
+}
+
+/// A queue of deposits with extreme and ordinary fields.
+pub fn deposit_cases() -> Vec<DepositCase> {
+    let mut rng = SplitMix64::new(0xdeb051);
+    let mut acc = crate::bridge::EMPTY_QUEUE;
+    (0..6u64)
+        .map(|index| {
+            let mut address = || {
+                let mut a = [0u8; 20];
+                for byte in &mut a {
+                    *byte = rng.range(0, 255) as u8;
+                }
+                a
+            };
+            let (sender, recipient) = (address(), address());
+            let amount = match index {
+                0 => 1,
+                1 => u128::MAX,
+                2 => 1_000_000_000_000_000_000,
+                _ => (rng.next_u64() as u128) << 20,
+            };
+            let deposit = crate::bridge::Deposit {
+                index,
+                sender,
+                recipient,
+                amount,
+                l1_block: if index == 1 { u64::MAX } else { 100 + index },
+            };
+            acc = crate::bridge::accumulate(&acc, &deposit.hash());
+            DepositCase {
+                deposit,
+                encoded: format!("0x{}", hex::encode(deposit.encode())),
+                hash: deposit.hash(),
+                accumulator: acc,
+            }
+        })
+        .collect()
 }
 
 /// Merkle cases for 1 to 9 leaves.

@@ -98,3 +98,22 @@ fn model_vectors_rerun_from_their_bytes() {
         assert_eq!(commitments, case.trace_commitments, "{}", case.name);
     }
 }
+
+#[test]
+fn deposit_vectors_verify() {
+    use verdict_specs::bridge::{EMPTY_QUEUE, accumulate};
+    use verdict_specs::vectors::DepositCase;
+    let cases: Vec<DepositCase> = serde_json::from_value(read("deposits.json")).expect("schema");
+    assert!(!cases.is_empty());
+    let mut acc = EMPTY_QUEUE;
+    for (i, case) in cases.iter().enumerate() {
+        assert_eq!(case.deposit.index, i as u64, "queue order");
+        assert_eq!(
+            case.encoded,
+            format!("0x{}", hex::encode(case.deposit.encode()))
+        );
+        assert_eq!(case.hash, case.deposit.hash());
+        acc = accumulate(&acc, &case.hash);
+        assert_eq!(to_hex(&case.accumulator), to_hex(&acc));
+    }
+}

@@ -1,4 +1,4 @@
-//! Requantize, Add and Relu: element-wise integer rules, in `i64`.
+//! Requantize, Add and Relu: element-wise integer rules, in `i64` (Requantize in `f64` where that is provably exact).
 //!
 //! `y = clamp((x * M + 2^(s-1)) >> s, -127, 127)` exactly as `verdict_specs::ops` writes it:
 //! `|x| < 2^31` and `0 <= M < 2^31` keep `x * M + 2^(s-1)` below 2^63, and `>>` on an `i64`
@@ -11,64 +11,48 @@ use burn::tensor::{DType, Device, FloatDType, Int, Tensor, TensorData};
 use verdict_specs::model::{Requant, ValueId};
 use verdict_specs::ops::{I8_MAX, I8_MIN};
 
-/// Per-channel parameters, as `i64` tensors shaped to broadcast over the value.
+/// How a Requantize computes, fixed at construction. Per-channel parameters are laid out
+/// once per element of an example (`[1, numel]`): broadcasting only along the batch axis
+/// is much faster on the ndarray backend than along inner axes.
 #[derive(Clone, Debug)]
-struct ChannelParams<const D: usize> {
-    multiplier: Tensor<D, Int>,
-    half: Tensor<D, Int>,
-    shift: Tensor<D, Int>,
+enum Path {
+    /// `floor(x * f + 1/2)` in `f64` with one factor `f = M * 2^-s` (see [`Requantize::new`]).
+    F64Uniform(f64),
+    /// The same with one factor per element.
+    F64PerElement(Tensor<2>),
+    /// `(x * M + 2^(s-1)) >> s` in `i64`, one parameter set.
+    I64Uniform(Requant),
+    /// The same with one parameter set per element.
+    I64PerElement(Box<IntParams>),
 }
 
-impl<const D: usize> ChannelParams<D> {
-    fn new(params: &[Requant], shape: [usize; D], device: &Device) -> Self {
-        let column =
-            |f: &dyn Fn(&Requant) -> i64| int_tensor(params.iter().map(f).collect(), shape, device);
-        Self {
-            multiplier: column(&|p| i64::from(p.multiplier)),
-            half: column(&|p| 1i64 << (p.shift - 1)),
-            shift: column(&|p| i64::from(p.shift)),
-        }
-    }
-
-    fn apply(&self, x: Tensor<D, Int>) -> Tensor<D, Int> {
-        x.mul(self.multiplier.clone())
-            .add(self.half.clone())
-            .bitwise_right_shift(self.shift.clone())
-    }
+/// Per-element `i64` requantization parameters, each `[1, numel]`.
+#[derive(Clone, Debug)]
+struct IntParams {
+    multiplier: Tensor<2, Int>,
+    half: Tensor<2, Int>,
+    shift: Tensor<2, Int>,
 }
 
-#[derive(Clone, Debug)]
-enum Scale {
-    /// One parameter set for every element.
-    Uniform(Requant),
-    /// One per channel where the channel is the whole trailing axis: `[B, C]` by `[1, C]`.
-    Rows(ChannelParams<2>),
-    /// One per channel of `[B, outer, C, inner]`, by `[1, 1, C, 1]`.
-    Channels {
-        outer: usize,
-        channels: usize,
-        inner: usize,
-        params: ChannelParams<4>,
-    },
-}
-
-/// The requantization as one `f64` factor per channel, `f = M * 2^-s`, used when
-/// `y = floor(x * f + 1/2)` is provably the integer rule (see [`Requantize::new`]).
-#[derive(Clone, Debug)]
-enum Factors {
-    Uniform(f64),
-    /// One factor per element of an example, `[1, numel]`: broadcasting only along the
-    /// batch axis is much faster than along inner axes on the ndarray backend.
-    PerElement(Tensor<2>),
+/// `f` of each element's channel parameters, for one example in row-major order (the
+/// channel of element `i` is `(i / inner) % channels`).
+fn per_element<T>(
+    params: &[Requant],
+    channels: usize,
+    inner: usize,
+    numel: usize,
+    f: impl Fn(&Requant) -> T,
+) -> Vec<T> {
+    (0..numel)
+        .map(|i| f(&params[(i / inner) % channels]))
+        .collect()
 }
 
 /// `i32` to `i8` by fixed-point scaling along an axis.
 #[derive(Clone, Debug)]
 pub(super) struct Requantize {
     input: ValueId,
-    scale: Scale,
-    /// The `f64` form, when exact for every input the op can see.
-    factors: Option<Factors>,
+    path: Path,
 }
 
 impl Requantize {
@@ -94,11 +78,9 @@ impl Requantize {
     ) -> Self {
         let axis = usize::from(axis);
         let product = |dims: &[u32]| dims.iter().map(|&d| d as usize).product::<usize>();
-        let (outer, channels, inner) = (
-            product(&shape[..axis]),
-            shape[axis] as usize,
-            product(&shape[axis + 1..]),
-        );
+        let (channels, inner) = (shape[axis] as usize, product(&shape[axis + 1..]));
+        let numel = product(shape);
+        let uniform = params.iter().all(|p| *p == params[0]);
         // Backends without f64 (most GPU ones) keep the i64 path.
         let exact_in_f64 = device.supports_dtype(DType::F64)
             && params.iter().all(|p| {
@@ -106,77 +88,63 @@ impl Requantize {
                     < (1i128 << 53)
             });
         let factor = |p: &Requant| f64::from(p.multiplier) * 2f64.powi(-i32::from(p.shift));
-        let uniform = params.iter().all(|p| *p == params[0]);
-        let factors = exact_in_f64.then(|| {
-            if uniform {
-                Factors::Uniform(factor(&params[0]))
-            } else {
-                let numel = outer * channels * inner;
-                let per_element: Vec<f64> = (0..numel)
-                    .map(|i| factor(&params[(i / inner) % channels]))
-                    .collect();
-                Factors::PerElement(Tensor::from_data(
-                    TensorData::new(per_element, [1, numel]),
-                    (device, DType::F64),
-                ))
-            }
-        });
-        let scale = if uniform {
-            Scale::Uniform(params[0])
-        } else if outer == 1 && inner == 1 {
-            Scale::Rows(ChannelParams::new(params, [1, channels], device))
-        } else {
-            Scale::Channels {
-                outer,
-                channels,
-                inner,
-                params: ChannelParams::new(params, [1, 1, channels, 1], device),
+        let path = match (exact_in_f64, uniform) {
+            (true, true) => Path::F64Uniform(factor(&params[0])),
+            (true, false) => Path::F64PerElement(Tensor::from_data(
+                TensorData::new(
+                    per_element(params, channels, inner, numel, factor),
+                    [1, numel],
+                ),
+                (device, DType::F64),
+            )),
+            (false, true) => Path::I64Uniform(params[0]),
+            (false, false) => {
+                let row = |f: &dyn Fn(&Requant) -> i64| {
+                    int_tensor(
+                        per_element(params, channels, inner, numel, f),
+                        [1, numel],
+                        device,
+                    )
+                };
+                Path::I64PerElement(Box::new(IntParams {
+                    multiplier: row(&|p| i64::from(p.multiplier)),
+                    half: row(&|p| 1i64 << (p.shift - 1)),
+                    shift: row(&|p| i64::from(p.shift)),
+                }))
             }
         };
-        Self {
-            input,
-            scale,
-            factors,
-        }
+        Self { input, path }
     }
 
-    pub(super) fn run(&self, values: &mut Values<'_>, batch: usize) -> Form {
-        if let Some(factors) = &self.factors {
-            let x = match values.any(self.input) {
-                Form::Float(x) => x.cast(FloatDType::F64),
-                Form::Int(x) => x.cast(FloatDType::F64),
-            };
-            let scaled = match factors {
-                Factors::Uniform(f) => x.mul_scalar(*f),
-                Factors::PerElement(f) => x.mul(f.clone()),
-            };
-            let y = scaled
-                .add_scalar(0.5)
-                .floor()
-                .clamp(I8_MIN as f64, I8_MAX as f64)
-                .cast(FloatDType::F32);
-            return Form::Float(y);
-        }
-        let x = values.int(self.input);
-        let y = match &self.scale {
-            Scale::Uniform(p) => x
+    pub(super) fn run(&self, values: &mut Values<'_>, _batch: usize) -> Form {
+        let as_f64 = |values: &mut Values<'_>| match values.any(self.input) {
+            Form::Float(x) => x.cast(FloatDType::F64),
+            Form::Int(x) => x.cast(FloatDType::F64),
+        };
+        let rounded = |scaled: Tensor<2>| {
+            Form::Float(
+                scaled
+                    .add_scalar(0.5)
+                    .floor()
+                    .clamp(I8_MIN as f64, I8_MAX as f64)
+                    .cast(FloatDType::F32),
+            )
+        };
+        let shifted = match &self.path {
+            Path::F64Uniform(f) => return rounded(as_f64(values).mul_scalar(*f)),
+            Path::F64PerElement(f) => return rounded(as_f64(values).mul(f.clone())),
+            Path::I64Uniform(p) => values
+                .int(self.input)
                 .mul_scalar(i64::from(p.multiplier))
                 .add_scalar(1i64 << (p.shift - 1))
                 .bitwise_right_shift_scalar(i64::from(p.shift)),
-            Scale::Rows(params) => params.apply(x),
-            Scale::Channels {
-                outer,
-                channels,
-                inner,
-                params,
-            } => {
-                let numel = outer * channels * inner;
-                params
-                    .apply(x.reshape([batch, *outer, *channels, *inner]))
-                    .reshape([batch, numel])
-            }
+            Path::I64PerElement(p) => values
+                .int(self.input)
+                .mul(p.multiplier.clone())
+                .add(p.half.clone())
+                .bitwise_right_shift(p.shift.clone()),
         };
-        Form::Int(y.clamp(I8_MIN, I8_MAX))
+        Form::Int(shifted.clamp(I8_MIN, I8_MAX))
     }
 }
 

@@ -25,9 +25,6 @@ use verdict_specs::{DType, Model, Tensor, TensorData};
 pub const MIN_EXAMPLES_PER_THREAD: usize = 8;
 
 /// One prepared node.
-// Built once per model and never moved in a hot loop: boxing the large variants would
-// only add an indirection.
-#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 enum Step {
     MatMul(MatMul),

@@ -550,17 +550,84 @@ impl Parser {
         self.names.insert(ctx.out.to_string(), val);
     }
 
-    /// Whether the node may rewrite the producer of its input `i` in place: the input is
-    /// a Dense or Conv output that nothing else reads.
-    fn foldable(&self, ctx: &NodeCtx<'_>, id: usize, i: usize) -> bool {
+    /// When the node may rewrite the producer of its input `i` (value `id`) in place,
+    /// that is when the input is a Dense or Conv output nothing else reads: the
+    /// producer's output channels and whether it is a Conv.
+    fn fold_target(&self, ctx: &NodeCtx<'_>, id: usize, i: usize) -> Option<(usize, bool)> {
         let name = &ctx.attrs.node.input[i];
-        id > 0
-            && self.value_names[id] == *name
-            && self.readers.get(name).copied() == Some(1)
-            && matches!(
-                self.graph.nodes[id - 1].op,
-                FloatOp::Dense { .. } | FloatOp::Conv { .. }
-            )
+        if id == 0 || self.value_names[id] != *name || self.readers.get(name).copied() != Some(1) {
+            return None;
+        }
+        match &self.graph.nodes[id - 1].op {
+            FloatOp::Dense { outputs, .. } => Some((*outputs, false)),
+            FloatOp::Conv { dims, .. } => Some((dims[0], true)),
+            _ => None,
+        }
+    }
+
+    /// Rewrites Dense or Conv `id` (a [`Parser::fold_target`]) so that output channel `ch`
+    /// becomes `(y + before[ch]) * scale[ch] + after[ch]` (every vector has one entry per
+    /// channel), then names the node's output
+    /// after it: how a constant Add, Sub, Mul, Div or a BatchNormalization is folded.
+    fn fold_affine(
+        &mut self,
+        ctx: &NodeCtx<'_>,
+        id: usize,
+        fold: ChannelAffine,
+    ) -> ImportResult<()> {
+        if let Some((ch, s)) = fold
+            .scale
+            .iter()
+            .flatten()
+            .enumerate()
+            .find(|(_, s)| !s.is_finite())
+        {
+            return Err(ctx
+                .attrs
+                .fail(format!("channel {ch}: the folded scale {s} is not finite")));
+        }
+        let (FloatOp::Dense {
+            weight,
+            bias,
+            outputs: channels,
+            ..
+        }
+        | FloatOp::Conv {
+            weight,
+            bias,
+            dims: [channels, ..],
+            ..
+        }) = &mut self.graph.nodes[id - 1].op
+        else {
+            unreachable!("fold_target checked the op")
+        };
+        let channels = *channels;
+        let per_channel = weight.len() / channels;
+        if fold.before.is_some() || fold.after.is_some() {
+            bias.get_or_insert_with(|| vec![0.0; channels]);
+        }
+        for ch in 0..channels {
+            if let Some(b) = bias.as_mut() {
+                let mut v = b[ch];
+                if let Some(before) = &fold.before {
+                    v += before[ch];
+                }
+                if let Some(scale) = &fold.scale {
+                    v *= scale[ch];
+                }
+                if let Some(after) = &fold.after {
+                    v += after[ch];
+                }
+                b[ch] = v;
+            }
+            if let Some(scale) = &fold.scale {
+                for w in &mut weight[ch * per_channel..(ch + 1) * per_channel] {
+                    *w *= scale[ch];
+                }
+            }
+        }
+        self.fold_into(ctx, id);
+        Ok(())
     }
 
     fn chw(&self, ctx: &NodeCtx<'_>, id: usize) -> ImportResult<[usize; 3]> {
@@ -822,17 +889,11 @@ impl Parser {
         slot: usize,
         c: &Const,
     ) -> ImportResult<()> {
-        if !self.foldable(ctx, id, slot) {
+        let Some((channels, is_conv)) = self.fold_target(ctx, id, slot) else {
             return Err(ctx.attrs.fail(
                 "adds a constant to a value that is not a MatMul/Gemm/Conv output read only by this Add; \
                  only such bias additions are supported",
             ));
-        }
-        let node = &mut self.graph.nodes[id - 1];
-        let (channels, is_conv) = match &node.op {
-            FloatOp::Dense { outputs, .. } => (*outputs, false),
-            FloatOp::Conv { dims, .. } => (dims[0], true),
-            _ => unreachable!("foldable checked the op"),
         };
         let values = broadcast_channel(c, channels, is_conv).ok_or_else(|| {
             ctx.attrs.fail(format!(
@@ -840,15 +901,11 @@ impl Parser {
                 c.dims
             ))
         })?;
-        let (FloatOp::Dense { bias, .. } | FloatOp::Conv { bias, .. }) = &mut node.op else {
-            unreachable!("foldable checked the op")
+        let fold = ChannelAffine {
+            before: Some(values),
+            ..ChannelAffine::default()
         };
-        let sum = bias.get_or_insert_with(|| vec![0.0; channels]);
-        for (b, v) in sum.iter_mut().zip(values) {
-            *b += v;
-        }
-        self.fold_into(ctx, id);
-        Ok(())
+        self.fold_affine(ctx, id, fold)
     }
 
     fn batch_norm(&mut self, ctx: &NodeCtx<'_>) -> ImportResult<()> {
@@ -856,66 +913,43 @@ impl Parser {
         let Val::Value(id) = self.input(ctx, 0)? else {
             return Err(a.fail("input 0 is a constant"));
         };
-        let foldable = self.foldable(ctx, id, 0)
-            && match &self.graph.nodes[id - 1].op {
-                FloatOp::Dense { .. } => self.graph.shape(id).len() == 1,
-                _ => true,
-            };
-        if !foldable {
+        // A Dense output's channels are its last axis; BatchNormalization's are axis 1.
+        let target = self
+            .fold_target(ctx, id, 0)
+            .filter(|&(_, is_conv)| is_conv || self.graph.shape(id).len() == 1);
+        let Some((channels, _)) = target else {
             return Err(a.fail(
                 "only a BatchNormalization right after a Conv or Gemm, reading its output alone, is supported \
                  (it is folded into that op's weights)",
             ));
-        }
+        };
         let epsilon = f64::from(a.float("epsilon", 1e-5)?);
         let params: Vec<Rc<Const>> = (1..5)
             .map(|i| self.const_input(ctx, i))
             .collect::<ImportResult<_>>()?;
-        let node = &mut self.graph.nodes[id - 1];
-        let (FloatOp::Dense {
-            weight,
-            bias,
-            outputs: channels,
-            ..
-        }
-        | FloatOp::Conv {
-            weight,
-            bias,
-            dims: [channels, ..],
-            ..
-        }) = &mut node.op
-        else {
-            unreachable!("foldable checked the op")
-        };
-        let channels = *channels;
         if params.iter().any(|p| p.data.len() != channels) {
             return Err(a.fail(format!(
                 "scale, bias, mean and variance must each have {channels} values"
             )));
         }
-        let per_channel = weight.len() / channels;
-        let b = bias.get_or_insert_with(|| vec![0.0; channels]);
-        for ch in 0..channels {
-            let (gamma, beta, mean, var) = (
-                params[0].data[ch],
-                params[1].data[ch],
-                params[2].data[ch],
-                params[3].data[ch],
-            );
-            let factor = gamma / (var + epsilon).sqrt();
-            if !factor.is_finite() {
-                return Err(a.fail(format!("channel {ch}: the folded scale is not finite")));
-            }
-            for w in &mut weight[ch * per_channel..(ch + 1) * per_channel] {
-                *w *= factor;
-            }
-            b[ch] = (b[ch] - mean) * factor + beta;
-        }
+        let [gamma, beta, mean, var] = [0, 1, 2, 3].map(|i| &params[i].data);
+        // y' = (y - mean) * gamma / sqrt(var + eps) + beta
+        let fold = ChannelAffine {
+            before: Some(mean.iter().map(|m| -m).collect()),
+            scale: Some(
+                gamma
+                    .iter()
+                    .zip(var)
+                    .map(|(g, v)| g / (v + epsilon).sqrt())
+                    .collect(),
+            ),
+            after: Some(beta.clone()),
+        };
+        self.fold_affine(ctx, id, fold)?;
         self.graph.notes.push(format!(
             "BatchNormalization '{}' folded into the op before it",
             a.label
         ));
-        self.fold_into(ctx, id);
         Ok(())
     }
 
@@ -1182,6 +1216,14 @@ impl Parser {
         }
         Ok(self.graph)
     }
+}
+
+/// A per-channel affine map folded into a Dense or Conv: `(y + before) * scale + after`.
+#[derive(Debug, Default)]
+struct ChannelAffine {
+    before: Option<Vec<f64>>,
+    scale: Option<Vec<f64>>,
+    after: Option<Vec<f64>>,
 }
 
 /// A node being translated and its (first) output name.

@@ -8,7 +8,7 @@
 //! constant `Mul`/`Div`/`Sub` after a MatMul, Gemm or Conv (folded into its weights and
 //! bias) are also read here.
 
-use super::{Const, NodeCtx, Parser, Val, broadcast_channel};
+use super::{ChannelAffine, Const, NodeCtx, Parser, Val, broadcast_channel};
 use crate::import::error::ImportResult;
 use crate::import::float::FloatOp;
 use std::rc::Rc;
@@ -228,34 +228,25 @@ impl Parser {
     /// per-channel constant, folded into the op's weights and bias.
     pub(super) fn affine(&mut self, op: &str, ctx: &NodeCtx<'_>) -> ImportResult<()> {
         let a = &ctx.attrs;
-        let (id, constant) = match (self.input(ctx, 0)?, self.input(ctx, 1)?) {
-            (Val::Value(id), Val::Const(c))
-                if c.batch_at.is_empty() && self.foldable(ctx, id, 0) =>
-            {
-                (id, c)
+        let operands = match (self.input(ctx, 0)?, self.input(ctx, 1)?) {
+            (Val::Value(id), Val::Const(c)) if c.batch_at.is_empty() => Some((id, c, 0)),
+            (Val::Const(c), Val::Value(id)) if op == "Mul" && c.batch_at.is_empty() => {
+                Some((id, c, 1))
             }
-            (Val::Const(c), Val::Value(id))
-                if op == "Mul" && c.batch_at.is_empty() && self.foldable(ctx, id, 1) =>
-            {
-                (id, c)
-            }
-            _ => {
-                return Err(a.fail(format!(
-                    "only `x {} constant` right after a MatMul, Gemm or Conv whose output it \
-                     alone reads is supported (folded into that op)",
-                    match op {
-                        "Mul" => "*",
-                        "Div" => "/",
-                        _ => "-",
-                    }
-                )));
-            }
+            _ => None,
         };
-        let node = &mut self.graph.nodes[id - 1];
-        let (channels, is_conv) = match &node.op {
-            FloatOp::Dense { outputs, .. } => (*outputs, false),
-            FloatOp::Conv { dims, .. } => (dims[0], true),
-            _ => unreachable!("foldable checked the op"),
+        let target =
+            operands.and_then(|(id, c, slot)| Some((id, c, self.fold_target(ctx, id, slot)?)));
+        let Some((id, constant, (channels, is_conv))) = target else {
+            return Err(a.fail(format!(
+                "only `x {} constant` right after a MatMul, Gemm or Conv whose output it \
+                 alone reads is supported (folded into that op)",
+                match op {
+                    "Mul" => "*",
+                    "Div" => "/",
+                    _ => "-",
+                }
+            )));
         };
         let values = broadcast_channel(&constant, channels, is_conv).ok_or_else(|| {
             a.fail(format!(
@@ -263,35 +254,24 @@ impl Parser {
                 constant.dims
             ))
         })?;
-        let (FloatOp::Dense { weight, bias, .. } | FloatOp::Conv { weight, bias, .. }) =
-            &mut node.op
-        else {
-            unreachable!("foldable checked the op")
+        let fold = match op {
+            "Sub" => ChannelAffine {
+                before: Some(values.iter().map(|v| -v).collect()),
+                ..ChannelAffine::default()
+            },
+            "Div" => ChannelAffine {
+                scale: Some(values.iter().map(|v| 1.0 / v).collect()),
+                ..ChannelAffine::default()
+            },
+            _ => ChannelAffine {
+                scale: Some(values),
+                ..ChannelAffine::default()
+            },
         };
-        let per_channel = weight.len() / channels;
-        for (ch, &v) in values.iter().enumerate() {
-            match op {
-                "Sub" => {
-                    bias.get_or_insert_with(|| vec![0.0; channels])[ch] -= v;
-                }
-                _ => {
-                    let factor = if op == "Div" { 1.0 / v } else { v };
-                    if !factor.is_finite() {
-                        return Err(a.fail(format!("channel {ch}: dividing by {v}")));
-                    }
-                    for w in &mut weight[ch * per_channel..(ch + 1) * per_channel] {
-                        *w *= factor;
-                    }
-                    if let Some(b) = bias.as_mut() {
-                        b[ch] *= factor;
-                    }
-                }
-            }
-        }
+        self.fold_affine(ctx, id, fold)?;
         self.graph
             .notes
             .push(format!("{op} '{}' folded into the op before it", a.label));
-        self.fold_into(ctx, id);
         Ok(())
     }
 }

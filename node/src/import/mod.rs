@@ -117,11 +117,12 @@ pub fn import_onnx(
     let metadata = Metadata {
         name: options.name.clone().unwrap_or_else(|| "model".into()),
         source: source_line(&graph, options),
-        notes: notes.clone(),
+        notes,
         ..Metadata::default()
     };
+    // The quantizer may add notes of its own; the report repeats the model's.
     let model = quantize::quantize(&graph, &stats, metadata)?;
-    notes = model.metadata.notes.clone();
+    let notes = model.metadata.notes.clone();
 
     let mut report = ImportReport {
         model,

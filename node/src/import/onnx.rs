@@ -147,6 +147,15 @@ impl Const {
             batch_at: Vec::new(),
         }
     }
+
+    /// A 1-D shape constant whose entries at `batch_at` stand for the batch size.
+    fn shape(data: Vec<f64>, batch_at: Vec<usize>) -> Self {
+        Self {
+            dims: vec![data.len()],
+            data,
+            batch_at,
+        }
+    }
 }
 
 struct Parser {

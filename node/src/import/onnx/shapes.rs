@@ -38,14 +38,7 @@ impl Parser {
             .filter(|&b| (start..end).contains(&b))
             .map(|b| b - start)
             .collect();
-        self.alias(
-            ctx,
-            Val::Const(Rc::new(Const {
-                dims: vec![data.len()],
-                data,
-                batch_at,
-            })),
-        );
+        self.alias(ctx, Val::Const(Rc::new(Const::shape(data, batch_at))));
         Ok(())
     }
 
@@ -99,14 +92,7 @@ impl Parser {
             batch_at.extend(c.batch_at.iter().map(|b| b + data.len()));
             data.extend_from_slice(&c.data);
         }
-        self.alias(
-            ctx,
-            Val::Const(Rc::new(Const {
-                dims: vec![data.len()],
-                data,
-                batch_at,
-            })),
-        );
+        self.alias(ctx, Val::Const(Rc::new(Const::shape(data, batch_at))));
         Ok(())
     }
 
@@ -121,17 +107,7 @@ impl Parser {
             }
             Val::Value(_) => self.value_input(ctx, 0)?,
         };
-        // Axes: an attribute before opset 13, an input from 13 on.
-        let axes: Option<Vec<i64>> = match a.ints("axes")? {
-            Some(axes) => Some(axes),
-            None => match self.optional_input(ctx, 1)? {
-                Some(Val::Const(c)) if c.batch_at.is_empty() => {
-                    Some(c.data.iter().map(|&v| v as i64).collect())
-                }
-                Some(_) => return Err(a.fail("the axes must be a constant")),
-                None => None,
-            },
-        };
+        let axes = self.axes(ctx)?;
         let shape = self.graph.shape(input).to_vec();
         let out_rank = if op == "Unsqueeze" {
             shape.len() + axes.as_ref().map_or(0, Vec::len) + 1
@@ -184,19 +160,30 @@ impl Parser {
         Ok(())
     }
 
+    /// The `axes` of a Squeeze, Unsqueeze or reduction: an attribute in older opsets, a
+    /// constant input 1 in newer ones; `None` when absent.
+    fn axes(&self, ctx: &NodeCtx<'_>) -> ImportResult<Option<Vec<i64>>> {
+        if let Some(axes) = ctx.attrs.ints("axes")? {
+            return Ok(Some(axes));
+        }
+        match self.optional_input(ctx, 1)? {
+            Some(Val::Const(c)) if c.batch_at.is_empty() => {
+                Ok(Some(c.data.iter().map(|&v| v as i64).collect()))
+            }
+            Some(_) => Err(ctx.attrs.fail("the axes must be a constant")),
+            None => Ok(None),
+        }
+    }
+
     /// `ReduceMean` over the two spatial axes of `[C, H, W]`: global average pooling.
     pub(super) fn reduce_mean(&mut self, ctx: &NodeCtx<'_>) -> ImportResult<()> {
         let a = &ctx.attrs;
         let input = self.value_input(ctx, 0)?;
         let [c, _, _] = self.chw(ctx, input)?;
-        let axes: Vec<i64> = match a.ints("axes")? {
-            Some(axes) => axes,
-            None => match self.optional_input(ctx, 1)? {
-                Some(Val::Const(k)) if k.batch_at.is_empty() => {
-                    k.data.iter().map(|&v| v as i64).collect()
-                }
-                _ => return Err(a.fail("the axes must be a constant")),
-            },
+        let Some(axes) = self.axes(ctx)? else {
+            return Err(a.fail(
+                "without axes the mean covers the batch axis too; only axes (2, 3) are supported",
+            ));
         };
         let mut axes: Vec<i64> = axes
             .iter()

@@ -237,7 +237,7 @@ impl Conv2d {
         }
     }
 
-    pub(super) fn run(&self, values: &mut Values<'_>, _batch: usize) -> Form {
+    pub(super) fn run(&self, values: &mut Values<'_>) -> Form {
         let x = values.float(self.input);
         let part = self.taps.part_size();
         if self.contraction.is_float() {

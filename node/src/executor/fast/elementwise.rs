@@ -116,7 +116,7 @@ impl Requantize {
         Self { input, path }
     }
 
-    pub(super) fn run(&self, values: &mut Values<'_>, _batch: usize) -> Form {
+    pub(super) fn run(&self, values: &mut Values<'_>) -> Form {
         let as_f64 = |values: &mut Values<'_>| match values.any(self.input) {
             Form::Float(x) => x.cast(FloatDType::F64),
             Form::Int(x) => x.cast(FloatDType::F64),

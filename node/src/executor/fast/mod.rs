@@ -45,12 +45,12 @@ impl Step {
     fn run(&self, values: &mut Values<'_>, batch: usize) -> Form {
         match self {
             Step::MatMul(op) => op.run(values, batch),
-            Step::Conv2d(op) => op.run(values, batch),
-            Step::Requantize(op) => op.run(values, batch),
+            Step::Conv2d(op) => op.run(values),
+            Step::Requantize(op) => op.run(values),
             Step::Relu(input) => relu(values, *input),
             Step::Add(op) => op.run(values),
-            Step::MaxPool(op) => op.run(values, batch),
-            Step::AvgPool(op) => op.run(values, batch),
+            Step::MaxPool(op) => op.run(values),
+            Step::AvgPool(op) => op.run(values),
             Step::GlobalAvgPool(op) => op.run(values, batch),
             Step::Reshape(input) => values.any(*input),
             Step::ArgMax(op) => op.run(values, batch),

@@ -59,7 +59,7 @@ impl MaxPool {
         }
     }
 
-    pub(super) fn run(&self, values: &mut Values<'_>, _batch: usize) -> Form {
+    pub(super) fn run(&self, values: &mut Values<'_>) -> Form {
         let x = values.float(self.input);
         let n = self.outputs;
         Form::Float(in_parts(x, self.taps.part_size(), |x| {
@@ -171,7 +171,7 @@ impl AvgPool {
         })
     }
 
-    pub(super) fn run(&self, values: &mut Values<'_>, _batch: usize) -> Form {
+    pub(super) fn run(&self, values: &mut Values<'_>) -> Form {
         let [c, oh, ow] = self.out;
         let x = values.float(self.input);
         Form::Int(in_parts(x, self.taps.part_size(), |x| {

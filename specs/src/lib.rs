@@ -10,6 +10,7 @@
 //! Prose for each module lives beside the crate in `specs/*.md`; shared test vectors
 //! in `specs/vectors/`.
 
+pub mod batch;
 pub mod bridge;
 pub mod encoding;
 pub mod hash;

@@ -149,6 +149,7 @@ pub fn generate() -> Vec<(&'static str, serde_json::Value)> {
         ("arithmetic.json", json(&arithmetic_cases())),
         ("models.json", json(&model_cases())),
         ("deposits.json", json(&deposit_cases())),
+        ("batches.json", json(&batch_cases())),
     ]
 }
 
@@ -215,6 +216,105 @@ pub fn deposit_cases() -> Vec<DepositCase> {
             }
         })
         .collect()
+}
+
+/// `batches.json`: batch data hashes around the chunk boundaries and batch headers with
+/// extreme fields.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BatchVectors {
+    /// Batch data of assorted lengths and its hash.
+    pub data: Vec<BatchDataCase>,
+    /// Headers, their canonical bytes and hashes.
+    pub headers: Vec<BatchHeaderCase>,
+}
+
+/// One batch data hash case.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BatchDataCase {
+    /// The data, hex.
+    pub data: String,
+    /// `batch::data_hash(data)`.
+    #[serde(with = "crate::hash::serde_hex")]
+    pub hash: Hash,
+}
+
+/// One batch header case.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BatchHeaderCase {
+    /// The header.
+    pub header: crate::batch::BatchHeader,
+    /// `BatchHeader::encode`, hex.
+    pub encoded: String,
+    /// `BatchHeader::hash`.
+    #[serde(with = "crate::hash::serde_hex")]
+    pub hash: Hash,
+}
+
+/// Data lengths 0, 1, around one and several chunks; headers with zero and extreme fields.
+pub fn batch_cases() -> BatchVectors {
+    use crate::batch::{BatchHeader, DATA_CHUNK_BYTES, data_hash};
+    let mut rng = SplitMix64::new(0xba7c4);
+    let chunk = DATA_CHUNK_BYTES;
+    let data = [0, 1, 31, chunk - 1, chunk, chunk + 1, 3 * chunk + 7]
+        .into_iter()
+        .map(|len| {
+            let bytes: Vec<u8> = (0..len).map(|_| rng.range(0, 255) as u8).collect();
+            BatchDataCase {
+                data: format!("0x{}", hex::encode(&bytes)),
+                hash: data_hash(&bytes),
+            }
+        })
+        .collect();
+    let mut hash = || {
+        let mut h = [0u8; 32];
+        for byte in &mut h {
+            *byte = rng.range(0, 255) as u8;
+        }
+        h
+    };
+    let headers = [
+        BatchHeader {
+            index: 0,
+            first_block: 1,
+            last_block: 1,
+            output_root: [0; 32],
+            data_hash: data_hash(&[]),
+            deposits_start: 0,
+            deposits_end: 0,
+            deposit_accumulator: crate::bridge::EMPTY_QUEUE,
+            l1_block: 0,
+        },
+        BatchHeader {
+            index: 7,
+            first_block: 100,
+            last_block: 163,
+            output_root: hash(),
+            data_hash: hash(),
+            deposits_start: 12,
+            deposits_end: 15,
+            deposit_accumulator: hash(),
+            l1_block: 1_234_567,
+        },
+        BatchHeader {
+            index: u64::MAX,
+            first_block: u64::MAX - 1,
+            last_block: u64::MAX,
+            output_root: [0xff; 32],
+            data_hash: hash(),
+            deposits_start: u64::MAX - 1,
+            deposits_end: u64::MAX,
+            deposit_accumulator: [0xff; 32],
+            l1_block: u64::MAX,
+        },
+    ]
+    .into_iter()
+    .map(|header| BatchHeaderCase {
+        header,
+        encoded: format!("0x{}", hex::encode(header.encode())),
+        hash: header.hash(),
+    })
+    .collect();
+    BatchVectors { data, headers }
 }
 
 /// Merkle cases for 1 to 9 leaves.

@@ -117,3 +117,22 @@ fn deposit_vectors_verify() {
         assert_eq!(to_hex(&case.accumulator), to_hex(&acc));
     }
 }
+
+#[test]
+fn batch_vectors_verify() {
+    use verdict_specs::batch::data_hash;
+    use verdict_specs::vectors::BatchVectors;
+    let cases: BatchVectors = serde_json::from_value(read("batches.json")).expect("schema");
+    assert!(cases.data.len() >= 5 && cases.headers.len() >= 3);
+    for case in &cases.data {
+        let bytes = hex::decode(case.data.trim_start_matches("0x")).expect("hex");
+        assert_eq!(to_hex(&data_hash(&bytes)), to_hex(&case.hash), "{} bytes", bytes.len());
+    }
+    for case in &cases.headers {
+        assert_eq!(
+            case.encoded,
+            format!("0x{}", hex::encode(case.header.encode()))
+        );
+        assert_eq!(case.hash, case.header.hash());
+    }
+}

@@ -18,6 +18,7 @@ interface Vm {
     function parseJsonString(string calldata json, string calldata key) external pure returns (string memory);
     function parseJsonKeys(string calldata json, string calldata key) external pure returns (string[] memory);
     function parseJsonUint(string calldata json, string calldata key) external pure returns (uint256);
+    function parseJsonBytes(string calldata json, string calldata key) external pure returns (bytes memory);
     function parseJsonBytesArray(string calldata json, string calldata key) external pure returns (bytes[] memory);
     function parseJsonBytes32Array(string calldata json, string calldata key) external pure returns (bytes32[] memory);
     function parseJsonAddress(string calldata json, string calldata key) external pure returns (address);
@@ -58,6 +59,14 @@ abstract contract Test {
         if (keccak256(bytes(a)) != keccak256(bytes(b))) {
             revert AssertionFailed(string.concat(what, ": '", a, "' != '", b, "'"));
         }
+    }
+
+    /// `x` folded into `[min, max]` (uniform enough for fuzzing).
+    function bound(uint256 x, uint256 min, uint256 max) internal pure returns (uint256) {
+        if (max < min) revert AssertionFailed("bound: max < min");
+        uint256 span = max - min;
+        if (span == type(uint256).max) return x;
+        return min + x % (span + 1);
     }
 
     function _str(uint256 v) private pure returns (string memory) {

@@ -77,13 +77,13 @@ contract Rollup {
     error ZeroOutputRoot();
     error DepositsWentBack(uint64 depositsEnd, uint64 consumed);
     error WrongDepositAccumulator(uint64 depositsEnd, bytes32 stated, bytes32 actual);
-    error UnknownBatch(uint64 index, bytes32 headerHash);
+    error UnknownBatch(uint64 index, bytes32 batchHash);
     error AlreadyFinalized(uint64 index);
     error NotNextToFinalize(uint64 index, uint64 next);
     error WindowOpen(uint64 index, uint256 windowEnd);
     error WindowClosed(uint64 index, uint256 windowEnd);
     error DisputesOpen(uint64 index, uint256 open);
-    error NoOpenDispute(bytes32 headerHash);
+    error NoOpenDispute(bytes32 batchHash);
     error NothingToWithdraw();
     error TransferFailed(address to, uint256 amount);
 
@@ -172,59 +172,59 @@ contract Rollup {
             depositAccumulator: depositAccumulator,
             l1Block: uint64(block.number)
         });
-        bytes32 headerHash = BatchData.hash(header);
-        batchHashes[index] = headerHash;
+        bytes32 batchHash = BatchData.hash(header);
+        batchHashes[index] = batchHash;
         head = Head({
             batchCount: index + 1,
             finalizedCount: h.finalizedCount,
             nextBlock: lastBlock + 1,
             depositsConsumed: depositsEnd
         });
-        emit BatchPosted(index, headerHash, header);
+        emit BatchPosted(index, batchHash, header);
     }
 
     /// @notice Makes the next batch final once its window has passed with no dispute
     /// open. Anyone may call it.
     function finalize(BatchData.Header calldata header) external {
-        bytes32 headerHash = _requireCurrent(header);
+        bytes32 batchHash = _requireCurrent(header);
         Head memory h = head;
         if (header.index != h.finalizedCount) revert NotNextToFinalize(header.index, h.finalizedCount);
         uint256 windowEnd = _windowEnd(header);
         if (block.number < windowEnd) revert WindowOpen(header.index, windowEnd);
-        uint256 open = openDisputes[headerHash];
+        uint256 open = openDisputes[batchHash];
         if (open != 0) revert DisputesOpen(header.index, open);
         head.finalizedCount = h.finalizedCount + 1;
-        emit BatchFinalized(header.index, headerHash, header.outputRoot);
+        emit BatchFinalized(header.index, batchHash, header.outputRoot);
     }
 
     // ---------------------------------------------------------------- dispute hooks
 
     /// @notice Counts a new game against a posted, not yet final batch, inside its window.
-    function openDispute(BatchData.Header calldata header) external onlyDisputeGame returns (bytes32 headerHash) {
-        headerHash = _requireUnfinalized(header);
+    function openDispute(BatchData.Header calldata header) external onlyDisputeGame returns (bytes32 batchHash) {
+        batchHash = _requireUnfinalized(header);
         uint256 windowEnd = _windowEnd(header);
         if (block.number >= windowEnd) revert WindowClosed(header.index, windowEnd);
-        uint256 open = openDisputes[headerHash] + 1;
-        openDisputes[headerHash] = open;
-        emit DisputeOpened(header.index, headerHash, open);
+        uint256 open = openDisputes[batchHash] + 1;
+        openDisputes[batchHash] = open;
+        emit DisputeOpened(header.index, batchHash, open);
     }
 
-    /// @notice A game against the batch `headerHash` ended without reverting it.
-    function closeDispute(bytes32 headerHash) external onlyDisputeGame {
-        uint256 open = openDisputes[headerHash];
-        if (open == 0) revert NoOpenDispute(headerHash);
-        openDisputes[headerHash] = open - 1;
-        emit DisputeClosed(headerHash, open - 1);
+    /// @notice A game against the batch `batchHash` ended without reverting it.
+    function closeDispute(bytes32 batchHash) external onlyDisputeGame {
+        uint256 open = openDisputes[batchHash];
+        if (open == 0) revert NoOpenDispute(batchHash);
+        openDisputes[batchHash] = open - 1;
+        emit DisputeClosed(batchHash, open - 1);
     }
 
     /// @notice The sequencer lost a game on this batch: it and every later batch are
     /// removed, and the sequencer's whole bond is slashed, `SLASH_REWARD_PERCENT` to
     /// `challenger` (withdrawable with `withdrawCredit`) and the rest burnt.
     function revertBatch(BatchData.Header calldata header, address challenger) external onlyDisputeGame {
-        bytes32 headerHash = _requireUnfinalized(header);
+        bytes32 batchHash = _requireUnfinalized(header);
         if (challenger == address(0)) revert ZeroAddress();
         Head memory h = head;
-        emit BatchesReverted(header.index, h.batchCount, headerHash);
+        emit BatchesReverted(header.index, h.batchCount, batchHash);
         head = Head({
             batchCount: header.index,
             finalizedCount: h.finalizedCount,
@@ -278,15 +278,15 @@ contract Rollup {
         _;
     }
 
-    function _requireCurrent(BatchData.Header calldata header) private view returns (bytes32 headerHash_) {
-        headerHash_ = BatchData.hash(header);
-        if (header.index >= head.batchCount || batchHashes[header.index] != headerHash_) {
-            revert UnknownBatch(header.index, headerHash_);
+    function _requireCurrent(BatchData.Header calldata header) private view returns (bytes32 batchHash) {
+        batchHash = BatchData.hash(header);
+        if (header.index >= head.batchCount || batchHashes[header.index] != batchHash) {
+            revert UnknownBatch(header.index, batchHash);
         }
     }
 
-    function _requireUnfinalized(BatchData.Header calldata header) private view returns (bytes32 headerHash_) {
-        headerHash_ = _requireCurrent(header);
+    function _requireUnfinalized(BatchData.Header calldata header) private view returns (bytes32 batchHash) {
+        batchHash = _requireCurrent(header);
         if (header.index < head.finalizedCount) revert AlreadyFinalized(header.index);
     }
 

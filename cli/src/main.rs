@@ -5,6 +5,7 @@
 //! roles land.
 
 mod input;
+mod l1;
 mod model;
 mod output;
 
@@ -27,12 +28,15 @@ enum Command {
     /// Import, evaluate, run and inspect Verdict models.
     #[command(subcommand)]
     Model(model::ModelCommand),
+    /// Run a local Ethereum chain for development (JSON-RPC on HTTP and WebSocket).
+    L1(l1::L1Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Model(command) => model::run(command),
+        Command::L1(args) => l1::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

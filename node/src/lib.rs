@@ -14,3 +14,4 @@ pub mod classify;
 pub mod dataset;
 pub mod executor;
 pub mod import;
+pub mod l1;

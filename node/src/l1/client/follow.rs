@@ -1,13 +1,13 @@
 //! Following contract logs block by block, noticing reorgs instead of assuming them away.
 //!
-//! The follower remembers the hash of the last block of each range it delivered. Before
+//! The follower remembers the hashes of the last blocks of each range it delivered. Before
 //! reading further it checks that the newest remembered block is still canonical; if its
 //! hash changed (or the chain got shorter), it walks back through the remembered blocks
 //! to the newest one still canonical and reports a [`FollowEvent::Reorg`] from the block
 //! after it: the consumer undoes what it derived from those blocks and the follower
-//! delivers them again as they now are. A range is delivered only if the hash of its last
-//! block was the same before and after its logs were read, so a reorg during the read
-//! cannot slip a stale log through. The cursor ([`FollowCursor`]) is plain data: persist it
+//! delivers them again as they now are. A range is delivered only if its last blocks link
+//! by parent hash and the hash of its last block was the same before and after its logs
+//! were read, so a reorg during the read cannot slip a stale log through. The cursor ([`FollowCursor`]) is plain data: persist it
 //! and resume after a restart. Transport errors are retried with capped backoff (the
 //! client reconnects WebSockets), so a follower survives an endpoint restart.
 
@@ -19,8 +19,11 @@ use alloy::rpc::types::{Filter, Log};
 use std::collections::VecDeque;
 use std::time::Duration;
 
-/// How many delivered ranges the follower remembers for finding a common ancestor.
-const REMEMBERED_RANGES: usize = 128;
+/// How many block hashes the follower remembers for finding a common ancestor.
+const REMEMBERED_BLOCKS: usize = 256;
+/// How many of each range's last blocks are remembered (near the head, ranges are short,
+/// so every recent block is remembered; deep history is not reorganised).
+const TAIL_BLOCKS: u64 = 8;
 
 /// What the follower saw.
 #[derive(Clone, Debug, PartialEq)]
@@ -37,7 +40,7 @@ pub enum FollowEvent {
 pub struct FollowCursor {
     /// The first block not delivered yet.
     pub next_block: u64,
-    /// `(number, hash)` of the last block of recent delivered ranges, oldest first.
+    /// `(number, hash)` of recently delivered blocks, oldest first.
     pub recent: Vec<(u64, B256)>,
 }
 
@@ -130,9 +133,14 @@ impl LogFollower {
         };
         let from = self.next_block;
         let to = ready.min(from.saturating_add(self.max_range - 1));
-        let Some(before) = self.block_hash(to).await? else {
+        let Some(tail) = self
+            .linked_tail(from.max(to.saturating_sub(TAIL_BLOCKS - 1)), to)
+            .await?
+        else {
+            // The chain moved while the headers were read; try again.
             return Ok(None);
         };
+        let before = tail.last().map(|&(_, hash)| hash).unwrap_or_default();
         let filter = self.filter.clone().from_block(from).to_block(to);
         let logs = self
             .client
@@ -150,8 +158,8 @@ impl LogFollower {
             // The chain moved under the read; the next poll sees the reorg, if any.
             return Ok(None);
         }
-        self.recent.push_back((to, before));
-        while self.recent.len() > REMEMBERED_RANGES {
+        self.recent.extend(tail);
+        while self.recent.len() > REMEMBERED_BLOCKS {
             self.recent.pop_front();
         }
         self.next_block = to + 1;
@@ -174,18 +182,38 @@ impl LogFollower {
             self.recent.pop_back();
         }
         Err(L1Error::Unexpected(format!(
-            "L1 reorganised deeper than the {REMEMBERED_RANGES} ranges this follower remembers \
+            "L1 reorganised deeper than the {REMEMBERED_BLOCKS} blocks this follower remembers \
              (last delivered block {number}); restart following from an older block"
         )))
     }
 
-    async fn block_hash(&self, number: u64) -> Result<Option<B256>> {
-        let block = self
-            .client
+    /// `(number, hash)` of blocks `first..=last`, or `None` if they do not link by parent
+    /// hash (a reorg happened while reading) or are not there yet.
+    async fn linked_tail(&self, first: u64, last: u64) -> Result<Option<Vec<(u64, B256)>>> {
+        let mut tail: Vec<(u64, B256)> = Vec::new();
+        for number in first..=last {
+            let Some(block) = self.block(number).await? else {
+                return Ok(None);
+            };
+            if let Some(&(_, parent)) = tail.last()
+                && block.header.parent_hash != parent
+            {
+                return Ok(None);
+            }
+            tail.push((number, block.header.hash));
+        }
+        Ok(Some(tail))
+    }
+
+    async fn block(&self, number: u64) -> Result<Option<alloy::rpc::types::Block>> {
+        self.client
             .provider()
             .get_block_by_number(BlockNumberOrTag::Number(number))
             .await
-            .map_err(rpc("eth_getBlockByNumber"))?;
-        Ok(block.map(|b| b.header.hash))
+            .map_err(rpc("eth_getBlockByNumber"))
+    }
+
+    async fn block_hash(&self, number: u64) -> Result<Option<B256>> {
+        Ok(self.block(number).await?.map(|b| b.header.hash))
     }
 }

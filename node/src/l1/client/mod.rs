@@ -25,6 +25,7 @@ use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolCall;
 use alloy::transports::layers::RetryBackoffLayer;
 use alloy::transports::{RpcError, TransportErrorKind};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Errors of the L1 client.
@@ -110,6 +111,7 @@ pub struct L1Client {
     chain_id: u64,
     sender: Option<Address>,
     config: ClientConfig,
+    send_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl L1Client {
@@ -143,12 +145,20 @@ impl L1Client {
             .map_err(connect_error)?;
         client.set_poll_interval(config.poll_interval);
         let sender = signer.as_ref().map(|s| s.address());
+        // Nonces come from the endpoint's pending count at each send (not a local cache),
+        // so a reorg, a dropped transaction or another process using the key never leaves
+        // the client stuck on a nonce gap; `send_lock` keeps this process's own sends from
+        // racing for one nonce.
+        let builder = ProviderBuilder::default()
+            .with_gas_estimation()
+            .with_simple_nonce_management()
+            .fetch_chain_id();
         let provider = match signer {
-            Some(signer) => ProviderBuilder::new()
+            Some(signer) => builder
                 .wallet(EthereumWallet::from(signer))
                 .connect_client(client)
                 .erased(),
-            None => ProviderBuilder::new().connect_client(client).erased(),
+            None => builder.connect_client(client).erased(),
         };
         let chain_id = provider.get_chain_id().await.map_err(connect_error)?;
         Ok(Self {
@@ -157,6 +167,7 @@ impl L1Client {
             chain_id,
             sender,
             config,
+            send_lock: Arc::new(tokio::sync::Mutex::new(())),
         })
     }
 
@@ -268,6 +279,7 @@ impl L1Client {
     ) -> Result<TransactionReceipt> {
         let from = self.sender.ok_or(L1Error::NoSigner)?;
         let request = request.with_from(from);
+        let sending = self.send_lock.lock().await;
         let pending =
             self.provider
                 .send_transaction(request)
@@ -290,25 +302,9 @@ impl L1Client {
                         },
                     }
                 })?;
+        drop(sending);
         let tx_hash = *pending.tx_hash();
-        let timeout = self.config.receipt_timeout;
-        let receipt = pending
-            .with_timeout(Some(timeout))
-            .get_receipt()
-            .await
-            .map_err(|e| match e {
-                alloy::providers::PendingTransactionError::TxWatcher(_) => {
-                    L1Error::ReceiptTimeout {
-                        call: call.clone(),
-                        tx_hash,
-                        timeout,
-                    }
-                }
-                other => L1Error::Receipt {
-                    call: call.clone(),
-                    message: other.to_string(),
-                },
-            })?;
+        let receipt = self.wait_for_receipt(&call, tx_hash).await?;
         if !receipt.status() {
             return Err(L1Error::Reverted {
                 call,
@@ -317,6 +313,35 @@ impl L1Client {
             });
         }
         Ok(receipt)
+    }
+
+    /// Polls for the receipt of `tx_hash` until the configured timeout. (alloy's block
+    /// watcher is not used: it skips block numbers it has seen, so after an L1 reorg it
+    /// would never see a transaction mined at a height it already passed.)
+    async fn wait_for_receipt(&self, call: &str, tx_hash: TxHash) -> Result<TransactionReceipt> {
+        let timeout = self.config.receipt_timeout;
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let receipt = self
+                .provider
+                .get_transaction_receipt(tx_hash)
+                .await
+                .map_err(|e| L1Error::Receipt {
+                    call: call.to_string(),
+                    message: e.to_string(),
+                })?;
+            if let Some(receipt) = receipt {
+                return Ok(receipt);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(L1Error::ReceiptTimeout {
+                    call: call.to_string(),
+                    tx_hash,
+                    timeout,
+                });
+            }
+            tokio::time::sleep(self.config.poll_interval).await;
+        }
     }
 
     /// Mines `blocks` blocks on a development chain (anvil or the embedded chain), with

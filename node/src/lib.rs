@@ -5,7 +5,8 @@
 //! - [`import`]: ONNX import and int8 quantization with calibration.
 //! - [`dataset`]: the labelled-CSV format every command reads, and [`classify`]: the
 //!   class an output stands for.
-//! - [`l1`]: the L1 side: the embedded development chain (and, later, the L1 client).
+//! - [`l1`]: the L1 side: contract bindings, the alloy client, deployment and the embedded
+//!   development chain.
 //!
 //! Storage, the L1 client, the embedded devnet and the RPC API join here later.
 //! Everything here must agree bit for bit with `verdict-specs`; it never defines

@@ -144,3 +144,129 @@ fn a_zero_block_time_is_refused() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("--block-time"), "{stderr}");
 }
+
+/// `verdict l1 deploy` against a running `verdict l1`, a deposit through the bridge, then
+/// SIGKILL and restart: the contracts, their storage and the deposit are all still there.
+#[tokio::test]
+async fn deployed_contracts_and_their_state_survive_a_kill() {
+    use verdict_node::l1::client::signer::load_signer;
+    use verdict_node::l1::client::{ClientConfig, L1Client};
+    use verdict_node::l1::contracts::VerdictL1;
+    use verdict_node::l1::deploy::Deployment;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let chain_dir = dir.path().join("chain");
+    let deployment_file = dir.path().join("deployment.json");
+    let running = Running::start(&chain_dir);
+
+    let out = verdict(&[
+        "l1",
+        "deploy",
+        "--rpc",
+        &running.http,
+        "--key",
+        DEV_KEY,
+        "--dispute-window",
+        "7",
+        "--min-bond",
+        "0.5",
+        "--out",
+        deployment_file.to_str().expect("utf-8 path"),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("Rollup"), "{stdout}");
+    let deployment = Deployment::read(&deployment_file).expect("deployment file");
+    assert_eq!(deployment.dispute_window, 7);
+    assert_eq!(
+        deployment.min_bond,
+        U256::from(5) * U256::from(10).pow(U256::from(17))
+    );
+
+    // A second deploy to the same file is refused unless forced.
+    let again = verdict(&[
+        "l1",
+        "deploy",
+        "--rpc",
+        &running.http,
+        "--key",
+        DEV_KEY,
+        "--out",
+        deployment_file.to_str().expect("utf-8 path"),
+    ]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--force"));
+
+    let connect = |url: String| async move {
+        let signer = load_signer(DEV_KEY, None).expect("key");
+        L1Client::connect(&url, Some(signer), ClientConfig::default())
+            .await
+            .expect("connect")
+    };
+    let l1 = VerdictL1::new(connect(running.http.clone()).await, deployment.clone()).expect("bind");
+    let deposit = l1
+        .deposit(Address::repeat_byte(0x44), U256::from(12345))
+        .await
+        .expect("deposit");
+    let accumulator = l1.accumulator_at(1).await.expect("accumulator");
+    let code = l1
+        .client()
+        .provider()
+        .get_code_at(deployment.rollup)
+        .await
+        .expect("code");
+    running.kill();
+
+    let running = Running::start(&chain_dir);
+    let l1 = VerdictL1::new(connect(running.http.clone()).await, deployment.clone()).expect("bind");
+    assert_eq!(l1.deposit_count().await.expect("count"), 1);
+    assert_eq!(
+        l1.accumulator_at(1).await.expect("accumulator"),
+        accumulator
+    );
+    let to = l1.client().block_number().await.expect("height");
+    assert_eq!(
+        l1.deposits(deployment.deployed_at_block, to)
+            .await
+            .expect("deposit logs"),
+        vec![deposit]
+    );
+    let provider = l1.client().provider();
+    assert_eq!(
+        provider.get_code_at(deployment.rollup).await.expect("code"),
+        code
+    );
+    running.kill();
+}
+
+#[test]
+fn deploy_explains_bad_input() {
+    let out = verdict(&[
+        "l1",
+        "deploy",
+        "--rpc",
+        "http://127.0.0.1:1",
+        "--key",
+        "0x1234",
+    ]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("key"), "{stderr}");
+
+    let help = verdict(&["l1", "deploy", "--help"]);
+    let text = String::from_utf8_lossy(&help.stdout);
+    for flag in [
+        "--rpc",
+        "--key",
+        "--sequencer",
+        "--dispute-window",
+        "--min-bond",
+        "--out",
+    ] {
+        assert!(text.contains(flag), "{flag} missing from:\n{text}");
+    }
+}

@@ -1,7 +1,7 @@
-//! The whole L1 flow through the alloy client against Foundry's anvil (and, in
-//! `l1_flow_devchain`, against the embedded chain): deploy, register a model, bond,
-//! post three batches, move time, finalize, deposit, read the queue. The end state is
-//! captured so both chains can be compared field by field.
+//! The whole L1 flow through the alloy client against Foundry's anvil and against the
+//! embedded chain: deploy, register a model, bond, post three batches, move time,
+//! finalize, deposit, read the queue. The end state (contract reads, code, storage,
+//! events) is captured so the chains can be compared field by field.
 
 mod support;
 
@@ -223,4 +223,28 @@ async fn the_flow_runs_against_anvil_over_http_and_websocket() {
     let anvil_ws = Anvil::start();
     let over_ws = run_flow(&anvil_ws.ws_url()).await;
     assert_eq!(over_ws, state);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_embedded_chain_ends_in_the_same_state_as_anvil() {
+    use verdict_node::l1::devchain::{DevChain, DevChainConfig};
+    let anvil = Anvil::start();
+    let on_anvil = run_flow(&anvil.http_url()).await;
+
+    let chain = DevChain::open(DevChainConfig::default()).expect("embedded chain");
+    let (_, server) = chain
+        .serve("127.0.0.1:0".parse().expect("address"))
+        .await
+        .expect("serve");
+    let on_embedded = run_flow(&server.http_url()).await;
+    check_end_state(&on_embedded);
+    assert_eq!(on_embedded, on_anvil, "same contract state on both chains");
+
+    // And over WebSocket, on a fresh embedded chain.
+    let chain_ws = DevChain::open(DevChainConfig::default()).expect("embedded chain");
+    let (_, server_ws) = chain_ws
+        .serve("127.0.0.1:0".parse().expect("address"))
+        .await
+        .expect("serve");
+    assert_eq!(run_flow(&server_ws.ws_url()).await, on_anvil);
 }

@@ -1,9 +1,10 @@
 //! `verdict l1 …`: the embedded L1 chain.
 //!
-//! `verdict l1 [flags]` runs the chain and serves JSON-RPC (see [`serve`]). Further
-//! subcommands (deploying the contracts) join [`L1Command`]; flags and subcommands
-//! exclude each other, so `verdict l1 --port 9000` always means "serve".
+//! `verdict l1 [flags]` runs the chain and serves JSON-RPC (see [`serve`]);
+//! `verdict l1 deploy` deploys the contracts to any endpoint (see [`deploy`]). Flags and
+//! subcommands exclude each other, so `verdict l1 --port 9000` always means "serve".
 
+mod deploy;
 mod serve;
 
 use anyhow::Result;
@@ -21,11 +22,13 @@ pub(crate) struct L1Args {
 
 /// Subcommands of `verdict l1` besides serving.
 #[derive(Subcommand, Debug)]
-pub(crate) enum L1Command {}
+pub(crate) enum L1Command {
+    Deploy(deploy::DeployArgs),
+}
 
 pub(crate) fn run(args: L1Args) -> Result<()> {
     match args.command {
         None => serve::run(args.serve),
-        Some(command) => match command {},
+        Some(L1Command::Deploy(args)) => deploy::run(args),
     }
 }

@@ -57,7 +57,7 @@ pub(crate) fn run(args: ServeArgs) -> Result<()> {
 }
 
 /// Logs to stderr at `info` unless `RUST_LOG` says otherwise.
-fn init_logging() {
+pub(crate) fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // Fails only if a subscriber is already set; then that one is used.

@@ -120,9 +120,11 @@ pub async fn deploy(client: &L1Client, params: &DeployParams) -> Result<Deployme
     let deployer = client.sender().ok_or(L1Error::NoSigner)?;
     let (bridge, receipt) = client.deploy("Bridge", Bridge::BYTECODE.to_vec()).await?;
     let deployed_at_block = receipt.block_number.unwrap_or_default();
-    let (model_registry, _) = client
+    tracing::info!(%bridge, block = deployed_at_block, gas = receipt.gas_used, "deployed Bridge");
+    let (model_registry, receipt) = client
         .deploy("ModelRegistry", ModelRegistry::BYTECODE.to_vec())
         .await?;
+    tracing::info!(%model_registry, gas = receipt.gas_used, "deployed ModelRegistry");
     let constructor = Rollup::constructorCall {
         bridge_: bridge,
         sequencer_: params.sequencer,
@@ -131,7 +133,8 @@ pub async fn deploy(client: &L1Client, params: &DeployParams) -> Result<Deployme
     };
     let mut code = Rollup::BYTECODE.to_vec();
     code.extend_from_slice(&constructor.abi_encode());
-    let (rollup, _) = client.deploy("Rollup", code).await?;
+    let (rollup, receipt) = client.deploy("Rollup", code).await?;
+    tracing::info!(%rollup, gas = receipt.gas_used, "deployed Rollup");
     Ok(Deployment {
         version: DEPLOYMENT_VERSION,
         chain_id: client.chain_id(),

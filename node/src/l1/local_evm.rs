@@ -1,4 +1,5 @@
-//! An in-process EVM (revm, Cancun rules) holding Verdict's contracts, for differential
+//! An in-process EVM (revm; Cancun rules by default, as the contracts are compiled for)
+//! holding Verdict's contracts, for differential
 //! tests of the Solidity code against `verdict-specs` and for gas measurements. No
 //! JSON-RPC, no blocks beyond a settable block number: calls and transactions straight
 //! into revm, with the gas each one used.
@@ -6,9 +7,10 @@
 use alloy::primitives::{Address, Bytes, Log, TxKind, U256};
 use alloy::sol_types::SolCall;
 use revm::context::result::ExecutionResult;
-use revm::context::{Context, TxEnv};
+use revm::context::{CfgEnv, Context, TxEnv};
 use revm::database::{CacheDB, EmptyDB};
 use revm::handler::{MainBuilder, MainContext, MainnetContext, MainnetEvm};
+use revm::primitives::hardfork::SpecId;
 use revm::state::AccountInfo;
 use revm::{ExecuteCommitEvm, ExecuteEvm};
 
@@ -41,6 +43,7 @@ pub struct Outcome {
 /// An EVM with an in-memory state.
 pub struct LocalEvm {
     evm: MainnetEvm<MainnetContext<CacheDB<EmptyDB>>>,
+    gas_limit: u64,
 }
 
 impl std::fmt::Debug for LocalEvm {
@@ -49,8 +52,8 @@ impl std::fmt::Debug for LocalEvm {
     }
 }
 
-/// Gas limit of every transaction (a generous block's worth).
-const TX_GAS_LIMIT: u64 = 30_000_000;
+/// Gas limit of every transaction by default: a 30M-gas block's worth.
+pub const DEFAULT_GAS_LIMIT: u64 = 30_000_000;
 
 impl Default for LocalEvm {
     fn default() -> Self {
@@ -59,22 +62,29 @@ impl Default for LocalEvm {
 }
 
 impl LocalEvm {
-    /// An empty chain at block 1, base fee 0 (gas is counted, not paid).
+    /// An empty chain at block 1 under Cancun rules, base fee 0 (gas is counted, not
+    /// paid), transactions up to [`DEFAULT_GAS_LIMIT`].
     pub fn new() -> Self {
+        Self::with_rules(SpecId::CANCUN, DEFAULT_GAS_LIMIT)
+    }
+
+    /// An empty chain under the rules of `spec` (Prague adds EIP-7623's calldata floor),
+    /// with transactions up to `gas_limit`.
+    pub fn with_rules(spec: SpecId, gas_limit: u64) -> Self {
+        let mut cfg = CfgEnv::new_with_spec(spec);
+        // Measurements may exceed mainnet limits on purpose; the caller reports them.
+        cfg.limit_contract_code_size = Some(usize::MAX);
+        cfg.tx_gas_limit_cap = Some(u64::MAX);
         let mut evm = Context::mainnet()
             .with_db(CacheDB::<EmptyDB>::default())
+            .with_cfg(cfg)
             .build_mainnet();
         evm.ctx.modify_block(|block| {
             block.number = U256::from(1);
-            block.gas_limit = TX_GAS_LIMIT;
+            block.gas_limit = gas_limit;
             block.basefee = 0;
         });
-        evm.ctx.modify_cfg(|cfg| {
-            // Large batches are measured too; the protocol caps them, not this harness.
-            cfg.limit_contract_code_size = Some(usize::MAX);
-            cfg.tx_gas_limit_cap = Some(u64::MAX);
-        });
-        Self { evm }
+        Self { evm, gas_limit }
     }
 
     /// Gives `account` `balance` wei.
@@ -177,7 +187,7 @@ impl LocalEvm {
             .data(Bytes::from(data))
             .value(value)
             .nonce(nonce)
-            .gas_limit(TX_GAS_LIMIT)
+            .gas_limit(self.gas_limit)
             .gas_price(0)
             .build_fill()
     }

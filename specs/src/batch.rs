@@ -25,7 +25,10 @@ pub const DATA_CHUNK_BYTES: usize = 4096;
 /// `keccak(0x04 ‖ len(data) as u64 BE ‖ merkle root over the data's chunks)`.
 /// The length makes the short last chunk unambiguous; empty data has the empty root.
 pub fn data_hash(data: &[u8]) -> Hash {
-    let leaves: Vec<Hash> = data.chunks(DATA_CHUNK_BYTES).map(merkle::leaf_hash).collect();
+    let leaves: Vec<Hash> = data
+        .chunks(DATA_CHUNK_BYTES)
+        .map(merkle::leaf_hash)
+        .collect();
     keccak(&[
         &[BATCH_DATA_DOMAIN],
         &(data.len() as u64).to_be_bytes(),

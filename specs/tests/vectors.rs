@@ -126,7 +126,12 @@ fn batch_vectors_verify() {
     assert!(cases.data.len() >= 5 && cases.headers.len() >= 3);
     for case in &cases.data {
         let bytes = hex::decode(case.data.trim_start_matches("0x")).expect("hex");
-        assert_eq!(to_hex(&data_hash(&bytes)), to_hex(&case.hash), "{} bytes", bytes.len());
+        assert_eq!(
+            to_hex(&data_hash(&bytes)),
+            to_hex(&case.hash),
+            "{} bytes",
+            bytes.len()
+        );
     }
     for case in &cases.headers {
         assert_eq!(

@@ -73,17 +73,31 @@ async fn ethers_talks_to_the_embedded_chain() {
     assert_eq!(seen["depositEvents"][0]["amount"], "1500000000000000000");
     assert_eq!(seen["queriedLogs"], 1);
     assert_eq!(seen["depositCount"], 1);
-    let before: U256 = seen["balanceBefore"].as_str().expect("string").parse().expect("number");
-    let after: U256 = seen["balanceAfter"].as_str().expect("string").parse().expect("number");
+    let before: U256 = seen["balanceBefore"]
+        .as_str()
+        .expect("string")
+        .parse()
+        .expect("number");
+    let after: U256 = seen["balanceAfter"]
+        .as_str()
+        .expect("string")
+        .parse()
+        .expect("number");
     let spent = before - after;
     let moved = U256::from(1_750_000_000_000_000_000u64);
-    assert!(spent > moved, "gas was paid on top of the value moved: {spent}");
+    assert!(
+        spent > moved,
+        "gas was paid on top of the value moved: {spent}"
+    );
     let block_number = seen["blockNumber"].as_u64().expect("number");
     assert_eq!(block_number, chain.latest_block().number, "eth_blockNumber");
 
     // What ethers did is what the chain holds.
-    let recipient: alloy::primitives::Address =
-        seen["recipient"].as_str().expect("string").parse().expect("address");
+    let recipient: alloy::primitives::Address = seen["recipient"]
+        .as_str()
+        .expect("string")
+        .parse()
+        .expect("address");
     assert_eq!(
         client.balance(recipient).await.expect("balance"),
         U256::from(250_000_000_000_000_000u64)

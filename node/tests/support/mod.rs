@@ -24,14 +24,16 @@ fn repo_root() -> PathBuf {
 }
 
 /// The anvil binary from `contracts/node_modules`, running `npm ci` there first if
-/// needed (once per test process).
+/// needed (once per test process). The native binary inside the platform package is
+/// used, not the `.bin/anvil` node launcher: killing the launcher would leave anvil
+/// itself running after the test.
 pub(crate) fn anvil_binary() -> PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY
         .get_or_init(|| {
             let contracts = repo_root().join("contracts");
-            let binary = contracts.join("node_modules/.bin/anvil");
-            if !binary.exists() {
+            let launcher = contracts.join("node_modules/.bin/anvil");
+            if !launcher.exists() {
                 let status = Command::new("npm")
                     .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
                     .current_dir(&contracts)
@@ -39,9 +41,19 @@ pub(crate) fn anvil_binary() -> PathBuf {
                     .expect("npm is needed to install anvil (scripts/setup.sh installs it)");
                 assert!(status.success(), "npm ci in contracts/ failed");
             }
-            binary
+            native_anvil(&contracts).unwrap_or(launcher)
         })
         .clone()
+}
+
+/// `node_modules/@foundry-rs/anvil-<platform>/bin/anvil`, if there is one.
+fn native_anvil(contracts: &std::path::Path) -> Option<PathBuf> {
+    std::fs::read_dir(contracts.join("node_modules/@foundry-rs"))
+        .ok()?
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_name().to_string_lossy().starts_with("anvil-"))
+        .map(|entry| entry.path().join("bin/anvil"))
+        .find(|path| path.is_file())
 }
 
 /// A free loopback port (bound and released; a tiny race is acceptable in tests).

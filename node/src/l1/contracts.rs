@@ -7,7 +7,7 @@ use super::client::{L1Client, L1Error, Result, rpc};
 use super::deploy::Deployment;
 use alloy::primitives::{Address, B256, Bytes, U256};
 use alloy::providers::Provider;
-use alloy::rpc::types::{Filter, Log, TransactionReceipt};
+use alloy::rpc::types::{Filter, TransactionReceipt};
 use alloy::sol_types::SolEvent;
 use verdict_specs::batch::BatchHeader;
 use verdict_specs::bridge::Deposit;
@@ -219,22 +219,9 @@ impl VerdictL1 {
     /// The headers of every `BatchPosted` event in L1 blocks `from..=to` (including
     /// batches reverted since; compare with [`Self::batch_hash`]).
     pub async fn posted_batches(&self, from: u64, to: u64) -> Result<Vec<BatchHeader>> {
-        let logs = self
-            .logs(
-                self.deployment.rollup,
-                Rollup::BatchPosted::SIGNATURE_HASH,
-                from,
-                to,
-            )
-            .await?;
-        logs.iter()
-            .map(|log| {
-                let event = log.log_decode::<Rollup::BatchPosted>().map_err(|e| {
-                    L1Error::Unexpected(format!("an undecodable BatchPosted log: {e}"))
-                })?;
-                Ok(header_from_sol(&event.inner.data.header))
-            })
-            .collect()
+        let events: Vec<Rollup::BatchPosted> =
+            self.events(self.deployment.rollup, from, to).await?;
+        Ok(events.iter().map(|e| header_from_sol(&e.header)).collect())
     }
 
     // ------------------------------------------------------------------ bridge
@@ -277,35 +264,31 @@ impl VerdictL1 {
 
     /// The deposits queued in L1 blocks `from..=to`, in queue order.
     pub async fn deposits(&self, from: u64, to: u64) -> Result<Vec<Deposit>> {
-        let logs = self
-            .logs(
-                self.deployment.bridge,
-                Bridge::DepositQueued::SIGNATURE_HASH,
-                from,
-                to,
-            )
-            .await?;
-        logs.iter()
-            .map(|log| {
-                let event = log.log_decode::<Bridge::DepositQueued>().map_err(|e| {
-                    L1Error::Unexpected(format!("an undecodable DepositQueued log: {e}"))
-                })?;
-                deposit_from_event(&event.inner.data)
-            })
-            .collect()
+        let events: Vec<Bridge::DepositQueued> =
+            self.events(self.deployment.bridge, from, to).await?;
+        events.iter().map(deposit_from_event).collect()
     }
 
-    async fn logs(&self, address: Address, topic: B256, from: u64, to: u64) -> Result<Vec<Log>> {
+    /// Every `E` event `address` emitted in L1 blocks `from..=to`, in chain order.
+    async fn events<E: SolEvent>(&self, address: Address, from: u64, to: u64) -> Result<Vec<E>> {
         let filter = Filter::new()
             .address(address)
-            .event_signature(topic)
+            .event_signature(E::SIGNATURE_HASH)
             .from_block(from)
             .to_block(to);
-        self.client
+        let logs = self
+            .client
             .provider()
             .get_logs(&filter)
             .await
-            .map_err(rpc("eth_getLogs"))
+            .map_err(rpc("eth_getLogs"))?;
+        logs.iter()
+            .map(|log| {
+                log.log_decode::<E>().map(|l| l.inner.data).map_err(|e| {
+                    L1Error::Unexpected(format!("an undecodable {} log: {e}", E::SIGNATURE))
+                })
+            })
+            .collect()
     }
 }
 

@@ -107,8 +107,9 @@ impl Deployment {
             _ => Path::new("."),
         };
         std::fs::create_dir_all(dir).map_err(write_error)?;
-        let temp = tempfile::NamedTempFile::new_in(dir).map_err(write_error)?;
-        std::fs::write(temp.path(), text).map_err(write_error)?;
+        let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(write_error)?;
+        std::io::Write::write_all(&mut temp, text.as_bytes()).map_err(write_error)?;
+        temp.as_file().sync_all().map_err(write_error)?;
         temp.persist(path).map_err(|e| write_error(e.error))?;
         Ok(())
     }

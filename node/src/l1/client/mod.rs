@@ -217,18 +217,11 @@ impl L1Client {
         let request = TransactionRequest::default()
             .with_to(to)
             .with_input(Bytes::from(call.abi_encode()));
-        let output = self.provider.call(request).await.map_err(|source| {
-            match source.as_error_resp().and_then(|e| e.as_revert_data()) {
-                Some(data) => L1Error::WouldRevert {
-                    call: C::SIGNATURE.to_string(),
-                    reason: describe_revert(&data),
-                },
-                None => L1Error::Rpc {
-                    method: "eth_call",
-                    source,
-                },
-            }
-        })?;
+        let output = self
+            .provider
+            .call(request)
+            .await
+            .map_err(revert_or_rpc(C::SIGNATURE, "eth_call"))?;
         C::abi_decode_returns(&output).map_err(|e| {
             L1Error::Unexpected(format!("{} returned undecodable data: {e}", C::SIGNATURE))
         })
@@ -280,28 +273,11 @@ impl L1Client {
         let from = self.sender.ok_or(L1Error::NoSigner)?;
         let request = request.with_from(from);
         let sending = self.send_lock.lock().await;
-        let pending =
-            self.provider
-                .send_transaction(request)
-                .await
-                .map_err(|source| {
-                    match source.as_error_resp().and_then(|e| e.as_revert_data()) {
-                        Some(data) => L1Error::WouldRevert {
-                            call: call.clone(),
-                            reason: describe_revert(&data),
-                        },
-                        None => match source.as_error_resp() {
-                            Some(resp) if resp.message.contains("revert") => L1Error::WouldRevert {
-                                call: call.clone(),
-                                reason: resp.message.to_string(),
-                            },
-                            _ => L1Error::Rpc {
-                                method: "eth_sendRawTransaction",
-                                source,
-                            },
-                        },
-                    }
-                })?;
+        let pending = self
+            .provider
+            .send_transaction(request)
+            .await
+            .map_err(revert_or_rpc(&call, "eth_sendRawTransaction"))?;
         drop(sending);
         let tx_hash = *pending.tx_hash();
         let receipt = self.wait_for_receipt(&call, tx_hash).await?;
@@ -355,6 +331,28 @@ impl L1Client {
                 .map_err(rpc("evm_mine"))?;
         }
         Ok(())
+    }
+}
+
+/// Maps an RPC error to [`L1Error::WouldRevert`] when the endpoint says the call reverts
+/// (with revert data, decoded, or only a message saying so), else to [`L1Error::Rpc`].
+fn revert_or_rpc(
+    call: &str,
+    method: &'static str,
+) -> impl FnOnce(RpcError<TransportErrorKind>) -> L1Error {
+    let call = call.to_string();
+    move |source| {
+        let reason = source
+            .as_error_resp()
+            .and_then(|resp| match resp.as_revert_data() {
+                Some(data) => Some(describe_revert(&data)),
+                None if resp.message.contains("revert") => Some(resp.message.to_string()),
+                None => None,
+            });
+        match reason {
+            Some(reason) => L1Error::WouldRevert { call, reason },
+            None => L1Error::Rpc { method, source },
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 //! wait for an fsync.
 
 use super::super::block::next_base_fee;
+use super::super::chain::Chain;
 use super::RpcContext;
 use super::convert;
 use super::error::{call_error, chain_error, header_not_found, invalid_params};
@@ -17,6 +18,13 @@ use jsonrpsee::server::RegisterMethodError;
 use jsonrpsee::types::ErrorObjectOwned;
 
 type RpcResult<T> = Result<T, ErrorObjectOwned>;
+
+/// The block a state read (`eth_getBalance`, `eth_getCode`, …) names; latest by default.
+fn state_block(chain: &Chain, block: Option<BlockId>) -> RpcResult<u64> {
+    chain
+        .resolve_id(block.unwrap_or_default())
+        .ok_or_else(header_not_found)
+}
 
 /// The priority fee we suggest: 1 gwei, anvil's default. The chain itself accepts any.
 const SUGGESTED_PRIORITY_FEE: u128 = 1_000_000_000;
@@ -82,9 +90,7 @@ pub(super) fn register(module: &mut RpcModule<RpcContext>) -> Result<(), Registe
         let address: Address = params.next()?;
         let block: Option<BlockId> = params.optional_next()?;
         let chain = ctx.chain.lock();
-        let number = chain
-            .resolve_id(block.unwrap_or_default())
-            .ok_or_else(header_not_found)?;
+        let number = state_block(&chain, block)?;
         Ok(chain.account_at(&address, number).0)
     })?;
     module.register_method("eth_getCode", |params, ctx, _| -> RpcResult<Bytes> {
@@ -92,9 +98,7 @@ pub(super) fn register(module: &mut RpcModule<RpcContext>) -> Result<(), Registe
         let address: Address = params.next()?;
         let block: Option<BlockId> = params.optional_next()?;
         let chain = ctx.chain.lock();
-        let number = chain
-            .resolve_id(block.unwrap_or_default())
-            .ok_or_else(header_not_found)?;
+        let number = state_block(&chain, block)?;
         Ok(chain.account_at(&address, number).2)
     })?;
     module.register_method("eth_getStorageAt", |params, ctx, _| -> RpcResult<B256> {
@@ -103,9 +107,7 @@ pub(super) fn register(module: &mut RpcModule<RpcContext>) -> Result<(), Registe
         let slot: U256 = params.next()?;
         let block: Option<BlockId> = params.optional_next()?;
         let chain = ctx.chain.lock();
-        let number = chain
-            .resolve_id(block.unwrap_or_default())
-            .ok_or_else(header_not_found)?;
+        let number = state_block(&chain, block)?;
         Ok(B256::from(chain.storage_at(&address, &slot, number)))
     })?;
     module.register_method(
@@ -118,9 +120,7 @@ pub(super) fn register(module: &mut RpcModule<RpcContext>) -> Result<(), Registe
             if let Some(BlockId::Number(BlockNumberOrTag::Pending)) = block {
                 return Ok(U64::from(chain.pending_nonce(&address)));
             }
-            let number = chain
-                .resolve_id(block.unwrap_or_default())
-                .ok_or_else(header_not_found)?;
+            let number = state_block(&chain, block)?;
             Ok(U64::from(chain.account_at(&address, number).1))
         },
     )?;

@@ -67,3 +67,19 @@ mod tests {
         assert_eq!(from_hex("0x1234"), None);
     }
 }
+
+/// Serde adapter writing a `u128` amount as a decimal string (JSON numbers lose
+/// precision above 2^53 in most clients).
+pub mod serde_u128 {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    /// Serializes as a decimal string.
+    pub fn serialize<S: Serializer>(v: &u128, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&v.to_string())
+    }
+
+    /// Deserializes a decimal string.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u128, D::Error> {
+        String::deserialize(d)?.parse().map_err(D::Error::custom)
+    }
+}

@@ -15,6 +15,7 @@ pub mod bridge;
 pub mod encoding;
 pub mod hash;
 pub mod interpreter;
+pub mod l2;
 pub mod merkle;
 pub mod model;
 pub mod ops;

@@ -17,3 +17,4 @@ pub mod dataset;
 pub mod executor;
 pub mod import;
 pub mod l1;
+pub mod rpc;

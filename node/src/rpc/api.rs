@@ -1,0 +1,69 @@
+//! The `verdict` namespace as a jsonrpsee trait.
+
+use alloy::primitives::{Address, B256, U64};
+use jsonrpsee::core::{RpcResult, SubscriptionResult};
+use jsonrpsee::proc_macros::rpc;
+
+use super::types::{
+    AccountJson, BatchJson, BlockJson, ChainInfo, InferenceJson, InferenceReceipt, ModelJson,
+    SignedRequestJson, SubscriptionEvent, SubscriptionKind,
+};
+
+/// A block tag or number: `"latest"`, `"earliest"`, or a hex quantity.
+pub type BlockTag = String;
+
+/// Methods of the `verdict` namespace; `specs/openrpc.json` describes each.
+#[rpc(server, client, namespace = "verdict")]
+pub trait VerdictApi {
+    /// Checks, executes and records a signed request; answers once the record is durable.
+    #[method(name = "sendInference")]
+    async fn send_inference(&self, request: SignedRequestJson) -> RpcResult<InferenceReceipt>;
+
+    /// A record by hash, with its status and (once posted) its inclusion proof.
+    #[method(name = "getInference")]
+    async fn get_inference(&self, record_hash: B256) -> RpcResult<Option<InferenceJson>>;
+
+    /// The latest sealed block's number.
+    #[method(name = "blockNumber")]
+    async fn block_number(&self) -> RpcResult<U64>;
+
+    /// A sealed block by number or tag; `full` gives whole records instead of hashes.
+    #[method(name = "getBlockByNumber")]
+    async fn get_block_by_number(
+        &self,
+        block: BlockTag,
+        full: Option<bool>,
+    ) -> RpcResult<Option<BlockJson>>;
+
+    /// A sealed block by hash.
+    #[method(name = "getBlockByHash")]
+    async fn get_block_by_hash(
+        &self,
+        hash: B256,
+        full: Option<bool>,
+    ) -> RpcResult<Option<BlockJson>>;
+
+    /// A batch by its L1 index.
+    #[method(name = "getBatch")]
+    async fn get_batch(&self, index: U64) -> RpcResult<Option<BatchJson>>;
+
+    /// A model by registered name or id.
+    #[method(name = "getModel")]
+    async fn get_model(&self, name_or_id: String) -> RpcResult<Option<ModelJson>>;
+
+    /// Every model this node serves.
+    #[method(name = "models")]
+    async fn models(&self) -> RpcResult<Vec<ModelJson>>;
+
+    /// An account's balance and next nonce (zero for an unknown account).
+    #[method(name = "getAccount")]
+    async fn get_account(&self, address: Address) -> RpcResult<AccountJson>;
+
+    /// Chain id, contract addresses, dispute window.
+    #[method(name = "chainInfo")]
+    async fn chain_info(&self) -> RpcResult<ChainInfo>;
+
+    /// Follows `newHeads`, `batches` or `finalized`.
+    #[subscription(name = "subscribe" => "subscription", unsubscribe = "unsubscribe", item = SubscriptionEvent)]
+    async fn subscribe_events(&self, kind: SubscriptionKind) -> SubscriptionResult;
+}

@@ -1,0 +1,17 @@
+//! The JSON-RPC API every Verdict node serves (namespace `verdict`).
+//!
+//! - [`types`]: the JSON shapes, with Ethereum's hex conventions (quantities as `0x`-hex
+//!   without leading zeros, hashes and addresses as `0x`-hex of fixed length).
+//! - [`api`]: the method list as a jsonrpsee trait; the sequencer (and later the full
+//!   node) implement `VerdictApiServer`, clients use `VerdictApiClient`.
+//! - [`error`]: the stable error codes (documented in `docs/rpc.md`).
+//!
+//! The OpenRPC document describing all of it is `specs/openrpc.json`, served by
+//! `rpc.discover`.
+
+pub mod api;
+pub mod error;
+pub mod types;
+
+pub use api::{VerdictApiClient, VerdictApiServer};
+pub use error::{ErrorCode, RpcError};

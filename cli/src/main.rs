@@ -1,13 +1,15 @@
 //! `verdict`: one binary for every Verdict role.
 //!
-//! Today it holds the model tooling (`verdict model import|eval|run|inspect`); the
-//! devnet, sequencer, challenger, node, infer and bridge commands join as their
-//! roles land.
+//! `devnet`, `sequencer`, `infer`, `model import|eval|run|inspect`, `l1`; the challenger,
+//! node and bridge commands join as their roles land.
 
+mod devnet;
+mod infer;
 mod input;
 mod l1;
 mod model;
 mod output;
+mod sequencer;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -28,6 +30,12 @@ enum Command {
     /// Import, evaluate, run and inspect Verdict models.
     #[command(subcommand)]
     Model(model::ModelCommand),
+    /// Run everything locally: embedded L1, contracts, demo models, sequencer, funded accounts.
+    Devnet(devnet::DevnetArgs),
+    /// Sign an inference request, send it to a node, print the output and its status.
+    Infer(infer::InferArgs),
+    /// Run the sequencer alone against any L1 endpoint (configured by a TOML file).
+    Sequencer(sequencer::SequencerArgs),
     /// Run a local Ethereum chain for development (JSON-RPC on HTTP and WebSocket).
     L1(l1::L1Args),
 }
@@ -36,6 +44,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Model(command) => model::run(command),
+        Command::Devnet(args) => devnet::run(args),
+        Command::Infer(args) => infer::run(args),
+        Command::Sequencer(args) => sequencer::run(args),
         Command::L1(args) => l1::run(args),
     };
     match result {

@@ -17,4 +17,6 @@ pub mod dataset;
 pub mod executor;
 pub mod import;
 pub mod l1;
+pub mod metrics;
 pub mod rpc;
+pub mod store;

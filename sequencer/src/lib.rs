@@ -1,6 +1,276 @@
-//! The sequencer role: it will hold the mempool of signed inference requests, block
-//! building on the burn executor, durable records in RocksDB, batch posting to L1 and
-//! the defence of dispute games.
+//! The Verdict sequencer: admits signed inference requests over JSON-RPC, executes them,
+//! records each durably before answering, seals L2 blocks, credits L1 deposits, and posts
+//! batches to the `Rollup` contract, tracking each until it is final.
 //!
-//! Nothing lives here yet: the protocol core (`verdict-specs`) and the shared executor
-//! (`verdict-node`) come first.
+//! - [`admission`]: the stateless checks (signature, model, input, fee limit).
+//! - [`builder`]: the one thread that orders, executes and records; seals blocks.
+//! - [`chain_store`]: the chain's layout in RocksDB.
+//! - [`batcher`]: posting, reconciling after restarts, finalizing.
+//! - [`deposits`]: following the bridge's queue.
+//! - [`rpc`]: the `verdict_*` API.
+//! - [`config`]: the TOML configuration.
+
+pub mod admission;
+pub mod batcher;
+pub mod builder;
+pub mod chain_store;
+pub mod config;
+pub mod deposits;
+pub mod metrics_names;
+pub mod models;
+pub mod rpc;
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use alloy::primitives::{B256, U64, U256};
+use alloy::signers::local::PrivateKeySigner;
+use tokio::sync::watch;
+use tracing::info;
+use verdict_node::executor::BurnExecutor;
+use verdict_node::l1::client::{ClientConfig, L1Client, L1Error};
+use verdict_node::l1::contracts::VerdictL1;
+use verdict_node::l1::deploy::Deployment;
+use verdict_node::rpc::VerdictApiServer;
+use verdict_node::rpc::server::{MetricsRender, RpcServer, RpcServerConfig};
+use verdict_node::rpc::types::ChainInfo;
+use verdict_specs::Model;
+use verdict_specs::l2::block::BlockHeader;
+use verdict_specs::l2::request::SigningDomain;
+
+use crate::batcher::{BatchView, Batcher};
+use crate::builder::{Builder, BuilderMsg, ChainView};
+use crate::chain_store::ChainStore;
+use crate::config::SequencerConfig;
+use crate::models::{ModelSet, ServedModel};
+use crate::rpc::SequencerApi;
+
+/// Why the sequencer cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// L1 failed.
+    #[error("L1: {0}")]
+    L1(#[from] L1Error),
+    /// The key is not the deployment's sequencer.
+    #[error("the key's address {key} is not the rollup's sequencer {sequencer}")]
+    NotSequencer {
+        key: alloy::primitives::Address,
+        sequencer: alloy::primitives::Address,
+    },
+    /// A model file is not registered on L1.
+    #[error(
+        "model {id} ({path}) is not registered in ModelRegistry {registry}; register it first (verdict devnet does this for the demo models)"
+    )]
+    Unregistered {
+        id: B256,
+        path: String,
+        registry: alloy::primitives::Address,
+    },
+    /// The bond is below the contract's minimum.
+    #[error("the sequencer's bond is {bond} wei, below the minimum {min} wei; bond first")]
+    Unbonded { bond: U256, min: U256 },
+    /// An executor could not be built.
+    #[error("model {name}: {source}")]
+    Executor {
+        name: String,
+        source: verdict_node::executor::ExecError,
+    },
+    /// The chain database failed or is inconsistent.
+    #[error("chain database: {0}")]
+    Builder(#[from] builder::BuilderError),
+    /// The chain database failed.
+    #[error("chain database: {0}")]
+    Store(#[from] chain_store::ChainStoreError),
+    /// The RPC server could not start.
+    #[error("RPC server: {0}")]
+    Rpc(String),
+}
+
+/// A model file to serve, loaded.
+pub struct ModelFile {
+    /// Where it came from (for messages).
+    pub path: String,
+    /// The model.
+    pub model: Model,
+}
+
+/// A running sequencer.
+pub struct Sequencer {
+    /// The RPC server.
+    pub rpc: RpcServer,
+    /// What `verdict_chainInfo` answers.
+    pub info: ChainInfo,
+    /// The models served.
+    pub models: Arc<ModelSet>,
+    chain: Arc<ChainView>,
+    batches: Arc<BatchView>,
+    builder: std::sync::mpsc::Sender<BuilderMsg>,
+    builder_thread: Option<JoinHandle<()>>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Sequencer {
+    /// Starts every part: checks L1 (key, models, bond), recovers the chain from
+    /// `config.data_dir`, and serves the API.
+    pub async fn start(
+        config: &SequencerConfig,
+        deployment: Deployment,
+        signer: PrivateKeySigner,
+        model_files: Vec<ModelFile>,
+        metrics: Option<MetricsRender>,
+    ) -> Result<Self, StartError> {
+        let address = signer.address();
+        if address != deployment.sequencer {
+            return Err(StartError::NotSequencer {
+                key: address,
+                sequencer: deployment.sequencer,
+            });
+        }
+        let client = L1Client::connect(&config.l1_rpc, Some(signer), ClientConfig::default()).await?;
+        let l1 = VerdictL1::new(client, deployment.clone())?;
+
+        let bond = l1.bond_of(address).await?;
+        if bond < deployment.min_bond {
+            return Err(StartError::Unbonded {
+                bond,
+                min: deployment.min_bond,
+            });
+        }
+        let models = Arc::new(load_models(&l1, model_files, config.executor_threads).await?);
+
+        let store = ChainStore::open(&config.data_dir)?;
+        let domain = SigningDomain {
+            chain_id: deployment.chain_id,
+            rollup: deployment.rollup.into_array(),
+        };
+        let runtime = tokio::runtime::Handle::current();
+        let (builder, chain) = Builder::recover(
+            store.clone(),
+            config.block(),
+            domain,
+            address.into_array(),
+            runtime,
+        )?;
+        let next_deposit = builder.next_deposit();
+        let (builder_tx, builder_rx) = std::sync::mpsc::channel();
+        let builder_thread = std::thread::Builder::new()
+            .name("verdict-builder".into())
+            .spawn(move || builder.run(builder_rx))
+            .map_err(|e| StartError::Rpc(format!("starting the builder thread: {e}")))?;
+
+        let (stop, stop_rx) = watch::channel(false);
+        let (batcher, batches) = Batcher::new(l1.clone(), store.clone(), Arc::clone(&chain), config.batcher())?;
+        let mut tasks = vec![tokio::spawn(batcher.run(stop_rx.clone()))];
+        let from_block = store
+            .deposit_l1_block()?
+            .unwrap_or(deployment.deployed_at_block);
+        tasks.push(tokio::spawn(deposits::follow(
+            l1.clone(),
+            config.deposits(),
+            from_block,
+            next_deposit,
+            builder_tx.clone(),
+            stop_rx,
+        )));
+
+        let info = ChainInfo {
+            l1_chain_id: U64::from(deployment.chain_id),
+            rollup: deployment.rollup,
+            bridge: deployment.bridge,
+            model_registry: deployment.model_registry,
+            sequencer: deployment.sequencer,
+            dispute_window: U64::from(deployment.dispute_window),
+            genesis_hash: B256::from(BlockHeader::genesis().hash()),
+            max_block_records: U64::from(config.max_block_records as u64),
+        };
+        let api = SequencerApi {
+            builder: builder_tx.clone(),
+            models: Arc::clone(&models),
+            domain,
+            store,
+            chain: Arc::clone(&chain),
+            batches: Arc::clone(&batches),
+            info: info.clone(),
+        };
+        let rpc_config = RpcServerConfig {
+            addr: config.rpc_addr,
+            max_request_bytes: config.max_request_bytes,
+            max_connections: config.max_connections,
+            max_batch_calls: config.max_batch_calls,
+            ..RpcServerConfig::default()
+        };
+        let rpc = verdict_node::rpc::server::serve(&rpc_config, api.into_rpc(), metrics)
+            .await
+            .map_err(|e| StartError::Rpc(e.to_string()))?;
+        info!(rpc = %rpc.http_url(), models = models.len(), head = chain.sealed().number, "sequencer running");
+        Ok(Self {
+            rpc,
+            info,
+            models,
+            chain,
+            batches,
+            builder: builder_tx,
+            builder_thread: Some(builder_thread),
+            stop,
+            tasks,
+        })
+    }
+
+    /// The chain's live view (sealed head, accounts).
+    pub fn chain(&self) -> &Arc<ChainView> {
+        &self.chain
+    }
+
+    /// The batches' view.
+    pub fn batches(&self) -> &Arc<BatchView> {
+        &self.batches
+    }
+
+    /// Stops serving, seals the open block, and waits for every part to end.
+    pub async fn stop(mut self) {
+        self.rpc.stop();
+        let _ = self.stop.send(true);
+        let _ = self.builder.send(BuilderMsg::Stop);
+        if let Some(thread) = self.builder_thread.take() {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
+        for task in self.tasks.drain(..) {
+            let _ = task.await;
+        }
+    }
+}
+
+async fn load_models(
+    l1: &VerdictL1,
+    files: Vec<ModelFile>,
+    threads: usize,
+) -> Result<ModelSet, StartError> {
+    let mut set = ModelSet::default();
+    for file in files {
+        let id = B256::from(file.model.id().id);
+        if !l1.is_registered(id).await? {
+            return Err(StartError::Unregistered {
+                id,
+                path: file.path,
+                registry: l1.deployment().model_registry,
+            });
+        }
+        let registered = l1.model(id).await?;
+        let fee = u128::try_from(registered.feePerInference).unwrap_or(u128::MAX);
+        let executor = BurnExecutor::ndarray(&file.model)
+            .and_then(|e| e.with_threads(threads))
+            .map_err(|source| StartError::Executor {
+                name: registered.name.clone(),
+                source,
+            })?;
+        set.insert(ServedModel {
+            id: id.0,
+            name: registered.name.clone(),
+            fee,
+            executor,
+            model: file.model,
+        });
+    }
+    Ok(set)
+}

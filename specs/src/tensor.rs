@@ -43,6 +43,13 @@ impl DType {
             DType::I32 => 1,
         }
     }
+    /// The lowercase name used in JSON: `i8` or `i32`.
+    pub fn name(self) -> &'static str {
+        match self {
+            DType::I8 => "i8",
+            DType::I32 => "i32",
+        }
+    }
     /// Bytes per element.
     pub fn size(self) -> usize {
         match self {

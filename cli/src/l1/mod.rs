@@ -5,7 +5,7 @@
 //! subcommands exclude each other, so `verdict l1 --port 9000` always means "serve".
 
 mod deploy;
-mod serve;
+pub(crate) mod serve;
 
 use anyhow::Result;
 use clap::{Args, Subcommand};

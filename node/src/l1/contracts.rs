@@ -129,6 +129,16 @@ impl VerdictL1 {
             .await
     }
 
+    /// Whether model `id` is registered.
+    pub async fn is_registered(&self, id: B256) -> Result<bool> {
+        self.client
+            .read(
+                self.deployment.model_registry,
+                ModelRegistry::isRegisteredCall { modelId: id },
+            )
+            .await
+    }
+
     /// The id registered under `name`, or zero.
     pub async fn model_id_by_name(&self, name: &str) -> Result<B256> {
         self.client
@@ -224,6 +234,20 @@ impl VerdictL1 {
         Ok(events.iter().map(|e| header_from_sol(&e.header)).collect())
     }
 
+    /// Like [`Self::posted_batches`], with the hash of the L1 transaction of each post.
+    pub async fn posted_batch_logs(&self, from: u64, to: u64) -> Result<Vec<(BatchHeader, B256)>> {
+        let logs = self.logs(self.deployment.rollup, Rollup::BatchPosted::SIGNATURE_HASH, from, to).await?;
+        logs.iter()
+            .map(|log| {
+                let event = log.log_decode::<Rollup::BatchPosted>().map_err(|e| {
+                    L1Error::Unexpected(format!("an undecodable BatchPosted log: {e}"))
+                })?;
+                let tx = log.transaction_hash.unwrap_or_default();
+                Ok((header_from_sol(&event.inner.data.header), tx))
+            })
+            .collect()
+    }
+
     // ------------------------------------------------------------------ bridge
 
     /// Deposits `amount` wei from the signer to `recipient` on L2; returns the queued
@@ -271,17 +295,7 @@ impl VerdictL1 {
 
     /// Every `E` event `address` emitted in L1 blocks `from..=to`, in chain order.
     async fn events<E: SolEvent>(&self, address: Address, from: u64, to: u64) -> Result<Vec<E>> {
-        let filter = Filter::new()
-            .address(address)
-            .event_signature(E::SIGNATURE_HASH)
-            .from_block(from)
-            .to_block(to);
-        let logs = self
-            .client
-            .provider()
-            .get_logs(&filter)
-            .await
-            .map_err(rpc("eth_getLogs"))?;
+        let logs = self.logs(address, E::SIGNATURE_HASH, from, to).await?;
         logs.iter()
             .map(|log| {
                 log.log_decode::<E>().map(|l| l.inner.data).map_err(|e| {
@@ -289,6 +303,27 @@ impl VerdictL1 {
                 })
             })
             .collect()
+    }
+}
+
+impl VerdictL1 {
+    async fn logs(
+        &self,
+        address: Address,
+        signature: B256,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<alloy::rpc::types::Log>> {
+        let filter = Filter::new()
+            .address(address)
+            .event_signature(signature)
+            .from_block(from)
+            .to_block(to);
+        self.client
+            .provider()
+            .get_logs(&filter)
+            .await
+            .map_err(rpc("eth_getLogs"))
     }
 }
 

@@ -84,6 +84,11 @@ impl State {
         self.accounts.get(address).copied().unwrap_or_default()
     }
 
+    /// Sets an account outright (restoring a saved value; not a protocol step).
+    pub fn set_account(&mut self, address: Address, account: Account) {
+        self.put(address, account);
+    }
+
     fn put(&mut self, address: Address, account: Account) {
         if account.is_empty() {
             self.accounts.remove(&address);

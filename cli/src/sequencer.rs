@@ -1,0 +1,104 @@
+//! `verdict sequencer --config FILE`: the sequencer alone, against any L1 endpoint.
+
+use std::path::PathBuf;
+use std::sync::LazyLock;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use verdict_node::l1::client::signer::{KEYSTORE_PASSWORD_ENV, load_signer};
+use verdict_node::l1::deploy::Deployment;
+use verdict_sequencer::config::{KEYS, SequencerConfig};
+use verdict_sequencer::{ModelFile, Sequencer};
+
+use crate::input::load_model;
+use crate::l1::serve::{init_logging, shutdown_signal};
+
+static KEY_TABLE: LazyLock<String> = LazyLock::new(|| {
+    let mut text = String::from(
+        "Configuration keys (TOML; each can be overridden by the environment variable VERDICT_<KEY>, e.g. VERDICT_RPC_ADDR):\n\n",
+    );
+    for (key, default, meaning) in KEYS {
+        text.push_str(&format!("  {key:<20} {meaning}\n  {:<20} default: {default}\n", ""));
+    }
+    text.push_str(
+        "\nExample:\n  l1_rpc = \"http://127.0.0.1:8545\"\n  deployment = \"deployment.json\"\n  key = \"/secure/sequencer.keystore\"\n  key_password_file = \"/secure/password\"\n  models = [\"models/digits/digits-mlp.vdm\"]\n",
+    );
+    text
+});
+
+/// Run the sequencer: JSON-RPC on `rpc_addr`, blocks in `data_dir`, batches to L1.
+///
+/// The deployment (from `verdict l1 deploy`) names the contracts; the key must be the
+/// rollup's sequencer, bonded; every model served must be registered in the
+/// ModelRegistry. Stopping (Ctrl-C, SIGTERM) seals the open block; a restart with the
+/// same data_dir continues the same chain, and a kill loses nothing that was answered.
+#[derive(Args, Debug)]
+#[command(after_long_help = KEY_TABLE.as_str())]
+pub(crate) struct SequencerArgs {
+    /// The TOML configuration file (see the keys below). Without it, defaults and
+    /// VERDICT_* variables only.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+
+    /// Print the effective configuration (file, then environment) as TOML and exit.
+    #[arg(long)]
+    print_config: bool,
+}
+
+pub(crate) fn run(args: SequencerArgs) -> Result<()> {
+    init_logging();
+    let config = SequencerConfig::load(args.config.as_deref(), std::env::vars())
+        .context("reading the sequencer configuration")?;
+    if args.print_config {
+        print!("{}", toml::to_string(&config).context("printing the configuration")?);
+        return Ok(());
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(serve(config))
+}
+
+async fn serve(config: SequencerConfig) -> Result<()> {
+    let Some(key) = config.key.clone() else {
+        bail!("no key configured: set `key` in the config file or VERDICT_KEY (0x-hex or a keystore path)");
+    };
+    let password = match &config.key_password_file {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("reading the key password from {}", path.display()))?
+                .trim_end_matches(['\n', '\r'])
+                .to_string(),
+        ),
+        None => std::env::var(KEYSTORE_PASSWORD_ENV).ok(),
+    };
+    let signer = load_signer(&key, password.as_deref()).context("loading the sequencer key")?;
+    let deployment = Deployment::read(&config.deployment)
+        .with_context(|| format!("reading the deployment {}", config.deployment.display()))?;
+    if config.models.is_empty() {
+        bail!("no models configured: list model files under `models` (e.g. models = [\"models/digits/digits-mlp.vdm\"])");
+    }
+    let models = config
+        .models
+        .iter()
+        .map(|path| {
+            Ok(ModelFile {
+                path: path.display().to_string(),
+                model: load_model(path)?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let metrics = verdict_node::metrics::install().context("installing the metrics recorder")?;
+    let sequencer = Sequencer::start(&config, deployment, signer, models, Some(metrics))
+        .await
+        .context("starting the sequencer")?;
+    println!("L2 RPC     {}", sequencer.rpc.http_url());
+    println!("WebSocket  {}", sequencer.rpc.ws_url());
+    println!("Metrics    {}/metrics", sequencer.rpc.http_url().trim_end_matches('/'));
+    crate::devnet::log_chain(&sequencer);
+    shutdown_signal().await?;
+    tracing::info!("stopping: sealing the open block");
+    sequencer.stop().await;
+    Ok(())
+}

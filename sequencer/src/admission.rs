@@ -1,0 +1,92 @@
+//! Admission: the checks a request passes before it reaches the chain, in the order a
+//! client most wants to hear about them. Everything here is stateless (runs on the RPC
+//! worker threads, in parallel); the nonce and balance checks need the chain's state and
+//! run in the block builder.
+
+use std::sync::Arc;
+
+use alloy::primitives::{B256, Signature};
+use serde_json::json;
+use verdict_node::rpc::types::SignedRequestJson;
+use verdict_node::rpc::{ErrorCode, RpcError};
+use verdict_specs::Hash;
+use verdict_specs::interpreter::{InputError, check_input};
+use verdict_specs::l2::request::{SignedRequest, SigningDomain};
+
+use crate::models::{ModelSet, ServedModel};
+
+/// A request that passed every stateless check.
+pub struct Admitted {
+    /// The request and its signature.
+    pub signed: SignedRequest,
+    /// Its EIP-712 digest.
+    pub request_hash: Hash,
+    /// The input's commitment.
+    pub input_root: Hash,
+    /// The model it runs.
+    pub model: Arc<ServedModel>,
+}
+
+/// Checks shape, model, input, fee limit and signature.
+pub fn admit(
+    json: &SignedRequestJson,
+    models: &ModelSet,
+    domain: &SigningDomain,
+) -> Result<Admitted, RpcError> {
+    let signed = json
+        .to_signed()
+        .map_err(|e| RpcError::new(ErrorCode::BadRequest, e.to_string()))?;
+    let request = &signed.request;
+    let model = models.get(&request.model_id).ok_or_else(|| {
+        RpcError::new(
+            ErrorCode::UnknownModel,
+            format!("no model with id {} is served here", json.model_id),
+        )
+    })?;
+    check_input(&model.model, &request.input).map_err(input_error)?;
+    if request.max_fee < model.fee {
+        return Err(RpcError::new(
+            ErrorCode::FeeTooLow,
+            format!(
+                "maxFee {} wei is below the fee of model {} ({} wei)",
+                request.max_fee, model.name, model.fee
+            ),
+        )
+        .with_data(json!({"maxFee": request.max_fee.to_string(), "fee": model.fee.to_string()})));
+    }
+    let input_root = request.input.commitment();
+    let request_hash = request.signing_hash_with(domain, &input_root);
+    let signer = recover(&signed.signature, &request_hash)?;
+    if signer != json.sender {
+        return Err(RpcError::new(
+            ErrorCode::InvalidSignature,
+            format!(
+                "the signature recovers to {signer}, not the sender {}",
+                json.sender
+            ),
+        ));
+    }
+    Ok(Admitted {
+        request_hash,
+        input_root,
+        model: Arc::clone(model),
+        signed,
+    })
+}
+
+fn recover(signature: &[u8; 65], digest: &Hash) -> Result<alloy::primitives::Address, RpcError> {
+    let bad = |reason: String| RpcError::new(ErrorCode::InvalidSignature, reason);
+    let parsed = Signature::from_raw(signature)
+        .map_err(|e| bad(format!("the signature is malformed: {e}")))?;
+    parsed
+        .recover_address_from_prehash(&B256::from(*digest))
+        .map_err(|e| bad(format!("no public key recovers from the signature: {e}")))
+}
+
+fn input_error(e: InputError) -> RpcError {
+    let code = match e {
+        InputError::Range { .. } => ErrorCode::InputRange,
+        _ => ErrorCode::InputShape,
+    };
+    RpcError::new(code, format!("input: {e}"))
+}

@@ -1,0 +1,415 @@
+//! The batcher: posts sealed blocks to `Rollup` as batches, tracks each to `posted`,
+//! `finalized` or `reverted`, and finalizes batches whose window has passed.
+//!
+//! Never twice: before a post is sent its block range and data hash are written down
+//! (`in_flight_batch`); on start, and after any failed post, the batcher reconciles with
+//! L1 — the contract's `nextBlock` says which blocks are already posted, and the
+//! `BatchPosted` events since deployment give the headers it recorded. The contract
+//! itself refuses a post whose first block is not `nextBlock`, so even a lost record
+//! cannot make the same blocks land twice.
+//!
+//! Splitting: a batch holds at most `batch_blocks` blocks and at most `max_batch_bytes`
+//! of (compressed) data, so it fits one L1 transaction (geth's pool takes up to 128 KiB);
+//! when the data is too large the range is halved until it fits (a block alone always
+//! fits: the builder caps block bytes).
+
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use alloy::primitives::{B256, U64};
+use tokio::sync::{broadcast, watch};
+use tracing::{info, warn};
+use verdict_node::l1::client::L1Error;
+use verdict_node::l1::contracts::{BatchPost, VerdictL1};
+use verdict_node::rpc::types::{BatchJson, Status};
+use verdict_specs::batch::{self, BatchHeader};
+use verdict_specs::l2::batch_data::{self, BlockBody};
+
+use crate::builder::{ChainEvent, ChainView};
+use crate::chain_store::{BatchRecord, ChainStore, ChainStoreError, InFlightBatch};
+use crate::metrics_names as m;
+
+/// How batches are cut and posted.
+#[derive(Clone, Debug)]
+pub struct BatcherConfig {
+    /// Post once this many sealed blocks wait.
+    pub batch_blocks: u64,
+    /// Post whatever waits (at least one block) once this long passed since the last post.
+    pub batch_interval: Duration,
+    /// Most batch-data bytes in one post.
+    pub max_batch_bytes: usize,
+    /// Compress batch data (DEFLATE).
+    pub compress: bool,
+    /// How often L1 is polled for status.
+    pub poll: Duration,
+}
+
+impl Default for BatcherConfig {
+    fn default() -> Self {
+        Self {
+            batch_blocks: 10,
+            batch_interval: Duration::from_secs(30),
+            max_batch_bytes: 120 * 1024,
+            compress: true,
+            poll: Duration::from_secs(1),
+        }
+    }
+}
+
+/// The batches as the RPC sees them.
+pub struct BatchView {
+    batches: RwLock<Vec<BatchRecord>>,
+    /// Posted and reverted batches.
+    pub posted_events: broadcast::Sender<BatchRecord>,
+    /// Finalized batches.
+    pub finalized_events: broadcast::Sender<BatchRecord>,
+    dispute_window: u64,
+}
+
+impl BatchView {
+    fn new(batches: Vec<BatchRecord>, dispute_window: u64) -> Self {
+        Self {
+            batches: RwLock::new(batches),
+            posted_events: broadcast::channel(256).0,
+            finalized_events: broadcast::channel(256).0,
+            dispute_window,
+        }
+    }
+
+    /// The batch at `index` (the current one: a reverted index may be reused).
+    pub fn get(&self, index: u64) -> Option<BatchRecord> {
+        self.read().iter().rev().find(|b| b.header.index == index).cloned()
+    }
+
+    /// The live batch holding block `number`, if it was posted.
+    pub fn containing(&self, number: u64) -> Option<BatchRecord> {
+        self.read()
+            .iter()
+            .rev()
+            .find(|b| {
+                b.status != Status::Reverted
+                    && b.header.first_block <= number
+                    && number <= b.header.last_block
+            })
+            .cloned()
+    }
+
+    /// The status of block `number`.
+    pub fn block_status(&self, number: u64) -> Status {
+        self.containing(number).map(|b| b.status).unwrap_or(Status::Pending)
+    }
+
+    /// JSON of a batch record.
+    pub fn to_json(&self, b: &BatchRecord) -> BatchJson {
+        let h = &b.header;
+        BatchJson {
+            index: U64::from(h.index),
+            first_block: U64::from(h.first_block),
+            last_block: U64::from(h.last_block),
+            output_root: B256::from(h.output_root),
+            data_hash: B256::from(h.data_hash),
+            l1_transaction: b.l1_transaction,
+            l1_block: U64::from(h.l1_block),
+            window_end: U64::from(h.window_end(self.dispute_window)),
+            status: b.status,
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Vec<BatchRecord>> {
+        self.batches.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Vec<BatchRecord>> {
+        self.batches.write().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Why a batcher step failed (it is retried on the next tick).
+#[derive(Debug, thiserror::Error)]
+pub enum BatcherError {
+    /// L1 failed.
+    #[error(transparent)]
+    L1(#[from] L1Error),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] ChainStoreError),
+    /// L1 and the local chain disagree.
+    #[error("{0}")]
+    Mismatch(String),
+}
+
+/// The batcher's state.
+pub struct Batcher {
+    l1: VerdictL1,
+    store: ChainStore,
+    chain: Arc<ChainView>,
+    view: Arc<BatchView>,
+    config: BatcherConfig,
+    next_block: u64,
+    last_post: Instant,
+    needs_reconcile: bool,
+}
+
+impl Batcher {
+    /// A batcher over the stored batches; call [`Batcher::run`].
+    pub fn new(
+        l1: VerdictL1,
+        store: ChainStore,
+        chain: Arc<ChainView>,
+        config: BatcherConfig,
+    ) -> Result<(Self, Arc<BatchView>), ChainStoreError> {
+        let batches = store.batches()?;
+        let next_block = batches
+            .iter()
+            .filter(|b| b.status != Status::Reverted)
+            .map(|b| b.header.last_block + 1)
+            .max()
+            .unwrap_or(1);
+        let view = Arc::new(BatchView::new(batches, l1.deployment().dispute_window));
+        Ok((
+            Self {
+                l1,
+                store,
+                chain,
+                view: Arc::clone(&view),
+                config,
+                next_block,
+                last_post: Instant::now(),
+                needs_reconcile: true,
+            },
+            view,
+        ))
+    }
+
+    /// Posts, tracks and finalizes until `stop` turns true.
+    pub async fn run(mut self, mut stop: watch::Receiver<bool>) {
+        let mut sealed = self.chain.events.subscribe();
+        loop {
+            if let Err(e) = self.step().await {
+                warn!("batcher: {e}; retrying");
+                self.needs_reconcile = true;
+            }
+            tokio::select! {
+                _ = stop.changed() => return,
+                _ = tokio::time::sleep(self.config.poll) => {}
+                event = sealed.recv() => {
+                    if let Ok(ChainEvent::Sealed { .. }) | Err(broadcast::error::RecvError::Lagged(_)) = event {
+                        // A new block may complete a batch: go round at once.
+                    }
+                }
+            }
+            if *stop.borrow() {
+                return;
+            }
+        }
+    }
+
+    async fn step(&mut self) -> Result<(), BatcherError> {
+        if self.needs_reconcile {
+            self.reconcile().await?;
+            self.needs_reconcile = false;
+        }
+        self.track().await?;
+        self.post_if_due().await?;
+        self.finalize_if_due().await?;
+        Ok(())
+    }
+
+    /// Brings the local batch list in line with L1 (after a start or a failed post).
+    async fn reconcile(&mut self) -> Result<(), BatcherError> {
+        let head = self.l1.head().await?;
+        let known = self
+            .view
+            .read()
+            .iter()
+            .filter(|b| b.status != Status::Reverted)
+            .count() as u64;
+        if head.batch_count > known {
+            let latest = self.l1.client().block_number().await?;
+            let from = self.l1.deployment().deployed_at_block;
+            for (header, tx) in self.l1.posted_batch_logs(from, latest).await? {
+                if header.index < known || header.index >= head.batch_count {
+                    continue;
+                }
+                if self.l1.batch_hash(header.index).await? != B256::from(header.hash()) {
+                    continue; // posted, then reverted: not the current batch at that index
+                }
+                self.check_output_root(&header)?;
+                let record = BatchRecord {
+                    header,
+                    l1_transaction: tx,
+                    status: Status::Posted,
+                };
+                info!(index = header.index, blocks = %format!("{}..={}", header.first_block, header.last_block), "found a batch posted before the restart");
+                self.record(record)?;
+            }
+        }
+        self.store.set_in_flight_batch(None)?;
+        self.next_block = head.next_block;
+        Ok(())
+    }
+
+    fn check_output_root(&self, header: &BatchHeader) -> Result<(), BatcherError> {
+        let local = self.store.header(header.last_block)?;
+        match local {
+            Some(h) if h.hash() == header.output_root => Ok(()),
+            _ => Err(BatcherError::Mismatch(format!(
+                "batch {} on L1 ends at block {} with output root {}, which this data directory does not hold; \
+                 is it another sequencer's data?",
+                header.index,
+                header.last_block,
+                verdict_specs::hash::to_hex(&header.output_root)
+            ))),
+        }
+    }
+
+    fn record(&self, record: BatchRecord) -> Result<(), BatcherError> {
+        self.store.put_batch(&record)?;
+        {
+            let mut all = self.view.write();
+            all.retain(|b| b.header.index != record.header.index);
+            all.push(record.clone());
+            all.sort_by_key(|b| b.header.index);
+        }
+        if record.status == Status::Finalized {
+            let _ = self.view.finalized_events.send(record);
+        } else {
+            let _ = self.view.posted_events.send(record);
+        }
+        Ok(())
+    }
+
+    /// Follows L1's finalized count and notices reverts.
+    async fn track(&mut self) -> Result<(), BatcherError> {
+        let head = self.l1.head().await?;
+        let changes: Vec<BatchRecord> = self
+            .view
+            .read()
+            .iter()
+            .filter_map(|b| {
+                let status = if b.header.index >= head.batch_count {
+                    Status::Reverted
+                } else if b.header.index < head.finalized_count {
+                    Status::Finalized
+                } else {
+                    Status::Posted
+                };
+                (status != b.status && b.status != Status::Reverted).then(|| BatchRecord {
+                    status,
+                    ..b.clone()
+                })
+            })
+            .collect();
+        for change in changes {
+            if change.status == Status::Reverted {
+                warn!(index = change.header.index, "batch reverted on L1");
+                self.next_block = self.next_block.min(change.header.first_block);
+            } else if change.status == Status::Finalized {
+                info!(index = change.header.index, "batch final");
+                metrics::gauge!(m::BATCH_FINALIZED_HEIGHT).set((change.header.index + 1) as f64);
+            }
+            self.record(change)?;
+        }
+        Ok(())
+    }
+
+    async fn post_if_due(&mut self) -> Result<(), BatcherError> {
+        let sealed = self.chain.sealed().number;
+        if sealed < self.next_block {
+            return Ok(());
+        }
+        let waiting = sealed - self.next_block + 1;
+        if waiting < self.config.batch_blocks && self.last_post.elapsed() < self.config.batch_interval {
+            return Ok(());
+        }
+        let first = self.next_block;
+        let mut last = first + waiting.min(self.config.batch_blocks) - 1;
+        let mut bodies = Vec::new();
+        for number in first..=last {
+            // Only blocks whose seal is durable are in `headers`.
+            let Some(header) = self.store.header(number)? else {
+                last = number.saturating_sub(1);
+                break;
+            };
+            bodies.push(BlockBody {
+                header,
+                inferences: self.store.txs(number)?,
+            });
+        }
+        if bodies.is_empty() || last < first {
+            return Ok(());
+        }
+        let mut data = batch_data::encode(&bodies, self.config.compress);
+        while data.len() > self.config.max_batch_bytes && bodies.len() > 1 {
+            bodies.truncate(bodies.len().div_ceil(2));
+            data = batch_data::encode(&bodies, self.config.compress);
+        }
+        let last_header = bodies[bodies.len() - 1].header;
+        last = last_header.number;
+        let deposits_end = last_header.deposits_consumed;
+        let deposit_accumulator = self.l1.accumulator_at(deposits_end).await?;
+        self.store.set_in_flight_batch(Some(&InFlightBatch {
+            first_block: first,
+            last_block: last,
+            data_hash: batch::data_hash(&data),
+        }))?;
+        let bytes = data.len();
+        let posted = self
+            .l1
+            .post_batch(&BatchPost {
+                first_block: first,
+                last_block: last,
+                output_root: B256::from(last_header.hash()),
+                deposits_end,
+                deposit_accumulator,
+                data,
+            })
+            .await?;
+        let gas = posted.receipt.gas_used;
+        metrics::counter!(m::L1_GAS_SPENT, "kind" => "post").increment(gas);
+        metrics::gauge!(m::BATCH_POSTED_HEIGHT).set(last as f64);
+        metrics::gauge!(m::BATCH_BYTES).set(bytes as f64);
+        info!(
+            index = posted.header.index,
+            blocks = %format!("{first}..={last}"),
+            bytes,
+            gas,
+            l1_block = posted.header.l1_block,
+            "batch posted"
+        );
+        self.record(BatchRecord {
+            header: posted.header,
+            l1_transaction: posted.receipt.transaction_hash,
+            status: Status::Posted,
+        })?;
+        self.store.set_in_flight_batch(None)?;
+        self.next_block = last + 1;
+        self.last_post = Instant::now();
+        Ok(())
+    }
+
+    async fn finalize_if_due(&mut self) -> Result<(), BatcherError> {
+        let next = self
+            .view
+            .read()
+            .iter()
+            .find(|b| b.status == Status::Posted)
+            .cloned();
+        let Some(batch) = next else { return Ok(()) };
+        let window_end = batch.header.window_end(self.l1.deployment().dispute_window);
+        let latest = self.l1.client().block_number().await?;
+        // The finalize transaction lands in block `latest + 1` at the earliest.
+        if latest + 1 < window_end {
+            return Ok(());
+        }
+        let receipt = self.l1.finalize(&batch.header).await?;
+        metrics::counter!(m::L1_GAS_SPENT, "kind" => "finalize").increment(receipt.gas_used);
+        self.record(BatchRecord {
+            status: Status::Finalized,
+            ..batch
+        })?;
+        metrics::gauge!(m::BATCH_FINALIZED_HEIGHT).set((batch.header.index + 1) as f64);
+        info!(index = batch.header.index, "batch finalized");
+        Ok(())
+    }
+}

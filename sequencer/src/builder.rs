@@ -1,0 +1,617 @@
+//! The block builder: one thread that owns the chain's order.
+//!
+//! Requests arrive already admitted (signature, model, input, fee limit checked on the
+//! RPC threads). The builder takes what is queued, up to the block's room, checks nonce
+//! and balance against the live state in arrival order, applies them, runs each model's
+//! share as one executor batch, appends the records to the open block, and hands the
+//! write set to the group committer. Answers go out only when that write is durable;
+//! meanwhile the builder goes on with the next requests (writes complete in order).
+//!
+//! A block is sealed when it holds `max_block_records` records or `max_block_bytes` of
+//! batch data, or `block_time` after it opened. A block opens when there is something to
+//! put in it (a request or a deposit): the chain has no empty blocks.
+//!
+//! Any failed write stops the builder for good: after it, no answer could be trusted
+//! to be durable, so every later request gets `Unavailable` until a restart.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use alloy::primitives::{B256, U64, U256};
+use tokio::sync::{broadcast, oneshot};
+use tracing::{error, info, warn};
+use verdict_node::rpc::types::InferenceReceipt;
+use verdict_node::rpc::{ErrorCode, RpcError};
+use verdict_node::store::WriteSet;
+use verdict_specs::bridge::Deposit;
+use verdict_specs::encoding::Writer;
+use verdict_specs::l2::Address;
+use verdict_specs::l2::account::Account;
+use verdict_specs::l2::block::BlockHeader;
+use verdict_specs::l2::record::{InferenceRecord, InferenceTx};
+use verdict_specs::l2::transition::{State, TransitionError};
+use verdict_specs::{Hash, Tensor, merkle};
+
+use crate::admission::Admitted;
+use crate::chain_store::{self, ChainStore};
+use crate::metrics_names as m;
+
+/// How the builder cuts blocks.
+#[derive(Clone, Debug)]
+pub struct BlockConfig {
+    /// Longest a block stays open.
+    pub block_time: Duration,
+    /// Most records per block.
+    pub max_block_records: usize,
+    /// Most batch-data bytes per block (uncompressed), so one block always fits a post.
+    pub max_block_bytes: usize,
+    /// Most deposits one block consumes.
+    pub max_block_deposits: usize,
+    /// Most requests taken from the queue in one step.
+    pub max_step_requests: usize,
+}
+
+impl Default for BlockConfig {
+    fn default() -> Self {
+        Self {
+            block_time: Duration::from_secs(1),
+            max_block_records: 1024,
+            max_block_bytes: 96 * 1024,
+            max_block_deposits: 256,
+            max_step_requests: 256,
+        }
+    }
+}
+
+/// Messages to the builder.
+pub enum BuilderMsg {
+    /// An admitted request and where to send its answer.
+    Inference(Box<Admitted>, oneshot::Sender<Result<InferenceReceipt, RpcError>>),
+    /// New deposits from the L1 queue, in queue order.
+    Deposits(Vec<Deposit>),
+    /// Seal what is open and stop.
+    Stop,
+}
+
+/// What the chain announces.
+#[derive(Clone, Debug)]
+pub enum ChainEvent {
+    /// A block was sealed and is durable.
+    Sealed {
+        /// Its header.
+        header: BlockHeader,
+        /// Records in it.
+        records: usize,
+        /// Deposits it consumed.
+        deposits: usize,
+    },
+}
+
+/// The part of the builder's state the RPC reads.
+pub struct ChainView {
+    /// The last sealed (and durable) header.
+    pub sealed: RwLock<BlockHeader>,
+    /// The live account state (includes the open block).
+    pub state: RwLock<State>,
+    /// Set once a write failed: the builder takes nothing more.
+    pub failed: AtomicBool,
+    /// Announcements of sealed blocks.
+    pub events: broadcast::Sender<ChainEvent>,
+}
+
+impl ChainView {
+    /// The last sealed header.
+    pub fn sealed(&self) -> BlockHeader {
+        *self.sealed.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// An account in the live state.
+    pub fn account(&self, address: &Address) -> Account {
+        self.state
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .account(address)
+    }
+}
+
+struct OpenBlock {
+    number: u64,
+    opened_at: Instant,
+    deposits: Vec<Deposit>,
+    record_hashes: Vec<Hash>,
+    records: usize,
+    bytes: usize,
+    changed: BTreeMap<Address, ()>,
+}
+
+/// The builder's state, owned by its thread.
+pub struct Builder {
+    store: ChainStore,
+    view: Arc<ChainView>,
+    config: BlockConfig,
+    domain: verdict_specs::l2::request::SigningDomain,
+    sequencer: Address,
+    runtime: tokio::runtime::Handle,
+    open: Option<OpenBlock>,
+    queued_deposits: Vec<Deposit>,
+    next_deposit: u64,
+}
+
+/// Errors starting the builder.
+#[derive(Debug, thiserror::Error)]
+pub enum BuilderError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] chain_store::ChainStoreError),
+    /// A write failed.
+    #[error("writing the chain: {0}")]
+    Write(#[from] verdict_node::store::StoreError),
+    /// What is stored does not add up.
+    #[error("the stored chain is inconsistent: {0}")]
+    Inconsistent(String),
+}
+
+impl Builder {
+    /// Loads the chain from `store` (creating the genesis on first start) and replays
+    /// the open block, so a restart continues exactly where the last durable write left.
+    pub fn recover(
+        store: ChainStore,
+        config: BlockConfig,
+        domain: verdict_specs::l2::request::SigningDomain,
+        sequencer: Address,
+        runtime: tokio::runtime::Handle,
+    ) -> Result<(Self, Arc<ChainView>), BuilderError> {
+        let head = match store.head()? {
+            Some(head) => head,
+            None => {
+                let genesis = BlockHeader::genesis();
+                let mut set = WriteSet::new();
+                chain_store::put_seal(&mut set, &genesis, &[], std::iter::empty());
+                store.write_now(set)?;
+                genesis
+            }
+        };
+        let mut state = State::from_accounts(store.accounts()?);
+        if state.root() != head.state_root {
+            return Err(BuilderError::Inconsistent(format!(
+                "the stored accounts hash to {}, block {} says {}",
+                verdict_specs::hash::to_hex(&state.root()),
+                head.number,
+                verdict_specs::hash::to_hex(&head.state_root)
+            )));
+        }
+        let (events, _) = broadcast::channel(1024);
+        let view = Arc::new(ChainView {
+            sealed: RwLock::new(head),
+            state: RwLock::new(state),
+            failed: AtomicBool::new(false),
+            events,
+        });
+        let mut builder = Self {
+            store,
+            view: Arc::clone(&view),
+            config,
+            domain,
+            sequencer,
+            runtime,
+            open: None,
+            queued_deposits: Vec::new(),
+            next_deposit: head.deposits_consumed,
+        };
+        builder.replay_open_block(&head)?;
+        Ok((builder, view))
+    }
+
+    /// The queue index of the next deposit the chain will take.
+    pub fn next_deposit(&self) -> u64 {
+        self.next_deposit + self.queued_deposits.len() as u64
+    }
+
+    fn replay_open_block(&mut self, head: &BlockHeader) -> Result<(), BuilderError> {
+        let number = head.number + 1;
+        let deposits = self.store.block_deposits(number)?;
+        let txs = self.store.txs(number)?;
+        if deposits.is_empty() && txs.is_empty() {
+            return Ok(());
+        }
+        let mut open = OpenBlock::new(number);
+        let mut state = self.view.state.write().unwrap_or_else(|p| p.into_inner());
+        for deposit in &deposits {
+            state
+                .apply_deposit(deposit)
+                .map_err(|e| BuilderError::Inconsistent(format!("replaying a deposit: {e}")))?;
+            open.changed.insert(deposit.recipient, ());
+        }
+        self.next_deposit += deposits.len() as u64;
+        open.deposits = deposits;
+        for tx in &txs {
+            let r = &tx.signed.request;
+            state
+                .apply_inference(&r.sender, r.nonce, tx.fee, r.max_fee, &self.sequencer)
+                .map_err(|e| {
+                    BuilderError::Inconsistent(format!("replaying block {number}: {e}"))
+                })?;
+            open.changed.insert(r.sender, ());
+            open.changed.insert(self.sequencer, ());
+            open.record_hashes.push(tx.record(&self.domain).hash());
+            open.records += 1;
+            open.bytes += encoded_len(tx);
+        }
+        drop(state);
+        info!(block = number, records = txs.len(), deposits = open.deposits.len(), "replayed the open block");
+        self.open = Some(open);
+        Ok(())
+    }
+
+    /// Runs until every sender is gone; seals what is open before returning.
+    pub fn run(mut self, inbox: Receiver<BuilderMsg>) {
+        let mut pending: Vec<(Box<Admitted>, oneshot::Sender<Result<InferenceReceipt, RpcError>>)> =
+            Vec::new();
+        loop {
+            let timeout = self
+                .open
+                .as_ref()
+                .map(|o| self.config.block_time.saturating_sub(o.opened_at.elapsed()))
+                .unwrap_or(Duration::from_secs(3600));
+            let mut disconnected = false;
+            match inbox.recv_timeout(timeout) {
+                Ok(BuilderMsg::Stop) => disconnected = true,
+                Ok(msg) => self.take(msg, &mut pending),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => disconnected = true,
+            }
+            while pending.len() < self.config.max_step_requests && !disconnected {
+                match inbox.try_recv() {
+                    Ok(BuilderMsg::Stop) => disconnected = true,
+                    Ok(msg) => self.take(msg, &mut pending),
+                    Err(_) => break,
+                }
+            }
+            if !self.queued_deposits.is_empty() && self.open.is_none() {
+                self.open_block();
+            }
+            while !pending.is_empty() {
+                let room = self.room();
+                if room == 0 {
+                    self.seal();
+                    continue;
+                }
+                let step: Vec<_> = pending.drain(..pending.len().min(room)).collect();
+                self.execute(step);
+                if self.room() == 0 {
+                    self.seal();
+                }
+            }
+            if self
+                .open
+                .as_ref()
+                .is_some_and(|o| o.opened_at.elapsed() >= self.config.block_time)
+            {
+                self.seal();
+            }
+            if disconnected {
+                if self.open.is_some() {
+                    self.seal();
+                }
+                return;
+            }
+        }
+    }
+
+    fn take(
+        &mut self,
+        msg: BuilderMsg,
+        pending: &mut Vec<(Box<Admitted>, oneshot::Sender<Result<InferenceReceipt, RpcError>>)>,
+    ) {
+        match msg {
+            BuilderMsg::Inference(admitted, reply) => pending.push((admitted, reply)),
+            BuilderMsg::Stop => {}
+            BuilderMsg::Deposits(deposits) => {
+                for d in deposits {
+                    // The follower may resend what it already sent after a restart.
+                    let expected = self.next_deposit + self.queued_deposits.len() as u64;
+                    if d.index == expected {
+                        self.queued_deposits.push(d);
+                    } else if d.index > expected {
+                        warn!(index = d.index, expected, "a deposit arrived out of order; waiting for the gap");
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    fn room(&self) -> usize {
+        match &self.open {
+            None => self.config.max_block_records,
+            Some(o) if o.bytes >= self.config.max_block_bytes => 0,
+            Some(o) => self.config.max_block_records.saturating_sub(o.records),
+        }
+    }
+
+    fn failed(&self) -> bool {
+        self.view.failed.load(Ordering::SeqCst)
+    }
+
+    fn open_block(&mut self) {
+        let number = self.view.sealed().number + 1;
+        let mut open = OpenBlock::new(number);
+        let take = self.queued_deposits.len().min(self.config.max_block_deposits);
+        let deposits: Vec<Deposit> = self.queued_deposits.drain(..take).collect();
+        if !deposits.is_empty() {
+            let mut state = self.view.state.write().unwrap_or_else(|p| p.into_inner());
+            let mut applied = Vec::with_capacity(deposits.len());
+            for d in deposits {
+                match state.apply_deposit(&d) {
+                    Ok(()) => {
+                        open.changed.insert(d.recipient, ());
+                        applied.push(d);
+                    }
+                    Err(e) => {
+                        // Only an overflow past 2^128 wei; the deposit is still consumed
+                        // (the queue cannot be skipped) but credits nothing.
+                        warn!(index = d.index, "deposit not credited: {e}");
+                        applied.push(d);
+                    }
+                }
+            }
+            drop(state);
+            self.next_deposit += applied.len() as u64;
+            let mut set = WriteSet::new();
+            chain_store::put_deposits(&mut set, number, &applied);
+            open.deposits = applied;
+            self.commit_in_background(set, Vec::new(), None);
+        }
+        self.open = Some(open);
+    }
+
+    /// Checks, applies, executes and records one step of requests (all fit the block).
+    fn execute(
+        &mut self,
+        step: Vec<(Box<Admitted>, oneshot::Sender<Result<InferenceReceipt, RpcError>>)>,
+    ) {
+        if self.failed() {
+            for (_, reply) in step {
+                let _ = reply.send(Err(unavailable()));
+            }
+            return;
+        }
+        if self.open.is_none() {
+            self.open_block();
+        }
+        let sequencer = self.sequencer;
+        let mut accepted = Vec::with_capacity(step.len());
+        let mut before: HashMap<Address, Account> = HashMap::new();
+        {
+            let mut state = self.view.state.write().unwrap_or_else(|p| p.into_inner());
+            for (admitted, reply) in step {
+                let r = &admitted.signed.request;
+                let fee = admitted.model.fee;
+                for a in [r.sender, sequencer] {
+                    before.entry(a).or_insert_with(|| state.account(&a));
+                }
+                match state.apply_inference(&r.sender, r.nonce, fee, r.max_fee, &sequencer) {
+                    Ok(()) => accepted.push((admitted, reply)),
+                    Err(e) => {
+                        metrics::counter!(m::REQUESTS, "method" => "sendInference", "outcome" => "rejected").increment(1);
+                        let _ = reply.send(Err(transition_error(e)));
+                    }
+                }
+            }
+        }
+        if accepted.is_empty() {
+            return;
+        }
+        let outputs = match run_models(&accepted) {
+            Ok(outputs) => outputs,
+            Err(e) => {
+                error!("executor failed on admitted inputs: {e}");
+                let mut state = self.view.state.write().unwrap_or_else(|p| p.into_inner());
+                for (address, account) in before {
+                    state.set_account(address, account);
+                }
+                for (_, reply) in accepted {
+                    let _ = reply.send(Err(RpcError::new(ErrorCode::Internal, format!("the executor failed: {e}"))));
+                }
+                return;
+            }
+        };
+        let Some(open) = self.open.as_mut() else { return };
+        let mut set = WriteSet::new();
+        let mut answers = Vec::with_capacity(accepted.len());
+        for ((admitted, reply), output) in accepted.into_iter().zip(outputs) {
+            let admitted = *admitted;
+            let fee = admitted.model.fee;
+            let record = InferenceRecord {
+                request_hash: admitted.request_hash,
+                sender: admitted.signed.request.sender,
+                model_id: admitted.model.id,
+                input_root: admitted.input_root,
+                output_root: output.commitment(),
+                fee,
+            };
+            let record_hash = record.hash();
+            let tx = InferenceTx {
+                signed: admitted.signed,
+                output,
+                fee,
+            };
+            let index = open.records as u32;
+            chain_store::put_tx(&mut set, open.number, index, &tx, &record_hash);
+            open.bytes += encoded_len(&tx);
+            open.records += 1;
+            open.record_hashes.push(record_hash);
+            open.changed.insert(record.sender, ());
+            open.changed.insert(sequencer, ());
+            let receipt = InferenceReceipt {
+                record_hash: B256::from(record_hash),
+                request_hash: B256::from(record.request_hash),
+                output: tx.output,
+                block_number: U64::from(open.number),
+                index: U64::from(index),
+                fee: U256::from(fee),
+            };
+            answers.push((reply, receipt));
+        }
+        self.commit_in_background(set, answers, None);
+    }
+
+    fn seal(&mut self) {
+        let Some(open) = self.open.take() else { return };
+        if self.failed() {
+            return;
+        }
+        let parent = self.view.sealed();
+        let state_root;
+        let changed: Vec<(Address, Account)>;
+        {
+            let mut state = self.view.state.write().unwrap_or_else(|p| p.into_inner());
+            state_root = state.root();
+            changed = open.changed.keys().map(|a| (*a, state.account(a))).collect();
+        }
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let header = BlockHeader {
+            number: open.number,
+            parent_hash: parent.hash(),
+            timestamp: now.max(parent.timestamp),
+            records_root: merkle::root(&open.record_hashes),
+            state_root,
+            deposits_consumed: parent.deposits_consumed + open.deposits.len() as u64,
+            withdrawals_root: [0; 32],
+        };
+        let mut set = WriteSet::new();
+        chain_store::put_seal(
+            &mut set,
+            &header,
+            &open.record_hashes,
+            changed.iter().map(|(a, acc)| (a, *acc)),
+        );
+        // Later blocks build on this header at once; readers see it once durable.
+        *self.view.sealed.write().unwrap_or_else(|p| p.into_inner()) = header;
+        let event = ChainEvent::Sealed {
+            header,
+            records: open.records,
+            deposits: open.deposits.len(),
+        };
+        self.commit_in_background(set, Vec::new(), Some(event));
+    }
+
+    fn commit_in_background(
+        &self,
+        set: WriteSet,
+        answers: Vec<(oneshot::Sender<Result<InferenceReceipt, RpcError>>, InferenceReceipt)>,
+        sealed: Option<ChainEvent>,
+    ) {
+        let durable = self.store.commit(set);
+        let view = Arc::clone(&self.view);
+        self.runtime.spawn(async move {
+            match durable.await {
+                Ok(()) => {
+                    let count = answers.len() as u64;
+                    for (reply, receipt) in answers {
+                        let _ = reply.send(Ok(receipt));
+                    }
+                    metrics::counter!(m::RECORDS).increment(count);
+                    if let Some(event) = sealed {
+                        let ChainEvent::Sealed { header, .. } = &event;
+                        metrics::gauge!(m::BLOCK_HEIGHT).set(header.number as f64);
+                        let _ = view.events.send(event);
+                    }
+                }
+                Err(e) => {
+                    error!("a chain write failed; the sequencer stops taking requests: {e}");
+                    view.failed.store(true, Ordering::SeqCst);
+                    for (reply, _) in answers {
+                        let _ = reply.send(Err(RpcError::new(
+                            ErrorCode::Internal,
+                            format!("the record could not be made durable: {e}"),
+                        )));
+                    }
+                }
+            }
+        });
+    }
+}
+
+impl OpenBlock {
+    fn new(number: u64) -> Self {
+        Self {
+            number,
+            opened_at: Instant::now(),
+            deposits: Vec::new(),
+            record_hashes: Vec::new(),
+            records: 0,
+            bytes: verdict_specs::l2::block::HEADER_BYTES + 4,
+            changed: BTreeMap::new(),
+        }
+    }
+}
+
+fn encoded_len(tx: &InferenceTx) -> usize {
+    let mut w = Writer::new();
+    tx.encode(&mut w);
+    w.finish().len()
+}
+
+/// Runs each model's share of `accepted` as one batch; outputs in `accepted`'s order.
+fn run_models(
+    accepted: &[(Box<Admitted>, oneshot::Sender<Result<InferenceReceipt, RpcError>>)],
+) -> Result<Vec<Tensor>, verdict_node::executor::ExecError> {
+    let mut groups: BTreeMap<Hash, Vec<usize>> = BTreeMap::new();
+    for (i, (admitted, _)) in accepted.iter().enumerate() {
+        groups.entry(admitted.model.id).or_default().push(i);
+    }
+    let mut outputs: Vec<Option<Tensor>> = vec![None; accepted.len()];
+    for positions in groups.values() {
+        let model = &accepted[positions[0]].0.model;
+        let inputs: Vec<Tensor> = positions
+            .iter()
+            .map(|&i| accepted[i].0.signed.request.input.clone())
+            .collect();
+        for (&i, output) in positions.iter().zip(model.run(&inputs)?) {
+            outputs[i] = Some(output);
+        }
+    }
+    outputs
+        .into_iter()
+        .map(|o| o.ok_or_else(|| verdict_node::executor::ExecError::Backend("an output is missing".into())))
+        .collect()
+}
+
+fn unavailable() -> RpcError {
+    RpcError::new(
+        ErrorCode::Unavailable,
+        "the sequencer stopped taking requests after a storage failure; see its log",
+    )
+}
+
+fn transition_error(e: TransitionError) -> RpcError {
+    match e {
+        TransitionError::Nonce { expected, got } if got < expected => RpcError::new(
+            ErrorCode::NonceTooLow,
+            format!("nonce {got} was already used; the sender's next nonce is {expected}"),
+        )
+        .with_data(serde_json::json!({"expected": expected, "got": got})),
+        TransitionError::Nonce { expected, got } => RpcError::new(
+            ErrorCode::NonceTooHigh,
+            format!("nonce {got} is ahead of the sender's next nonce {expected}; send {expected} first"),
+        )
+        .with_data(serde_json::json!({"expected": expected, "got": got})),
+        TransitionError::InsufficientBalance { balance, fee } => RpcError::new(
+            ErrorCode::InsufficientBalance,
+            format!("the sender's L2 balance {balance} wei cannot pay the fee {fee} wei; deposit through the bridge first"),
+        )
+        .with_data(serde_json::json!({"balance": balance.to_string(), "fee": fee.to_string()})),
+        TransitionError::FeeAboveMax { fee, max_fee } => RpcError::new(
+            ErrorCode::FeeTooLow,
+            format!("maxFee {max_fee} wei is below the fee {fee} wei"),
+        ),
+        other @ TransitionError::Overflow { .. } => RpcError::new(ErrorCode::BadRequest, other.to_string()),
+    }
+}

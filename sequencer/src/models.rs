@@ -1,0 +1,93 @@
+//! The models a sequencer serves: each loaded from its file, checked against its L1
+//! registration (which fixes its name and fee), with one burn executor each.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use alloy::primitives::{B256, U256};
+use verdict_node::executor::{BurnExecutor, Executor};
+use verdict_node::rpc::types::ModelJson;
+use verdict_specs::{Hash, Model};
+
+/// One served model.
+pub struct ServedModel {
+    /// The model.
+    pub model: Model,
+    /// Its id.
+    pub id: Hash,
+    /// Its registered name.
+    pub name: String,
+    /// Wei per inference, as registered.
+    pub fee: u128,
+    /// The executor that runs it.
+    pub executor: BurnExecutor,
+}
+
+impl ServedModel {
+    /// The model's JSON description.
+    pub fn to_json(&self) -> ModelJson {
+        let id = self.model.id();
+        let output = self.model.output_type();
+        ModelJson {
+            id: B256::from(self.id),
+            name: self.name.clone(),
+            graph_hash: B256::from(id.graph_hash),
+            weights_root: B256::from(id.weights_root),
+            op_count: alloy::primitives::U64::from(self.model.graph().nodes.len() as u64),
+            input_shape: self.model.graph().input.shape.to_vec(),
+            output_shape: output.shape.to_vec(),
+            output_dtype: output.dtype.name().to_string(),
+            fee_per_inference: U256::from(self.fee),
+        }
+    }
+
+    /// Runs a batch of already-checked inputs.
+    pub fn run(&self, inputs: &[verdict_specs::Tensor]) -> verdict_node::executor::ExecResult<Vec<verdict_specs::Tensor>> {
+        self.executor.run_batch(inputs)
+    }
+}
+
+/// Every served model, by id and by name.
+#[derive(Clone, Default)]
+pub struct ModelSet {
+    by_id: HashMap<Hash, Arc<ServedModel>>,
+    by_name: HashMap<String, Hash>,
+}
+
+impl ModelSet {
+    /// Adds a model.
+    pub fn insert(&mut self, model: ServedModel) {
+        self.by_name.insert(model.name.clone(), model.id);
+        self.by_id.insert(model.id, Arc::new(model));
+    }
+
+    /// A model by id.
+    pub fn get(&self, id: &Hash) -> Option<&Arc<ServedModel>> {
+        self.by_id.get(id)
+    }
+
+    /// A model by name, or by `0x` id.
+    pub fn find(&self, name_or_id: &str) -> Option<&Arc<ServedModel>> {
+        if let Some(id) = self.by_name.get(name_or_id) {
+            return self.by_id.get(id);
+        }
+        verdict_specs::hash::from_hex(name_or_id).and_then(|id| self.by_id.get(&id))
+    }
+
+    /// Every model, sorted by name.
+    pub fn all(&self) -> Vec<&Arc<ServedModel>> {
+        let mut all: Vec<_> = self.by_id.values().collect();
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        all
+    }
+
+    /// How many models.
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+}

@@ -1,0 +1,331 @@
+//! The sequencer's implementation of the `verdict` API.
+
+use std::sync::Arc;
+use std::sync::mpsc::Sender;
+use std::time::Instant;
+
+use alloy::primitives::{Address, B256, U64, U256};
+use jsonrpsee::core::{RpcResult, SubscriptionResult, async_trait};
+use jsonrpsee::types::ErrorObjectOwned;
+use jsonrpsee::{PendingSubscriptionSink, SubscriptionMessage};
+use tokio::sync::{broadcast, oneshot};
+use verdict_node::rpc::types::{
+    AccountJson, BlockHeaderJson, BlockJson, BlockRecords, ChainInfo, InclusionProof,
+    InferenceJson, InferenceReceipt, ModelJson, RecordJson, SignedRequestJson, Status,
+    SubscriptionEvent, SubscriptionKind,
+};
+use verdict_node::rpc::{ErrorCode, RpcError, VerdictApiServer};
+use verdict_specs::l2::block::BlockHeader;
+use verdict_specs::l2::record::InferenceTx;
+use verdict_specs::l2::request::SigningDomain;
+use verdict_specs::merkle;
+
+use crate::admission::admit;
+use crate::batcher::BatchView;
+use crate::builder::{BuilderMsg, ChainEvent, ChainView};
+use crate::chain_store::ChainStore;
+use crate::metrics_names as m;
+use crate::models::ModelSet;
+
+/// Everything the API reads and where it sends requests.
+pub struct SequencerApi {
+    pub(crate) builder: Sender<BuilderMsg>,
+    pub(crate) models: Arc<ModelSet>,
+    pub(crate) domain: SigningDomain,
+    pub(crate) store: ChainStore,
+    pub(crate) chain: Arc<ChainView>,
+    pub(crate) batches: Arc<BatchView>,
+    pub(crate) info: ChainInfo,
+}
+
+fn internal(e: impl std::fmt::Display) -> ErrorObjectOwned {
+    RpcError::new(ErrorCode::Internal, e.to_string()).into()
+}
+
+fn count(outcome: &'static str) {
+    metrics::counter!(m::REQUESTS, "method" => "sendInference", "outcome" => outcome).increment(1);
+}
+
+impl SequencerApi {
+    fn record_json(&self, tx: &InferenceTx) -> RecordJson {
+        let record = tx.record(&self.domain);
+        RecordJson {
+            record_hash: B256::from(record.hash()),
+            request_hash: B256::from(record.request_hash),
+            sender: Address::from(record.sender),
+            nonce: U64::from(tx.signed.request.nonce),
+            model_id: B256::from(record.model_id),
+            input_root: B256::from(record.input_root),
+            output_root: B256::from(record.output_root),
+            output: tx.output.clone(),
+            fee: U256::from(record.fee),
+        }
+    }
+
+    fn block_json(&self, header: &BlockHeader, full: bool) -> RpcResult<BlockJson> {
+        let records = if full {
+            let txs = self.store.txs(header.number).map_err(internal)?;
+            BlockRecords::Full(txs.iter().map(|tx| self.record_json(tx)).collect())
+        } else {
+            let hashes = self.store.block_records(header.number).map_err(internal)?;
+            BlockRecords::Hashes(hashes.into_iter().map(B256::from).collect())
+        };
+        let parent_consumed = match header.number {
+            0 => 0,
+            n => self
+                .store
+                .header(n - 1)
+                .map_err(internal)?
+                .map(|p| p.deposits_consumed)
+                .unwrap_or(0),
+        };
+        Ok(BlockJson {
+            header: BlockHeaderJson::from(header),
+            deposit_count: U64::from(header.deposits_consumed - parent_consumed),
+            records,
+            status: self.batches.block_status(header.number),
+        })
+    }
+
+    fn sealed_header(&self, number: u64) -> RpcResult<Option<BlockHeader>> {
+        if number > self.chain.sealed().number {
+            return Ok(None);
+        }
+        self.store.header(number).map_err(internal)
+    }
+
+    fn proof(&self, number: u64, index: u32) -> RpcResult<Option<InclusionProof>> {
+        let Some(batch) = self.batches.containing(number) else {
+            return Ok(None);
+        };
+        let Some(block) = self.store.header(number).map_err(internal)? else {
+            return Ok(None);
+        };
+        let leaves = self.store.block_records(number).map_err(internal)?;
+        let Some(path) = merkle::prove(&leaves, index as usize) else {
+            return Err(internal(format!("record {index} of block {number} has no proof")));
+        };
+        let mut later = Vec::new();
+        for n in number + 1..=batch.header.last_block {
+            match self.store.header(n).map_err(internal)? {
+                Some(h) => later.push(BlockHeaderJson::from(&h)),
+                None => return Err(internal(format!("block {n} of a posted batch is missing"))),
+            }
+        }
+        Ok(Some(InclusionProof {
+            record_proof: path.siblings.into_iter().map(B256::from).collect(),
+            index: U64::from(index),
+            block: BlockHeaderJson::from(&block),
+            later_headers: later,
+            output_root: B256::from(batch.header.output_root),
+            batch_index: U64::from(batch.header.index),
+        }))
+    }
+}
+
+#[async_trait]
+impl VerdictApiServer for SequencerApi {
+    async fn send_inference(&self, request: SignedRequestJson) -> RpcResult<InferenceReceipt> {
+        let started = Instant::now();
+        if self.chain.failed.load(std::sync::atomic::Ordering::SeqCst) {
+            count("error");
+            return Err(RpcError::new(
+                ErrorCode::Unavailable,
+                "the sequencer stopped taking requests after a storage failure; see its log",
+            )
+            .into());
+        }
+        let admitted = match admit(&request, &self.models, &self.domain) {
+            Ok(a) => a,
+            Err(e) => {
+                count("rejected");
+                return Err(e.into());
+            }
+        };
+        let (reply, answer) = oneshot::channel();
+        if self
+            .builder
+            .send(BuilderMsg::Inference(Box::new(admitted), reply))
+            .is_err()
+        {
+            count("error");
+            return Err(RpcError::new(ErrorCode::Unavailable, "the sequencer is shutting down").into());
+        }
+        let result = answer
+            .await
+            .map_err(|_| RpcError::new(ErrorCode::Unavailable, "the sequencer is shutting down"))?;
+        match &result {
+            Ok(_) => {
+                count("ok");
+                metrics::histogram!(m::REQUEST_SECONDS).record(started.elapsed().as_secs_f64());
+            }
+            Err(_) => {}
+        }
+        result.map_err(Into::into)
+    }
+
+    async fn get_inference(&self, record_hash: B256) -> RpcResult<Option<InferenceJson>> {
+        let Some((number, index)) = self.store.record_location(&record_hash.0).map_err(internal)? else {
+            return Ok(None);
+        };
+        let Some(tx) = self.store.tx(number, index).map_err(internal)? else {
+            return Ok(None);
+        };
+        let sealed = number <= self.chain.sealed().number;
+        let block_hash = if sealed {
+            self.store
+                .header(number)
+                .map_err(internal)?
+                .map(|h| B256::from(h.hash()))
+        } else {
+            None
+        };
+        let batch = self.batches.containing(number);
+        let status = batch.as_ref().map(|b| b.status).unwrap_or(Status::Pending);
+        let proof = if sealed { self.proof(number, index)? } else { None };
+        Ok(Some(InferenceJson {
+            record: self.record_json(&tx),
+            block_number: U64::from(number),
+            block_hash,
+            index: U64::from(index),
+            status,
+            batch_index: batch.map(|b| U64::from(b.header.index)),
+            proof,
+        }))
+    }
+
+    async fn block_number(&self) -> RpcResult<U64> {
+        Ok(U64::from(self.chain.sealed().number))
+    }
+
+    async fn get_block_by_number(&self, block: String, full: Option<bool>) -> RpcResult<Option<BlockJson>> {
+        let number = match block.as_str() {
+            "latest" | "safe" | "pending" => self.chain.sealed().number,
+            "earliest" => 0,
+            "finalized" => match self.batches_last_final_block() {
+                Some(n) => n,
+                None => 0,
+            },
+            text => parse_quantity(text).ok_or_else(|| {
+                ErrorObjectOwned::from(RpcError::new(
+                    ErrorCode::BadRequest,
+                    format!("block {text:?} is not a hex quantity or one of latest, earliest, finalized"),
+                ))
+            })?,
+        };
+        match self.sealed_header(number)? {
+            Some(h) => self.block_json(&h, full.unwrap_or(false)).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn get_block_by_hash(&self, hash: B256, full: Option<bool>) -> RpcResult<Option<BlockJson>> {
+        let Some(number) = self.store.number_by_hash(&hash.0).map_err(internal)? else {
+            return Ok(None);
+        };
+        match self.sealed_header(number)? {
+            Some(h) => self.block_json(&h, full.unwrap_or(false)).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn get_batch(&self, index: U64) -> RpcResult<Option<verdict_node::rpc::types::BatchJson>> {
+        Ok(self
+            .batches
+            .get(index.to::<u64>())
+            .map(|b| self.batches.to_json(&b)))
+    }
+
+    async fn get_model(&self, name_or_id: String) -> RpcResult<Option<ModelJson>> {
+        Ok(self.models.find(&name_or_id).map(|m| m.to_json()))
+    }
+
+    async fn models(&self) -> RpcResult<Vec<ModelJson>> {
+        Ok(self.models.all().iter().map(|m| m.to_json()).collect())
+    }
+
+    async fn get_account(&self, address: Address) -> RpcResult<AccountJson> {
+        let account = self.chain.account(&address.into_array());
+        Ok(AccountJson {
+            balance: U256::from(account.balance),
+            nonce: U64::from(account.nonce),
+        })
+    }
+
+    async fn chain_info(&self) -> RpcResult<ChainInfo> {
+        Ok(self.info.clone())
+    }
+
+    async fn subscribe_events(
+        &self,
+        pending: PendingSubscriptionSink,
+        kind: SubscriptionKind,
+    ) -> SubscriptionResult {
+        match kind {
+            SubscriptionKind::NewHeads => {
+                let rx = self.chain.events.subscribe();
+                forward(pending, rx, |event| match event {
+                    ChainEvent::Sealed { header, .. } => Some(SubscriptionEvent::Head(BlockHeaderJson::from(&header))),
+                })
+                .await
+            }
+            SubscriptionKind::Batches => {
+                let batches = Arc::clone(&self.batches);
+                let rx = self.batches.posted_events.subscribe();
+                forward(pending, rx, move |b| Some(SubscriptionEvent::Batch(batches.to_json(&b)))).await
+            }
+            SubscriptionKind::Finalized => {
+                let batches = Arc::clone(&self.batches);
+                let rx = self.batches.finalized_events.subscribe();
+                forward(pending, rx, move |b| Some(SubscriptionEvent::Batch(batches.to_json(&b)))).await
+            }
+        }
+    }
+}
+
+impl SequencerApi {
+    fn batches_last_final_block(&self) -> Option<u64> {
+        let mut last = None;
+        let mut index = 0;
+        while let Some(b) = self.batches.get(index) {
+            if b.status != Status::Finalized {
+                break;
+            }
+            last = Some(b.header.last_block);
+            index += 1;
+        }
+        last
+    }
+}
+
+async fn forward<T: Clone + Send + 'static>(
+    pending: PendingSubscriptionSink,
+    mut rx: broadcast::Receiver<T>,
+    map: impl Fn(T) -> Option<SubscriptionEvent> + Send + 'static,
+) -> SubscriptionResult {
+    let sink = pending.accept().await?;
+    tokio::spawn(async move {
+        loop {
+            let item = match rx.recv().await {
+                Ok(item) => item,
+                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(broadcast::error::RecvError::Closed) => return,
+            };
+            let Some(event) = map(item) else { continue };
+            let Ok(raw) = serde_json::value::to_raw_value(&event) else { continue };
+            let message = SubscriptionMessage::from(raw);
+            if sink.send(message).await.is_err() {
+                return;
+            }
+        }
+    });
+    Ok(())
+}
+
+fn parse_quantity(text: &str) -> Option<u64> {
+    let digits = text.strip_prefix("0x")?;
+    if digits.is_empty() || (digits.len() > 1 && digits.starts_with('0')) {
+        return None;
+    }
+    u64::from_str_radix(digits, 16).ok()
+}

@@ -6,35 +6,20 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use alloy::primitives::U256;
-use alloy::primitives::utils::parse_ether;
 use alloy::signers::local::PrivateKeySigner;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use tokio::sync::broadcast::error::RecvError;
 use verdict_node::l1::client::{ClientConfig, L1Client};
-use verdict_node::l1::contracts::{ModelRegistration, VerdictL1};
-use verdict_node::l1::deploy::{DeployParams, Deployment, deploy};
+use verdict_node::l1::deploy::Deployment;
 use verdict_node::l1::devchain::{DevAccounts, DevChain, DevChainConfig};
+use verdict_sequencer::Sequencer;
 use verdict_sequencer::builder::ChainEvent;
 use verdict_sequencer::config::SequencerConfig;
-use verdict_sequencer::{ModelFile, Sequencer};
-use verdict_specs::Model;
+use verdict_sequencer::devnet::{DEMO_DEPOSIT_ETHER, DEMO_FEE_WEI, Prepared, prepare};
 use verdict_specs::hash::to_hex;
 
 use crate::l1::serve::{init_logging, shutdown_signal};
-
-/// The demo models, compiled in so the devnet runs from any directory.
-const DEMO_MODELS: &[(&str, &[u8])] = &[
-    ("digits-mlp", include_bytes!("../../models/digits/digits-mlp.vdm")),
-    ("digits-cnn", include_bytes!("../../models/digits/digits-cnn.vdm")),
-];
-/// Fee per inference of the demo models: 1 gwei... times 1,000 (a microether).
-const DEMO_FEE_WEI: u64 = 1_000_000_000_000;
-/// What each dev account gets on L2 at a fresh start.
-const DEMO_DEPOSIT_ETHER: &str = "100";
-/// The sequencer's bond.
-const DEMO_BOND_ETHER: &str = "10";
 
 /// Run everything locally: L1, contracts, models, sequencer, funded accounts.
 ///
@@ -135,21 +120,18 @@ async fn devnet(args: DevnetArgs) -> Result<()> {
     let client = L1Client::connect(&l1_url, Some(deployer.clone()), ClientConfig::default())
         .await
         .with_context(|| format!("connecting to L1 at {l1_url}"))?;
-    let (deployment, fresh) = deployment(&client, &base.join("deployment.json"), args.dispute_window).await?;
-    let l1 = VerdictL1::new(client, deployment.clone())?;
-    let models = register_models(&l1).await?;
-    let bond = parse_ether(DEMO_BOND_ETHER)?;
-    if l1.bond_of(deployer.address()).await? < deployment.min_bond {
-        l1.bond(bond).await.context("bonding the sequencer")?;
-    }
-    if fresh {
-        let amount = parse_ether(DEMO_DEPOSIT_ETHER)?;
-        for key in &keys {
-            l1.deposit(key.address(), amount)
-                .await
-                .with_context(|| format!("depositing for {}", key.address()))?;
-        }
-    }
+    let recipients: Vec<_> = keys.iter().map(|k| k.address()).collect();
+    let Prepared {
+        deployment,
+        models,
+        fresh,
+    } = prepare(
+        client,
+        &base.join("deployment.json"),
+        args.dispute_window,
+        &recipients,
+    )
+    .await?;
 
     let config = SequencerConfig {
         data_dir: base.join("sequencer"),
@@ -166,7 +148,15 @@ async fn devnet(args: DevnetArgs) -> Result<()> {
         .await
         .context("starting the sequencer")?;
 
-    print_banner(&sequencer, &l1_url, &deployment, &keys, &base, args.data_dir.is_some(), fresh);
+    print_banner(
+        &sequencer,
+        &l1_url,
+        &deployment,
+        &keys,
+        &base,
+        args.data_dir.is_some(),
+        fresh,
+    );
     log_chain(&sequencer);
     shutdown_signal().await?;
     tracing::info!("stopping");
@@ -175,53 +165,6 @@ async fn devnet(args: DevnetArgs) -> Result<()> {
         server.stop().await;
     }
     Ok(())
-}
-
-/// The deployment in `path` if it is live on this chain; otherwise a fresh one, written there.
-async fn deployment(client: &L1Client, path: &Path, dispute_window: u64) -> Result<(Deployment, bool)> {
-    if path.exists() {
-        let existing = Deployment::read(path)?;
-        let code = alloy::providers::Provider::get_code_at(client.provider(), existing.rollup)
-            .await
-            .context("checking the deployed Rollup")?;
-        if existing.chain_id == client.chain_id() && !code.is_empty() {
-            return Ok((existing, false));
-        }
-        tracing::warn!("{} names contracts this L1 does not have; deploying afresh", path.display());
-    }
-    let Some(sequencer) = client.sender() else {
-        bail!("no deployer key");
-    };
-    let deployed = deploy(
-        client,
-        &DeployParams {
-            sequencer,
-            dispute_window,
-            min_bond: parse_ether("1")?,
-        },
-    )
-    .await
-    .context("deploying the contracts")?;
-    deployed.write(path)?;
-    Ok((deployed, true))
-}
-
-async fn register_models(l1: &VerdictL1) -> Result<Vec<ModelFile>> {
-    let mut files = Vec::new();
-    for (name, bytes) in DEMO_MODELS {
-        let model = Model::decode(bytes).with_context(|| format!("decoding the built-in {name}"))?;
-        let id = alloy::primitives::B256::from(model.id().id);
-        if !l1.is_registered(id).await? {
-            l1.register_model(&ModelRegistration::of(&model, name, U256::from(DEMO_FEE_WEI)))
-                .await
-                .with_context(|| format!("registering {name}"))?;
-        }
-        files.push(ModelFile {
-            path: format!("(built-in) {name}"),
-            model,
-        });
-    }
-    Ok(files)
 }
 
 fn print_banner(
@@ -237,7 +180,10 @@ fn print_banner(
     println!();
     println!("L2 RPC     {}", sequencer.rpc.http_url());
     println!("WebSocket  {}", sequencer.rpc.ws_url());
-    println!("Metrics    {}/metrics", sequencer.rpc.http_url().trim_end_matches('/'));
+    println!(
+        "Metrics    {}/metrics",
+        sequencer.rpc.http_url().trim_end_matches('/')
+    );
     println!("L1 RPC     {l1_url}");
     println!("Chain id   {} (L1)", deployment.chain_id);
     println!("Rollup     {}", deployment.rollup);
@@ -252,8 +198,20 @@ fn print_banner(
     println!();
     println!("Models (fee {DEMO_FEE_WEI} wei per inference)");
     for m in sequencer.models.all() {
-        let shape: Vec<String> = m.model.graph().input.shape.iter().map(u32::to_string).collect();
-        println!("  {:<12} {}  input i8[{}]", m.name, to_hex(&m.id), shape.join("x"));
+        let shape: Vec<String> = m
+            .model
+            .graph()
+            .input
+            .shape
+            .iter()
+            .map(u32::to_string)
+            .collect();
+        println!(
+            "  {:<12} {}  input i8[{}]",
+            m.name,
+            to_hex(&m.id),
+            shape.join("x")
+        );
     }
     println!();
     println!(

@@ -102,7 +102,12 @@ async fn infer_with<C: VerdictApiClient + Sync>(client: &C, args: &InferArgs) ->
         .get_model(args.model.clone())
         .await
         .context("verdict_getModel")?
-        .with_context(|| format!("the node serves no model {:?}; see verdict_models", args.model))?;
+        .with_context(|| {
+            format!(
+                "the node serves no model {:?}; see verdict_models",
+                args.model
+            )
+        })?;
     let input = read_input(&args.input, &model)?;
     let account = client
         .get_account(signer.address())
@@ -110,7 +115,8 @@ async fn infer_with<C: VerdictApiClient + Sync>(client: &C, args: &InferArgs) ->
         .context("verdict_getAccount")?;
     let max_fee = match args.max_fee {
         Some(fee) => fee,
-        None => u128::try_from(model.fee_per_inference).context("the model's fee does not fit 128 bits")?,
+        None => u128::try_from(model.fee_per_inference)
+            .context("the model's fee does not fit 128 bits")?,
     };
     let request = InferenceRequest {
         sender: signer.address().into_array(),
@@ -130,7 +136,10 @@ async fn infer_with<C: VerdictApiClient + Sync>(client: &C, args: &InferArgs) ->
             println!("class        {class}");
         }
         println!("record       {}", receipt.record_hash);
-        println!("block        {} (index {})", receipt.block_number, receipt.index);
+        println!(
+            "block        {} (index {})",
+            receipt.block_number, receipt.index
+        );
         println!("fee          {} wei", receipt.fee);
     }
     let mut status = Status::Pending;
@@ -169,7 +178,11 @@ async fn infer_with<C: VerdictApiClient + Sync>(client: &C, args: &InferArgs) ->
                 break;
             }
             if Instant::now() >= deadline {
-                bail!("timed out after {} s waiting for status {:?}", args.timeout, args.wait);
+                bail!(
+                    "timed out after {} s waiting for status {:?}",
+                    args.timeout,
+                    args.wait
+                );
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
@@ -224,7 +237,8 @@ fn read_input(path: &Path, model: &ModelJson) -> Result<Tensor> {
 fn parse_input(text: &str, shape: &[u32]) -> Result<Tensor> {
     let trimmed = text.trim();
     if trimmed.starts_with('{') {
-        return serde_json::from_str(trimmed).context("not a JSON tensor {\"dtype\",\"shape\",\"data\"}");
+        return serde_json::from_str(trimmed)
+            .context("not a JSON tensor {\"dtype\",\"shape\",\"data\"}");
     }
     let values: Vec<i64> = if trimmed.starts_with('[') {
         serde_json::from_str(trimmed).context("not a JSON array of integers")?
@@ -232,7 +246,10 @@ fn parse_input(text: &str, shape: &[u32]) -> Result<Tensor> {
         trimmed
             .split(|c: char| c == ',' || c.is_whitespace())
             .filter(|t| !t.is_empty())
-            .map(|t| t.parse::<i64>().with_context(|| format!("{t:?} is not an integer")))
+            .map(|t| {
+                t.parse::<i64>()
+                    .with_context(|| format!("{t:?} is not an integer"))
+            })
             .collect::<Result<_>>()?
     };
     let expected: usize = shape.iter().map(|&d| d as usize).product();
@@ -255,11 +272,20 @@ fn tensor_text(t: &Tensor) -> String {
         .filter_map(|i| t.data().get(i))
         .map(|v| v.to_string())
         .collect();
-    format!("{}[{}] {}", t.dtype().name(), shape_text(t.shape()), format_args!("[{}]", values.join(", ")))
+    format!(
+        "{}[{}] {}",
+        t.dtype().name(),
+        shape_text(t.shape()),
+        format_args!("[{}]", values.join(", "))
+    )
 }
 
 fn shape_text(shape: &[u32]) -> String {
-    shape.iter().map(u32::to_string).collect::<Vec<_>>().join("x")
+    shape
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join("x")
 }
 
 fn argmax(t: &Tensor) -> Option<usize> {
@@ -283,7 +309,11 @@ mod tests {
         let t = parse_input("[1,2,3,4]", &[4]).expect("array");
         assert_eq!(t.shape(), &[4]);
         let t = parse_input(r#"{"dtype":"i8","shape":[1],"data":[5]}"#, &[9]).expect("tensor");
-        assert_eq!(t.shape(), &[1], "a JSON tensor keeps its own shape; the node checks it");
+        assert_eq!(
+            t.shape(),
+            &[1],
+            "a JSON tensor keeps its own shape; the node checks it"
+        );
         assert!(parse_input("1 2 3", &[4]).is_err());
         assert!(parse_input("1 2 300 4", &[4]).is_err());
         assert!(parse_input("1 x", &[2]).is_err());

@@ -18,7 +18,10 @@ static KEY_TABLE: LazyLock<String> = LazyLock::new(|| {
         "Configuration keys (TOML; each can be overridden by the environment variable VERDICT_<KEY>, e.g. VERDICT_RPC_ADDR):\n\n",
     );
     for (key, default, meaning) in KEYS {
-        text.push_str(&format!("  {key:<20} {meaning}\n  {:<20} default: {default}\n", ""));
+        text.push_str(&format!(
+            "  {key:<20} {meaning}\n  {:<20} default: {default}\n",
+            ""
+        ));
     }
     text.push_str(
         "\nExample:\n  l1_rpc = \"http://127.0.0.1:8545\"\n  deployment = \"deployment.json\"\n  key = \"/secure/sequencer.keystore\"\n  key_password_file = \"/secure/password\"\n  models = [\"models/digits/digits-mlp.vdm\"]\n",
@@ -50,7 +53,10 @@ pub(crate) fn run(args: SequencerArgs) -> Result<()> {
     let config = SequencerConfig::load(args.config.as_deref(), std::env::vars())
         .context("reading the sequencer configuration")?;
     if args.print_config {
-        print!("{}", toml::to_string(&config).context("printing the configuration")?);
+        print!(
+            "{}",
+            toml::to_string(&config).context("printing the configuration")?
+        );
         return Ok(());
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -62,7 +68,9 @@ pub(crate) fn run(args: SequencerArgs) -> Result<()> {
 
 async fn serve(config: SequencerConfig) -> Result<()> {
     let Some(key) = config.key.clone() else {
-        bail!("no key configured: set `key` in the config file or VERDICT_KEY (0x-hex or a keystore path)");
+        bail!(
+            "no key configured: set `key` in the config file or VERDICT_KEY (0x-hex or a keystore path)"
+        );
     };
     let password = match &config.key_password_file {
         Some(path) => Some(
@@ -77,7 +85,9 @@ async fn serve(config: SequencerConfig) -> Result<()> {
     let deployment = Deployment::read(&config.deployment)
         .with_context(|| format!("reading the deployment {}", config.deployment.display()))?;
     if config.models.is_empty() {
-        bail!("no models configured: list model files under `models` (e.g. models = [\"models/digits/digits-mlp.vdm\"])");
+        bail!(
+            "no models configured: list model files under `models` (e.g. models = [\"models/digits/digits-mlp.vdm\"])"
+        );
     }
     let models = config
         .models
@@ -95,7 +105,10 @@ async fn serve(config: SequencerConfig) -> Result<()> {
         .context("starting the sequencer")?;
     println!("L2 RPC     {}", sequencer.rpc.http_url());
     println!("WebSocket  {}", sequencer.rpc.ws_url());
-    println!("Metrics    {}/metrics", sequencer.rpc.http_url().trim_end_matches('/'));
+    println!(
+        "Metrics    {}/metrics",
+        sequencer.rpc.http_url().trim_end_matches('/')
+    );
     crate::devnet::log_chain(&sequencer);
     shutdown_signal().await?;
     tracing::info!("stopping: sealing the open block");

@@ -78,7 +78,11 @@ impl BatchView {
 
     /// The batch at `index` (the current one: a reverted index may be reused).
     pub fn get(&self, index: u64) -> Option<BatchRecord> {
-        self.read().iter().rev().find(|b| b.header.index == index).cloned()
+        self.read()
+            .iter()
+            .rev()
+            .find(|b| b.header.index == index)
+            .cloned()
     }
 
     /// The live batch holding block `number`, if it was posted.
@@ -96,7 +100,9 @@ impl BatchView {
 
     /// The status of block `number`.
     pub fn block_status(&self, number: u64) -> Status {
-        self.containing(number).map(|b| b.status).unwrap_or(Status::Pending)
+        self.containing(number)
+            .map(|b| b.status)
+            .unwrap_or(Status::Pending)
     }
 
     /// JSON of a batch record.
@@ -319,7 +325,9 @@ impl Batcher {
             return Ok(());
         }
         let waiting = sealed - self.next_block + 1;
-        if waiting < self.config.batch_blocks && self.last_post.elapsed() < self.config.batch_interval {
+        if waiting < self.config.batch_blocks
+            && self.last_post.elapsed() < self.config.batch_interval
+        {
             return Ok(());
         }
         let first = self.next_block;

@@ -69,7 +69,10 @@ impl Default for BlockConfig {
 /// Messages to the builder.
 pub enum BuilderMsg {
     /// An admitted request and where to send its answer.
-    Inference(Box<Admitted>, oneshot::Sender<Result<InferenceReceipt, RpcError>>),
+    Inference(
+        Box<Admitted>,
+        oneshot::Sender<Result<InferenceReceipt, RpcError>>,
+    ),
     /// New deposits from the L1 queue, in queue order.
     Deposits(Vec<Deposit>),
     /// Seal what is open and stop.
@@ -241,15 +244,22 @@ impl Builder {
             open.bytes += encoded_len(tx);
         }
         drop(state);
-        info!(block = number, records = txs.len(), deposits = open.deposits.len(), "replayed the open block");
+        info!(
+            block = number,
+            records = txs.len(),
+            deposits = open.deposits.len(),
+            "replayed the open block"
+        );
         self.open = Some(open);
         Ok(())
     }
 
     /// Runs until every sender is gone; seals what is open before returning.
     pub fn run(mut self, inbox: Receiver<BuilderMsg>) {
-        let mut pending: Vec<(Box<Admitted>, oneshot::Sender<Result<InferenceReceipt, RpcError>>)> =
-            Vec::new();
+        let mut pending: Vec<(
+            Box<Admitted>,
+            oneshot::Sender<Result<InferenceReceipt, RpcError>>,
+        )> = Vec::new();
         loop {
             let timeout = self
                 .open
@@ -304,7 +314,10 @@ impl Builder {
     fn take(
         &mut self,
         msg: BuilderMsg,
-        pending: &mut Vec<(Box<Admitted>, oneshot::Sender<Result<InferenceReceipt, RpcError>>)>,
+        pending: &mut Vec<(
+            Box<Admitted>,
+            oneshot::Sender<Result<InferenceReceipt, RpcError>>,
+        )>,
     ) {
         match msg {
             BuilderMsg::Inference(admitted, reply) => pending.push((admitted, reply)),
@@ -316,7 +329,10 @@ impl Builder {
                     if d.index == expected {
                         self.queued_deposits.push(d);
                     } else if d.index > expected {
-                        warn!(index = d.index, expected, "a deposit arrived out of order; waiting for the gap");
+                        warn!(
+                            index = d.index,
+                            expected, "a deposit arrived out of order; waiting for the gap"
+                        );
                         break;
                     }
                 }
@@ -339,7 +355,10 @@ impl Builder {
     fn open_block(&mut self) {
         let number = self.view.sealed().number + 1;
         let mut open = OpenBlock::new(number);
-        let take = self.queued_deposits.len().min(self.config.max_block_deposits);
+        let take = self
+            .queued_deposits
+            .len()
+            .min(self.config.max_block_deposits);
         let deposits: Vec<Deposit> = self.queued_deposits.drain(..take).collect();
         if !deposits.is_empty() {
             let mut state = self.view.state.write().unwrap_or_else(|p| p.into_inner());
@@ -371,7 +390,10 @@ impl Builder {
     /// Checks, applies, executes and records one step of requests (all fit the block).
     fn execute(
         &mut self,
-        step: Vec<(Box<Admitted>, oneshot::Sender<Result<InferenceReceipt, RpcError>>)>,
+        step: Vec<(
+            Box<Admitted>,
+            oneshot::Sender<Result<InferenceReceipt, RpcError>>,
+        )>,
     ) {
         if self.failed() {
             for (_, reply) in step {
@@ -414,12 +436,17 @@ impl Builder {
                     state.set_account(address, account);
                 }
                 for (_, reply) in accepted {
-                    let _ = reply.send(Err(RpcError::new(ErrorCode::Internal, format!("the executor failed: {e}"))));
+                    let _ = reply.send(Err(RpcError::new(
+                        ErrorCode::Internal,
+                        format!("the executor failed: {e}"),
+                    )));
                 }
                 return;
             }
         };
-        let Some(open) = self.open.as_mut() else { return };
+        let Some(open) = self.open.as_mut() else {
+            return;
+        };
         let mut set = WriteSet::new();
         let mut answers = Vec::with_capacity(accepted.len());
         for ((admitted, reply), output) in accepted.into_iter().zip(outputs) {
@@ -470,7 +497,11 @@ impl Builder {
         {
             let mut state = self.view.state.write().unwrap_or_else(|p| p.into_inner());
             state_root = state.root();
-            changed = open.changed.keys().map(|a| (*a, state.account(a))).collect();
+            changed = open
+                .changed
+                .keys()
+                .map(|a| (*a, state.account(a)))
+                .collect();
         }
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -505,7 +536,10 @@ impl Builder {
     fn commit_in_background(
         &self,
         set: WriteSet,
-        answers: Vec<(oneshot::Sender<Result<InferenceReceipt, RpcError>>, InferenceReceipt)>,
+        answers: Vec<(
+            oneshot::Sender<Result<InferenceReceipt, RpcError>>,
+            InferenceReceipt,
+        )>,
         sealed: Option<ChainEvent>,
     ) {
         let durable = self.store.commit(set);
@@ -561,7 +595,10 @@ fn encoded_len(tx: &InferenceTx) -> usize {
 
 /// Runs each model's share of `accepted` as one batch; outputs in `accepted`'s order.
 fn run_models(
-    accepted: &[(Box<Admitted>, oneshot::Sender<Result<InferenceReceipt, RpcError>>)],
+    accepted: &[(
+        Box<Admitted>,
+        oneshot::Sender<Result<InferenceReceipt, RpcError>>,
+    )],
 ) -> Result<Vec<Tensor>, verdict_node::executor::ExecError> {
     let mut groups: BTreeMap<Hash, Vec<usize>> = BTreeMap::new();
     for (i, (admitted, _)) in accepted.iter().enumerate() {
@@ -580,7 +617,11 @@ fn run_models(
     }
     outputs
         .into_iter()
-        .map(|o| o.ok_or_else(|| verdict_node::executor::ExecError::Backend("an output is missing".into())))
+        .map(|o| {
+            o.ok_or_else(|| {
+                verdict_node::executor::ExecError::Backend("an output is missing".into())
+            })
+        })
         .collect()
 }
 

@@ -132,7 +132,10 @@ impl ChainStore {
     }
 
     /// Queues `set`; resolves once it is durable.
-    pub fn commit(&self, set: WriteSet) -> impl Future<Output = std::result::Result<(), StoreError>> + Send + 'static {
+    pub fn commit(
+        &self,
+        set: WriteSet,
+    ) -> impl Future<Output = std::result::Result<(), StoreError>> + Send + 'static {
         self.committer.commit(set)
     }
 
@@ -209,7 +212,10 @@ impl ChainStore {
             .get(BLOCK_RECORDS, &number.to_be_bytes())?
             .unwrap_or_default();
         if bytes.len() % 32 != 0 {
-            return Err(corrupt(format!("records of block {number}"), "not whole hashes"));
+            return Err(corrupt(
+                format!("records of block {number}"),
+                "not whole hashes",
+            ));
         }
         Ok(bytes
             .chunks_exact(32)
@@ -271,7 +277,11 @@ impl ChainStore {
     /// Writes a batch record now (durably).
     pub fn put_batch(&self, batch: &BatchRecord) -> Result<()> {
         let mut set = WriteSet::new();
-        set.put(BATCHES, batch.header.index.to_be_bytes().to_vec(), json(batch));
+        set.put(
+            BATCHES,
+            batch.header.index.to_be_bytes().to_vec(),
+            json(batch),
+        );
         self.write_now(set)
     }
 
@@ -340,7 +350,11 @@ pub fn put_tx(set: &mut WriteSet, number: u64, index: u32, tx: &InferenceTx, rec
 pub fn put_deposits(set: &mut WriteSet, number: u64, deposits: &[Deposit]) {
     set.put(DEPOSITS, number.to_be_bytes().to_vec(), json(&deposits));
     if let Some(last) = deposits.last() {
-        set.put(META, b"deposit_l1_block".to_vec(), last.l1_block.to_be_bytes().to_vec());
+        set.put(
+            META,
+            b"deposit_l1_block".to_vec(),
+            last.l1_block.to_be_bytes().to_vec(),
+        );
     }
 }
 

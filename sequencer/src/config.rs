@@ -14,24 +14,76 @@ use crate::deposits::DepositConfig;
 
 /// Every key: name, default (as TOML), meaning.
 pub const KEYS: &[(&str, &str, &str)] = &[
-    ("data_dir", "\"verdict-data/sequencer\"", "where the chain database lives"),
-    ("l1_rpc", "\"http://127.0.0.1:8545\"", "the L1 JSON-RPC endpoint (http(s):// or ws(s)://)"),
-    ("deployment", "\"deployment.json\"", "the deployment file written by `verdict l1 deploy`"),
-    ("key", "(none; required)", "the sequencer's L1 key: 0x-hex, or a keystore file path"),
-    ("key_password_file", "(none)", "file holding the keystore's password (or set VERDICT_KEYSTORE_PASSWORD)"),
-    ("models", "[]", "model files to serve, e.g. [\"models/digits/digits-mlp.vdm\"]; each must be registered on L1"),
-    ("rpc_addr", "\"127.0.0.1:8645\"", "JSON-RPC (HTTP and WebSocket, /metrics, /health) listen address"),
+    (
+        "data_dir",
+        "\"verdict-data/sequencer\"",
+        "where the chain database lives",
+    ),
+    (
+        "l1_rpc",
+        "\"http://127.0.0.1:8545\"",
+        "the L1 JSON-RPC endpoint (http(s):// or ws(s)://)",
+    ),
+    (
+        "deployment",
+        "\"deployment.json\"",
+        "the deployment file written by `verdict l1 deploy`",
+    ),
+    (
+        "key",
+        "(none; required)",
+        "the sequencer's L1 key: 0x-hex, or a keystore file path",
+    ),
+    (
+        "key_password_file",
+        "(none)",
+        "file holding the keystore's password (or set VERDICT_KEYSTORE_PASSWORD)",
+    ),
+    (
+        "models",
+        "[]",
+        "model files to serve, e.g. [\"models/digits/digits-mlp.vdm\"]; each must be registered on L1",
+    ),
+    (
+        "rpc_addr",
+        "\"127.0.0.1:8645\"",
+        "JSON-RPC (HTTP and WebSocket, /metrics, /health) listen address",
+    ),
     ("block_time_ms", "1000", "longest a block stays open"),
     ("max_block_records", "1024", "most records per block"),
-    ("max_block_bytes", "98304", "most batch-data bytes per block (uncompressed)"),
-    ("batch_blocks", "10", "post a batch once this many sealed blocks wait"),
-    ("batch_interval_secs", "30", "post whatever waits once this long passed since the last post"),
-    ("max_batch_bytes", "122880", "most batch-data bytes per L1 transaction (larger batches are split)"),
+    (
+        "max_block_bytes",
+        "98304",
+        "most batch-data bytes per block (uncompressed)",
+    ),
+    (
+        "batch_blocks",
+        "10",
+        "post a batch once this many sealed blocks wait",
+    ),
+    (
+        "batch_interval_secs",
+        "30",
+        "post whatever waits once this long passed since the last post",
+    ),
+    (
+        "max_batch_bytes",
+        "122880",
+        "most batch-data bytes per L1 transaction (larger batches are split)",
+    ),
     ("compress", "true", "DEFLATE-compress batch data"),
-    ("l1_confirmations", "0", "L1 blocks a deposit must be under before it is credited"),
+    (
+        "l1_confirmations",
+        "0",
+        "L1 blocks a deposit must be under before it is credited",
+    ),
     ("l1_poll_ms", "1000", "how often L1 is polled"),
     ("executor_threads", "1", "threads per model executor"),
-    ("max_request_bytes", "1048576", "largest JSON-RPC request body"),
+    (
+        "max_request_bytes",
+        "1048576",
+        "largest JSON-RPC request body",
+    ),
     ("max_connections", "512", "most concurrent connections"),
     ("max_batch_calls", "100", "most calls in one JSON-RPC batch"),
 ];
@@ -129,17 +181,21 @@ impl SequencerConfig {
             message: e.to_string(),
         })?;
         for (name, value) in env {
-            let Some(key) = name.strip_prefix("VERDICT_") else { continue };
+            let Some(key) = name.strip_prefix("VERDICT_") else {
+                continue;
+            };
             let key = key.to_ascii_lowercase();
             if !KEYS.iter().any(|(k, _, _)| *k == key) {
                 continue; // other VERDICT_* variables belong to other commands
             }
             table.insert(key, env_value(&value));
         }
-        let config: Self = table.try_into().map_err(|e: toml::de::Error| ConfigError::Parse {
-            origin,
-            message: e.to_string(),
-        })?;
+        let config: Self = table
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Parse {
+                origin,
+                message: e.to_string(),
+            })?;
         config.validate()?;
         Ok(config)
     }
@@ -224,7 +280,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -234,7 +293,12 @@ mod tests {
         std::fs::write(&path, "batch_blocks = 3\nrpc_addr = \"127.0.0.1:1\"\n").expect("write");
         let config = SequencerConfig::load(
             Some(&path),
-            env(&[("VERDICT_RPC_ADDR", "0.0.0.0:9"), ("VERDICT_COMPRESS", "false"), ("VERDICT_MODELS", "[\"a.vdm\"]"), ("VERDICT_OTHER", "x")]),
+            env(&[
+                ("VERDICT_RPC_ADDR", "0.0.0.0:9"),
+                ("VERDICT_COMPRESS", "false"),
+                ("VERDICT_MODELS", "[\"a.vdm\"]"),
+                ("VERDICT_OTHER", "x"),
+            ]),
         )
         .expect("loads");
         assert_eq!(config.batch_blocks, 3);
@@ -250,7 +314,8 @@ mod tests {
         std::fs::write(&path, "batch_blokcs = 3\n").expect("write");
         let e = SequencerConfig::load(Some(&path), env(&[])).expect_err("unknown key");
         assert!(e.to_string().contains("batch_blokcs"), "{e}");
-        let e = SequencerConfig::load(None, env(&[("VERDICT_BATCH_BLOCKS", "0")])).expect_err("zero");
+        let e =
+            SequencerConfig::load(None, env(&[("VERDICT_BATCH_BLOCKS", "0")])).expect_err("zero");
         assert!(e.to_string().contains("batch_blocks"), "{e}");
     }
 
@@ -258,13 +323,17 @@ mod tests {
     fn every_key_is_documented_and_every_documented_key_parses() {
         let defaults = toml::Table::try_from(SequencerConfig::default()).expect("serializes");
         for field in defaults.keys() {
-            assert!(KEYS.iter().any(|(k, _, _)| k == field), "{field} is not in KEYS");
+            assert!(
+                KEYS.iter().any(|(k, _, _)| k == field),
+                "{field} is not in KEYS"
+            );
         }
         for (key, default, _) in KEYS {
             if default.starts_with('(') {
                 continue;
             }
-            let parsed: Result<SequencerConfig, _> = toml::from_str(&format!("{key} = {default}\n"));
+            let parsed: Result<SequencerConfig, _> =
+                toml::from_str(&format!("{key} = {default}\n"));
             assert!(parsed.is_ok(), "{key}: {parsed:?}");
         }
     }

@@ -16,6 +16,7 @@ pub mod builder;
 pub mod chain_store;
 pub mod config;
 pub mod deposits;
+pub mod devnet;
 pub mod metrics_names;
 pub mod models;
 pub mod rpc;
@@ -127,7 +128,8 @@ impl Sequencer {
                 sequencer: deployment.sequencer,
             });
         }
-        let client = L1Client::connect(&config.l1_rpc, Some(signer), ClientConfig::default()).await?;
+        let client =
+            L1Client::connect(&config.l1_rpc, Some(signer), ClientConfig::default()).await?;
         let l1 = VerdictL1::new(client, deployment.clone())?;
 
         let bond = l1.bond_of(address).await?;
@@ -160,7 +162,12 @@ impl Sequencer {
             .map_err(|e| StartError::Rpc(format!("starting the builder thread: {e}")))?;
 
         let (stop, stop_rx) = watch::channel(false);
-        let (batcher, batches) = Batcher::new(l1.clone(), store.clone(), Arc::clone(&chain), config.batcher())?;
+        let (batcher, batches) = Batcher::new(
+            l1.clone(),
+            store.clone(),
+            Arc::clone(&chain),
+            config.batcher(),
+        )?;
         let mut tasks = vec![tokio::spawn(batcher.run(stop_rx.clone()))];
         let from_block = store
             .deposit_l1_block()?

@@ -42,7 +42,10 @@ impl ServedModel {
     }
 
     /// Runs a batch of already-checked inputs.
-    pub fn run(&self, inputs: &[verdict_specs::Tensor]) -> verdict_node::executor::ExecResult<Vec<verdict_specs::Tensor>> {
+    pub fn run(
+        &self,
+        inputs: &[verdict_specs::Tensor],
+    ) -> verdict_node::executor::ExecResult<Vec<verdict_specs::Tensor>> {
         self.executor.run_batch(inputs)
     }
 }

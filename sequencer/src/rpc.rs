@@ -103,7 +103,9 @@ impl SequencerApi {
         };
         let leaves = self.store.block_records(number).map_err(internal)?;
         let Some(path) = merkle::prove(&leaves, index as usize) else {
-            return Err(internal(format!("record {index} of block {number} has no proof")));
+            return Err(internal(format!(
+                "record {index} of block {number} has no proof"
+            )));
         };
         let mut later = Vec::new();
         for n in number + 1..=batch.header.last_block {
@@ -149,7 +151,9 @@ impl VerdictApiServer for SequencerApi {
             .is_err()
         {
             count("error");
-            return Err(RpcError::new(ErrorCode::Unavailable, "the sequencer is shutting down").into());
+            return Err(
+                RpcError::new(ErrorCode::Unavailable, "the sequencer is shutting down").into(),
+            );
         }
         let result = answer
             .await
@@ -165,7 +169,11 @@ impl VerdictApiServer for SequencerApi {
     }
 
     async fn get_inference(&self, record_hash: B256) -> RpcResult<Option<InferenceJson>> {
-        let Some((number, index)) = self.store.record_location(&record_hash.0).map_err(internal)? else {
+        let Some((number, index)) = self
+            .store
+            .record_location(&record_hash.0)
+            .map_err(internal)?
+        else {
             return Ok(None);
         };
         let Some(tx) = self.store.tx(number, index).map_err(internal)? else {
@@ -182,7 +190,11 @@ impl VerdictApiServer for SequencerApi {
         };
         let batch = self.batches.containing(number);
         let status = batch.as_ref().map(|b| b.status).unwrap_or(Status::Pending);
-        let proof = if sealed { self.proof(number, index)? } else { None };
+        let proof = if sealed {
+            self.proof(number, index)?
+        } else {
+            None
+        };
         Ok(Some(InferenceJson {
             record: self.record_json(&tx),
             block_number: U64::from(number),
@@ -198,7 +210,11 @@ impl VerdictApiServer for SequencerApi {
         Ok(U64::from(self.chain.sealed().number))
     }
 
-    async fn get_block_by_number(&self, block: String, full: Option<bool>) -> RpcResult<Option<BlockJson>> {
+    async fn get_block_by_number(
+        &self,
+        block: String,
+        full: Option<bool>,
+    ) -> RpcResult<Option<BlockJson>> {
         let number = match block.as_str() {
             "latest" | "safe" | "pending" => self.chain.sealed().number,
             "earliest" => 0,
@@ -209,7 +225,9 @@ impl VerdictApiServer for SequencerApi {
             text => parse_quantity(text).ok_or_else(|| {
                 ErrorObjectOwned::from(RpcError::new(
                     ErrorCode::BadRequest,
-                    format!("block {text:?} is not a hex quantity or one of latest, earliest, finalized"),
+                    format!(
+                        "block {text:?} is not a hex quantity or one of latest, earliest, finalized"
+                    ),
                 ))
             })?,
         };
@@ -219,7 +237,11 @@ impl VerdictApiServer for SequencerApi {
         }
     }
 
-    async fn get_block_by_hash(&self, hash: B256, full: Option<bool>) -> RpcResult<Option<BlockJson>> {
+    async fn get_block_by_hash(
+        &self,
+        hash: B256,
+        full: Option<bool>,
+    ) -> RpcResult<Option<BlockJson>> {
         let Some(number) = self.store.number_by_hash(&hash.0).map_err(internal)? else {
             return Ok(None);
         };
@@ -229,7 +251,10 @@ impl VerdictApiServer for SequencerApi {
         }
     }
 
-    async fn get_batch(&self, index: U64) -> RpcResult<Option<verdict_node::rpc::types::BatchJson>> {
+    async fn get_batch(
+        &self,
+        index: U64,
+    ) -> RpcResult<Option<verdict_node::rpc::types::BatchJson>> {
         Ok(self
             .batches
             .get(index.to::<u64>())
@@ -265,19 +290,27 @@ impl VerdictApiServer for SequencerApi {
             SubscriptionKind::NewHeads => {
                 let rx = self.chain.events.subscribe();
                 forward(pending, rx, |event| match event {
-                    ChainEvent::Sealed { header, .. } => Some(SubscriptionEvent::Head(BlockHeaderJson::from(&header))),
+                    ChainEvent::Sealed { header, .. } => {
+                        Some(SubscriptionEvent::Head(BlockHeaderJson::from(&header)))
+                    }
                 })
                 .await
             }
             SubscriptionKind::Batches => {
                 let batches = Arc::clone(&self.batches);
                 let rx = self.batches.posted_events.subscribe();
-                forward(pending, rx, move |b| Some(SubscriptionEvent::Batch(batches.to_json(&b)))).await
+                forward(pending, rx, move |b| {
+                    Some(SubscriptionEvent::Batch(batches.to_json(&b)))
+                })
+                .await
             }
             SubscriptionKind::Finalized => {
                 let batches = Arc::clone(&self.batches);
                 let rx = self.batches.finalized_events.subscribe();
-                forward(pending, rx, move |b| Some(SubscriptionEvent::Batch(batches.to_json(&b)))).await
+                forward(pending, rx, move |b| {
+                    Some(SubscriptionEvent::Batch(batches.to_json(&b)))
+                })
+                .await
             }
         }
     }
@@ -312,7 +345,9 @@ async fn forward<T: Clone + Send + 'static>(
                 Err(broadcast::error::RecvError::Closed) => return,
             };
             let Some(event) = map(item) else { continue };
-            let Ok(raw) = serde_json::value::to_raw_value(&event) else { continue };
+            let Ok(raw) = serde_json::value::to_raw_value(&event) else {
+                continue;
+            };
             let message = SubscriptionMessage::from(raw);
             if sink.send(message).await.is_err() {
                 return;

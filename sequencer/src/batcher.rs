@@ -27,7 +27,7 @@ use verdict_specs::l2::batch_data::{self, BlockBody};
 
 use crate::builder::{ChainEvent, ChainView};
 use crate::chain_store::{BatchRecord, ChainStore, ChainStoreError, InFlightBatch};
-use crate::metrics_names as m;
+use verdict_node::metrics as m;
 
 /// How batches are cut and posted.
 #[derive(Clone, Debug)]
@@ -312,7 +312,7 @@ impl Batcher {
                 self.next_block = self.next_block.min(change.header.first_block);
             } else if change.status == Status::Finalized {
                 info!(index = change.header.index, "batch final");
-                metrics::gauge!(m::BATCH_FINALIZED_HEIGHT).set((change.header.index + 1) as f64);
+                metrics::gauge!(m::BATCH_FINALIZED_HEIGHT).set(change.header.last_block as f64);
             }
             self.record(change)?;
         }
@@ -374,9 +374,8 @@ impl Batcher {
             })
             .await?;
         let gas = posted.receipt.gas_used;
-        metrics::counter!(m::L1_GAS_SPENT, "kind" => "post").increment(gas);
+        metrics::counter!(m::L1_GAS_SPENT_TOTAL, m::LABEL_KIND => m::KIND_POST).increment(gas);
         metrics::gauge!(m::BATCH_POSTED_HEIGHT).set(last as f64);
-        metrics::gauge!(m::BATCH_BYTES).set(bytes as f64);
         info!(
             index = posted.header.index,
             blocks = %format!("{first}..={last}"),
@@ -411,12 +410,13 @@ impl Batcher {
             return Ok(());
         }
         let receipt = self.l1.finalize(&batch.header).await?;
-        metrics::counter!(m::L1_GAS_SPENT, "kind" => "finalize").increment(receipt.gas_used);
+        metrics::counter!(m::L1_GAS_SPENT_TOTAL, m::LABEL_KIND => m::KIND_FINALIZE)
+            .increment(receipt.gas_used);
         self.record(BatchRecord {
             status: Status::Finalized,
             ..batch
         })?;
-        metrics::gauge!(m::BATCH_FINALIZED_HEIGHT).set((batch.header.index + 1) as f64);
+        metrics::gauge!(m::BATCH_FINALIZED_HEIGHT).set(batch.header.last_block as f64);
         info!(index = batch.header.index, "batch finalized");
         Ok(())
     }

@@ -37,7 +37,7 @@ use verdict_specs::{Hash, Tensor, merkle};
 
 use crate::admission::Admitted;
 use crate::chain_store::{self, ChainStore};
-use crate::metrics_names as m;
+use verdict_node::metrics as m;
 
 /// How the builder cuts blocks.
 #[derive(Clone, Debug)]
@@ -418,7 +418,7 @@ impl Builder {
                 match state.apply_inference(&r.sender, r.nonce, fee, r.max_fee, &sequencer) {
                     Ok(()) => accepted.push((admitted, reply)),
                     Err(e) => {
-                        metrics::counter!(m::REQUESTS, "method" => "sendInference", "outcome" => "rejected").increment(1);
+                        // Counted by the RPC handler, which sees this error come back.
                         let _ = reply.send(Err(transition_error(e)));
                     }
                 }
@@ -551,7 +551,7 @@ impl Builder {
                     for (reply, receipt) in answers {
                         let _ = reply.send(Ok(receipt));
                     }
-                    metrics::counter!(m::RECORDS).increment(count);
+                    metrics::counter!(m::RECORDS_TOTAL).increment(count);
                     if let Some(event) = sealed {
                         let ChainEvent::Sealed { header, .. } = &event;
                         metrics::gauge!(m::BLOCK_HEIGHT).set(header.number as f64);

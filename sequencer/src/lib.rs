@@ -17,7 +17,6 @@ pub mod chain_store;
 pub mod config;
 pub mod deposits;
 pub mod devnet;
-pub mod metrics_names;
 pub mod models;
 pub mod rpc;
 

@@ -24,8 +24,8 @@ use crate::admission::admit;
 use crate::batcher::BatchView;
 use crate::builder::{BuilderMsg, ChainEvent, ChainView};
 use crate::chain_store::ChainStore;
-use crate::metrics_names as m;
 use crate::models::ModelSet;
+use verdict_node::metrics as m;
 
 /// Everything the API reads and where it sends requests.
 pub struct SequencerApi {
@@ -42,8 +42,14 @@ fn internal(e: impl std::fmt::Display) -> ErrorObjectOwned {
     RpcError::new(ErrorCode::Internal, e.to_string()).into()
 }
 
-fn count(outcome: &'static str) {
-    metrics::counter!(m::REQUESTS, "method" => "sendInference", "outcome" => outcome).increment(1);
+/// Counts one `sendInference` by outcome: `ok` or the error code.
+fn count(outcome: Result<(), i32>) {
+    let outcome = match outcome {
+        Ok(()) => "ok".to_string(),
+        Err(code) => code.to_string(),
+    };
+    metrics::counter!(m::REQUESTS_TOTAL, m::LABEL_METHOD => "sendInference", m::LABEL_OUTCOME => outcome)
+        .increment(1);
 }
 
 impl SequencerApi {
@@ -130,7 +136,7 @@ impl VerdictApiServer for SequencerApi {
     async fn send_inference(&self, request: SignedRequestJson) -> RpcResult<InferenceReceipt> {
         let started = Instant::now();
         if self.chain.failed.load(std::sync::atomic::Ordering::SeqCst) {
-            count("error");
+            count(Err(ErrorCode::Unavailable.code()));
             return Err(RpcError::new(
                 ErrorCode::Unavailable,
                 "the sequencer stopped taking requests after a storage failure; see its log",
@@ -140,7 +146,7 @@ impl VerdictApiServer for SequencerApi {
         let admitted = match admit(&request, &self.models, &self.domain) {
             Ok(a) => a,
             Err(e) => {
-                count("rejected");
+                count(Err(e.code.code()));
                 return Err(e.into());
             }
         };
@@ -150,7 +156,7 @@ impl VerdictApiServer for SequencerApi {
             .send(BuilderMsg::Inference(Box::new(admitted), reply))
             .is_err()
         {
-            count("error");
+            count(Err(ErrorCode::Unavailable.code()));
             return Err(
                 RpcError::new(ErrorCode::Unavailable, "the sequencer is shutting down").into(),
             );
@@ -158,13 +164,9 @@ impl VerdictApiServer for SequencerApi {
         let result = answer
             .await
             .map_err(|_| RpcError::new(ErrorCode::Unavailable, "the sequencer is shutting down"))?;
-        match &result {
-            Ok(_) => {
-                count("ok");
-                metrics::histogram!(m::REQUEST_SECONDS).record(started.elapsed().as_secs_f64());
-            }
-            Err(_) => {}
-        }
+        count(result.as_ref().map(|_| ()).map_err(|e| e.code.code()));
+        metrics::histogram!(m::REQUEST_SECONDS, m::LABEL_METHOD => "sendInference")
+            .record(started.elapsed().as_secs_f64());
         result.map_err(Into::into)
     }
 

@@ -17,6 +17,7 @@ pub mod http;
 pub mod server;
 pub mod signing;
 pub mod types;
+pub mod verify;
 
 pub use api::{VerdictApiClient, VerdictApiServer};
 pub use error::{ErrorCode, RpcError};

@@ -73,6 +73,11 @@ pub(crate) struct Anvil {
 impl Anvil {
     /// Starts anvil (automine, chain id 31337) and waits until it accepts connections.
     pub(crate) fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// Starts anvil with extra arguments (e.g. `["--block-time", "1"]`).
+    pub(crate) fn start_with(extra: &[&str]) -> Self {
         let port = free_port();
         let child = Command::new(anvil_binary())
             .args([
@@ -82,6 +87,7 @@ impl Anvil {
                 "127.0.0.1",
                 "--silent",
             ])
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -1,0 +1,194 @@
+//! End to end: `verdict devnet` up (embedded L1, and again with anvil as the L1), 1,000
+//! signed requests from several accounts, each answer equal to the reference
+//! interpreter's; blocks sealed; batches posted and finalized after the window; every
+//! inclusion proof verifies against the output root posted on L1.
+
+mod support;
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use alloy::primitives::B256;
+use verdict_node::l1::client::{ClientConfig, L1Client};
+use verdict_node::l1::contracts::VerdictL1;
+use verdict_node::l1::deploy::Deployment;
+use verdict_node::rpc::VerdictApiClient;
+use verdict_node::rpc::types::{InferenceReceipt, ModelJson, Status};
+use verdict_node::rpc::verify::verify_inclusion;
+use verdict_sequencer::devnet::DEMO_MODELS;
+use verdict_specs::Model;
+use verdict_specs::batch::BatchHeader;
+
+use support::{Devnet, dev_key, input_for, signed};
+
+const SENDERS: usize = 5;
+const PER_SENDER: u64 = 200;
+
+fn demo_model(name: &str) -> Model {
+    let (_, bytes) = DEMO_MODELS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .expect("a demo model");
+    Model::decode(bytes).expect("decodes")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_requests_are_answered_exactly_posted_finalized_and_provable() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let devnet = Devnet::start(dir.path(), &fast_devnet_args());
+    run_flow(&devnet, dir.path()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_flow_runs_against_anvil() {
+    let anvil = support::anvil::Anvil::start_with(&["--block-time", "1"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut args = fast_devnet_args();
+    let url = anvil.http_url();
+    args.extend(["--l1-rpc", url.as_str()]);
+    let devnet = Devnet::start(dir.path(), &args);
+    assert_eq!(devnet.l1_rpc, url);
+    run_flow(&devnet, dir.path()).await;
+}
+
+fn fast_devnet_args() -> Vec<&'static str> {
+    vec![
+        "--block-time",
+        "0.2",
+        "--l1-block-time",
+        "0.5",
+        "--dispute-window",
+        "3",
+        "--batch-blocks",
+        "4",
+        "--batch-interval",
+        "2",
+    ]
+}
+
+async fn run_flow(devnet: &Devnet, data_dir: &std::path::Path) {
+    let client = devnet.client();
+    let info = client.chain_info().await.expect("chainInfo");
+    let models: Vec<ModelJson> = client.models().await.expect("models");
+    assert_eq!(models.len(), 2, "{models:?}");
+    let reference: HashMap<B256, Model> =
+        models.iter().map(|m| (m.id, demo_model(&m.name))).collect();
+
+    // Several senders at once, each in nonce order.
+    let mut tasks = Vec::new();
+    for s in 0..SENDERS {
+        let (client, info, models) = (devnet.client(), info.clone(), models.clone());
+        tasks.push(tokio::spawn(async move {
+            let key = dev_key(s + 1);
+            let mut sent = Vec::new();
+            for nonce in 0..PER_SENDER {
+                let model = &models[(nonce as usize + s) % models.len()];
+                let input = input_for(model, (s as u64) << 32 | nonce);
+                let request = signed(&info, &key, model, input.clone(), nonce);
+                let receipt: InferenceReceipt = client
+                    .send_inference(request)
+                    .await
+                    .unwrap_or_else(|e| panic!("sender {s} nonce {nonce}: {e}"));
+                sent.push((model.id, input, receipt));
+            }
+            sent
+        }));
+    }
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.expect("sender task"));
+    }
+    assert_eq!(all.len(), SENDERS * PER_SENDER as usize);
+
+    // Every answer is the reference interpreter's output.
+    for (model_id, input, receipt) in &all {
+        let expected = verdict_specs::interpreter::run(&reference[model_id], input).expect("runs");
+        assert_eq!(receipt.output, expected, "record {}", receipt.record_hash);
+    }
+
+    // Wait until every record is final on L1.
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let last_block = all
+        .iter()
+        .map(|(_, _, r)| r.block_number)
+        .max()
+        .expect("records");
+    loop {
+        let block = client
+            .get_block_by_number(format!("{:#x}", last_block.to::<u64>()), None)
+            .await
+            .expect("getBlockByNumber");
+        if block.is_some_and(|b| b.status == Status::Finalized) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "block {last_block} not final in time"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+
+    // L1's view of the batches: the current header at each index.
+    let deployment = Deployment::read(&data_dir.join("deployment.json")).expect("deployment file");
+    let l1_client = L1Client::connect(&devnet.l1_rpc, None, ClientConfig::default())
+        .await
+        .expect("L1");
+    let latest = l1_client.block_number().await.expect("L1 head");
+    let l1 = VerdictL1::new(l1_client, deployment).expect("binds");
+    let mut on_l1: BTreeMap<u64, BatchHeader> = BTreeMap::new();
+    for (header, _) in l1
+        .posted_batch_logs(0, latest)
+        .await
+        .expect("BatchPosted logs")
+    {
+        if l1.batch_hash(header.index).await.expect("batchHashes") == B256::from(header.hash()) {
+            on_l1.insert(header.index, header);
+        }
+    }
+    let head = l1.head().await.expect("head");
+    assert!(head.finalized_count >= 1 && head.finalized_count == head.batch_count);
+
+    // Every record: status finalized, proof valid up to the output root L1 holds.
+    for (_, _, receipt) in &all {
+        let found = client
+            .get_inference(receipt.record_hash)
+            .await
+            .expect("getInference")
+            .expect("the record is known");
+        assert_eq!(found.status, Status::Finalized);
+        assert_eq!(found.record.output, receipt.output);
+        let proof = found.proof.expect("a posted record has a proof");
+        let root = verify_inclusion(&receipt.record_hash.0, &proof).expect("the proof verifies");
+        let header = &on_l1[&proof.batch_index.to::<u64>()];
+        assert_eq!(root, header.output_root, "record {}", receipt.record_hash);
+        let block = proof.block.number.to::<u64>();
+        assert!(header.first_block <= block && block <= header.last_block);
+    }
+
+    // Blocks chain from the genesis to the head.
+    let head_number = client
+        .block_number()
+        .await
+        .expect("blockNumber")
+        .to::<u64>();
+    let mut parent = client
+        .get_block_by_number("earliest".into(), None)
+        .await
+        .expect("genesis")
+        .expect("exists")
+        .header
+        .hash;
+    for n in 1..=head_number {
+        let block = client
+            .get_block_by_number(format!("{:#x}", n), None)
+            .await
+            .expect("getBlockByNumber")
+            .expect("sealed");
+        assert_eq!(block.header.parent_hash, parent, "block {n}");
+        parent = block.header.hash;
+    }
+    assert!(head_number >= 2, "several blocks were sealed");
+    let log = devnet.log.lock().expect("log").clone();
+    assert!(log.iter().any(|l| l.starts_with("block")), "{log:?}");
+    assert!(log.iter().any(|l| l.contains("finalized")), "{log:?}");
+}

@@ -236,7 +236,14 @@ impl VerdictL1 {
 
     /// Like [`Self::posted_batches`], with the hash of the L1 transaction of each post.
     pub async fn posted_batch_logs(&self, from: u64, to: u64) -> Result<Vec<(BatchHeader, B256)>> {
-        let logs = self.logs(self.deployment.rollup, Rollup::BatchPosted::SIGNATURE_HASH, from, to).await?;
+        let logs = self
+            .logs(
+                self.deployment.rollup,
+                Rollup::BatchPosted::SIGNATURE_HASH,
+                from,
+                to,
+            )
+            .await?;
         logs.iter()
             .map(|log| {
                 let event = log.log_decode::<Rollup::BatchPosted>().map_err(|e| {

@@ -60,9 +60,17 @@ fn present_sets(store: &Store) -> BTreeMap<u32, BTreeSet<u32>> {
     }
     let mut present: BTreeMap<u32, BTreeSet<u32>> = BTreeMap::new();
     for ((task, seq), got) in parts {
-        assert_eq!(got, (0..PARTS).collect::<Vec<_>>(), "set {task}/{seq} is partial");
+        assert_eq!(
+            got,
+            (0..PARTS).collect::<Vec<_>>(),
+            "set {task}/{seq} is partial"
+        );
         let index = store.get(INDEX, &index_key(task, seq)).expect("get index");
-        assert_eq!(index, Some(seq.to_be_bytes().to_vec()), "set {task}/{seq} has no index");
+        assert_eq!(
+            index,
+            Some(seq.to_be_bytes().to_vec()),
+            "set {task}/{seq} has no index"
+        );
         present.entry(task).or_default().insert(seq);
     }
     let indexed = store.scan_from(INDEX, &[]).count();
@@ -108,7 +116,9 @@ fn commit_blocking_from_threads_survives_reopening() {
                 let committer = committer.clone();
                 scope.spawn(move || {
                     for seq in 0..25 {
-                        committer.commit_blocking(task_set(task, seq)).expect("commit");
+                        committer
+                            .commit_blocking(task_set(task, seq))
+                            .expect("commit");
                     }
                 });
             }
@@ -176,7 +186,11 @@ async fn concurrent_committers_are_acknowledged_in_order_and_grouped() {
     for task in 0..TASKS {
         assert_eq!(present[&task], (0..SETS).collect(), "task {task}");
         let latest = store.get(LATEST, &task.to_be_bytes()).expect("get latest");
-        assert_eq!(latest, Some((SETS - 1).to_be_bytes().to_vec()), "task {task}");
+        assert_eq!(
+            latest,
+            Some((SETS - 1).to_be_bytes().to_vec()),
+            "task {task}"
+        );
     }
 }
 
@@ -260,7 +274,10 @@ async fn a_failed_write_answers_with_its_error_and_poisons_the_store() {
         (0..acknowledged).all(|seq| seqs.contains(&seq)),
         "an acknowledged set is missing"
     );
-    assert!(seqs.iter().all(|&seq| seq <= acknowledged), "a refused set was written");
+    assert!(
+        seqs.iter().all(|&seq| seq <= acknowledged),
+        "a refused set was written"
+    );
 }
 
 /// Set in the child process: the database directory.
@@ -313,7 +330,12 @@ fn acknowledged_sets_survive_sigkill_and_no_set_is_partial() {
     let dir = tempfile::tempdir().expect("temp dir");
     let exe = std::env::current_exe().expect("test binary");
     let mut child = Command::new(exe)
-        .args(["--exact", "sigkill_child", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "sigkill_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD_DIR, dir.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -356,7 +378,11 @@ fn acknowledged_sets_survive_sigkill_and_no_set_is_partial() {
     let status = child.wait().expect("reap the child");
     {
         use std::os::unix::process::ExitStatusExt;
-        assert_eq!(status.signal(), Some(9), "killed mid-way, not finished: {status}");
+        assert_eq!(
+            status.signal(),
+            Some(9),
+            "killed mid-way, not finished: {status}"
+        );
     }
     // Lines printed before the kill are acknowledgements too.
     reader.join().expect("reader");
@@ -373,10 +399,16 @@ fn acknowledged_sets_survive_sigkill_and_no_set_is_partial() {
         let present = present.get(&task).cloned().unwrap_or_default();
         let acked = acknowledged.get(&task).cloned().unwrap_or_default();
         let missing: Vec<_> = acked.difference(&present).collect();
-        assert!(missing.is_empty(), "task {task}: acknowledged but lost: {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "task {task}: acknowledged but lost: {missing:?}"
+        );
         // A task's sets were applied in order: what survived is a prefix.
         let prefix: BTreeSet<u32> = (0..present.len() as u32).collect();
-        assert_eq!(present, prefix, "task {task}: the sets present are not a prefix");
+        assert_eq!(
+            present, prefix,
+            "task {task}: the sets present are not a prefix"
+        );
         unacknowledged += present.len() - acked.len();
     }
     eprintln!(

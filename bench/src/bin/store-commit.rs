@@ -53,7 +53,11 @@ fn args() -> Result<Args> {
     };
     let mut words = std::env::args().skip(1);
     while let Some(flag) = words.next() {
-        let mut value = || words.next().with_context(|| format!("{flag} needs a value"));
+        let mut value = || {
+            words
+                .next()
+                .with_context(|| format!("{flag} needs a value"))
+        };
         match flag.as_str() {
             "--records" => args.records = value()?.parse().context("--records")?,
             "--seconds" => args.seconds = value()?.parse().context("--seconds")?,
@@ -125,7 +129,8 @@ impl Fresh {
     fn open(dir: &Path, name: &str) -> Result<Self> {
         let path = dir.join(name);
         if path.exists() {
-            std::fs::remove_dir_all(&path).with_context(|| format!("removing {}", path.display()))?;
+            std::fs::remove_dir_all(&path)
+                .with_context(|| format!("removing {}", path.display()))?;
         }
         let store = Store::open(&path, FAMILIES)?;
         Ok(Self { store, path })

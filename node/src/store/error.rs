@@ -26,7 +26,9 @@ pub enum StoreError {
     /// A write failed earlier; the store accepts no write after that (reads still work).
     /// Whatever the failed write left behind is unknown, so a sequencer must stop, reopen
     /// and recover rather than answer from a state that may not be on disk.
-    #[error("the store is poisoned: an earlier write failed ({cause}); no write is accepted after it")]
+    #[error(
+        "the store is poisoned: an earlier write failed ({cause}); no write is accepted after it"
+    )]
     Poisoned {
         /// The first failure.
         cause: Box<StoreError>,
@@ -49,5 +51,22 @@ impl StoreError {
                 cause: Box::new(cause),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn poisoning_keeps_the_first_cause_and_never_nests() {
+        let cause = StoreError::UnknownColumnFamily("x".into());
+        let poisoned = cause.poison();
+        assert!(
+            matches!(&poisoned, StoreError::Poisoned { cause } if matches!(**cause, StoreError::UnknownColumnFamily(_)))
+        );
+        let again = poisoned.clone().poison();
+        assert_eq!(again.to_string(), poisoned.to_string());
+        assert!(again.to_string().contains("\"x\""), "{again}");
     }
 }

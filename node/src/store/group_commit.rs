@@ -3,7 +3,8 @@
 //! A `sync = true` RocksDB write costs one WAL fsync, whatever its size, and the fsync is
 //! most of its time. So one writer thread takes every set queued while the previous
 //! write+fsync ran and applies them as one write with one fsync: under load, N callers pay
-//! for one fsync instead of N, and each caller still waits for no longer than two fsyncs.
+//! for one fsync instead of N, and a set waits for the write in progress and its own (more
+//! only when the queue holds more than one write's bounds).
 //!
 //! - Callers queue sets on a channel ([`GroupCommitter::commit`] queues at call time, not
 //!   when first polled) and wait on a oneshot for the answer; the async side never blocks.
@@ -89,8 +90,9 @@ impl Store {
     }
 }
 
-/// A handle to one group-commit writer thread. Clones share the thread; the last one
-/// dropped stops it (after the queued sets are written).
+/// A handle to one group-commit writer thread. Clones share the thread; dropping the last
+/// one closes the queue, lets the writer answer what is queued, and joins it (so the drop
+/// may block for the writes still queued; afterwards the thread's [`Store`] clone is gone).
 #[derive(Clone)]
 pub struct GroupCommitter {
     shared: Arc<Shared>,
@@ -384,8 +386,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let missing = dir.path().join("missing");
         let error = rocksdb::DB::open(&rocksdb::Options::default(), missing)
-            .err()
-            .expect("create_if_missing is off by default");
+            .expect_err("create_if_missing is off by default");
         StoreError::Rocks(error)
     }
 
@@ -518,7 +519,8 @@ mod tests {
         let committer = GroupCommitter::start(sink, GroupCommitConfig::default());
         let mut answers = queue_during_first_write(&committer, &probe, 10).into_iter();
         let rt = runtime();
-        rt.block_on(answers.next().expect("set 0")).expect("first write succeeds");
+        rt.block_on(answers.next().expect("set 0"))
+            .expect("first write succeeds");
         for answer in answers {
             let error = rt.block_on(answer).expect_err("the group's write failed");
             assert!(matches!(error, StoreError::Rocks(_)), "{error}");
@@ -529,7 +531,9 @@ mod tests {
                 panic!("expected Poisoned, got {error}");
             };
             assert!(matches!(**cause, StoreError::Rocks(_)), "{error}");
-            let error = rt.block_on(committer.commit(set(43))).expect_err("poisoned");
+            let error = rt
+                .block_on(committer.commit(set(43)))
+                .expect_err("poisoned");
             assert!(matches!(error, StoreError::Poisoned { .. }), "{error}");
         }
         // Nothing is written after the failure.
@@ -568,9 +572,16 @@ mod tests {
         assert!(probe.dropped.load(Ordering::SeqCst));
         let rt = runtime();
         for answer in answers {
-            rt.block_on(answer).expect("written before the thread stopped");
+            rt.block_on(answer)
+                .expect("written before the thread stopped");
         }
-        let written: usize = probe.writes.lock().expect("lock").iter().map(Vec::len).sum();
+        let written: usize = probe
+            .writes
+            .lock()
+            .expect("lock")
+            .iter()
+            .map(Vec::len)
+            .sum();
         assert_eq!(written, 50);
     }
 

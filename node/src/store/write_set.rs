@@ -87,9 +87,6 @@ mod tests {
         assert_eq!(a.len(), 3);
         assert_eq!(a.bytes(), 2 + 5 + 2 + 2 + 1);
         let values: Vec<_> = a.ops().iter().map(|op| op.value.clone()).collect();
-        assert_eq!(
-            values,
-            [Some(b"value".to_vec()), None, Some(b"v".to_vec())]
-        );
+        assert_eq!(values, [Some(b"value".to_vec()), None, Some(b"v".to_vec())]);
     }
 }

@@ -19,7 +19,7 @@ use verdict_sequencer::config::SequencerConfig;
 use verdict_sequencer::devnet::{DEMO_DEPOSIT_ETHER, DEMO_FEE_WEI, Prepared, prepare};
 use verdict_specs::hash::to_hex;
 
-use crate::l1::serve::{init_logging, shutdown_signal};
+use crate::l1::serve::{init_logging, shutdown_or_stdin_eof};
 
 /// Run everything locally: L1, contracts, models, sequencer, funded accounts.
 ///
@@ -60,6 +60,9 @@ pub(crate) struct DevnetArgs {
     /// Interface for both servers.
     #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
     host: IpAddr,
+    /// Stop when stdin closes (for supervisors and test harnesses).
+    #[arg(long, hide = true)]
+    stop_on_stdin_eof: bool,
 }
 
 pub(crate) fn run(args: DevnetArgs) -> Result<()> {
@@ -79,6 +82,7 @@ fn seconds(flag: &str, value: f64) -> Result<Duration> {
 }
 
 async fn devnet(args: DevnetArgs) -> Result<()> {
+    let stop_on_stdin_eof = args.stop_on_stdin_eof;
     let temp;
     let base: PathBuf = match &args.data_dir {
         Some(dir) => {
@@ -158,7 +162,7 @@ async fn devnet(args: DevnetArgs) -> Result<()> {
         fresh,
     );
     log_chain(&sequencer);
-    shutdown_signal().await?;
+    shutdown_or_stdin_eof(stop_on_stdin_eof).await?;
     tracing::info!("stopping");
     sequencer.stop().await;
     if let Some((_chain, server)) = embedded {
@@ -234,6 +238,13 @@ fn print_banner(
 
 /// Prints one line per sealed block and per batch event, until the sequencer stops.
 pub(crate) fn log_chain(sequencer: &Sequencer) {
+    // `println!` panics when stdout is gone (a closed pipe); the log is not worth dying for.
+    macro_rules! println {
+        ($($arg:tt)*) => {{
+            use std::io::Write as _;
+            let _ = writeln!(std::io::stdout(), $($arg)*);
+        }};
+    }
     let mut blocks = sequencer.chain().events.subscribe();
     let mut posted = sequencer.batches().posted_events.subscribe();
     let mut finalized = sequencer.batches().finalized_events.subscribe();

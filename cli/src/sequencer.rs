@@ -11,7 +11,7 @@ use verdict_sequencer::config::{KEYS, SequencerConfig};
 use verdict_sequencer::{ModelFile, Sequencer};
 
 use crate::input::load_model;
-use crate::l1::serve::{init_logging, shutdown_signal};
+use crate::l1::serve::{init_logging, shutdown_or_stdin_eof};
 
 static KEY_TABLE: LazyLock<String> = LazyLock::new(|| {
     let mut text = String::from(
@@ -46,6 +46,10 @@ pub(crate) struct SequencerArgs {
     /// Print the effective configuration (file, then environment) as TOML and exit.
     #[arg(long)]
     print_config: bool,
+
+    /// Stop when stdin closes (for supervisors and test harnesses).
+    #[arg(long, hide = true)]
+    stop_on_stdin_eof: bool,
 }
 
 pub(crate) fn run(args: SequencerArgs) -> Result<()> {
@@ -63,10 +67,10 @@ pub(crate) fn run(args: SequencerArgs) -> Result<()> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(serve(config))
+    runtime.block_on(serve(config, args.stop_on_stdin_eof))
 }
 
-async fn serve(config: SequencerConfig) -> Result<()> {
+async fn serve(config: SequencerConfig, stop_on_stdin_eof: bool) -> Result<()> {
     let Some(key) = config.key.clone() else {
         bail!(
             "no key configured: set `key` in the config file or VERDICT_KEY (0x-hex or a keystore path)"
@@ -110,7 +114,7 @@ async fn serve(config: SequencerConfig) -> Result<()> {
         sequencer.rpc.http_url().trim_end_matches('/')
     );
     crate::devnet::log_chain(&sequencer);
-    shutdown_signal().await?;
+    shutdown_or_stdin_eof(stop_on_stdin_eof).await?;
     tracing::info!("stopping: sealing the open block");
     sequencer.stop().await;
     Ok(())

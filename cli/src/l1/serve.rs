@@ -153,6 +153,24 @@ fn ether_string(wei: U256) -> String {
     }
 }
 
+/// Resolves on Ctrl-C or SIGTERM, or (with `stdin_eof`) when stdin reaches its end: a
+/// supervisor that holds the other end of a pipe (a test harness) stops the process by
+/// exiting, even when it cannot send a signal (a panic, a static never dropped).
+pub(crate) async fn shutdown_or_stdin_eof(stdin_eof: bool) -> Result<()> {
+    if !stdin_eof {
+        return shutdown_signal().await;
+    }
+    let eof = tokio::task::spawn_blocking(|| {
+        let mut sink = [0u8; 256];
+        let mut stdin = std::io::stdin();
+        while std::io::Read::read(&mut stdin, &mut sink).is_ok_and(|n| n > 0) {}
+    });
+    tokio::select! {
+        result = shutdown_signal() => result,
+        _ = eof => Ok(()),
+    }
+}
+
 /// Resolves on Ctrl-C, or SIGTERM on Unix.
 pub(crate) async fn shutdown_signal() -> Result<()> {
     #[cfg(unix)]

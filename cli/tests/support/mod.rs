@@ -33,11 +33,21 @@ impl Devnet {
     /// for its banner.
     pub(crate) fn start(data_dir: &Path, args: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_verdict"))
-            .args(["devnet", "--rpc-port", "0", "--l1-port", "0", "--data-dir"])
+            .args([
+                "devnet",
+                "--stop-on-stdin-eof",
+                "--rpc-port",
+                "0",
+                "--l1-port",
+                "0",
+                "--data-dir",
+            ])
             .arg(data_dir)
             .args(args)
             .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
+            // The devnet stops when this pipe closes, i.e. when the test process exits,
+            // even if this handle is never dropped (a static shared by several tests).
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

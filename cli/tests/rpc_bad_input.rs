@@ -1,0 +1,345 @@
+//! The bad-input table, one test per row, against a real `verdict devnet`: each bad
+//! request gets a clear error with its stable code, nothing is recorded, and the chain
+//! keeps serving (a good request from the same sender succeeds right after).
+//!
+//! The rows share one devnet (starting one takes seconds); each row uses its own sender,
+//! so rows cannot disturb each other's nonces.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::OnceLock;
+
+use alloy::primitives::{Bytes, U256};
+use jsonrpsee::core::ClientError;
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+use verdict_node::rpc::VerdictApiClient;
+use verdict_node::rpc::types::{ChainInfo, ModelJson, SignedRequestJson};
+use verdict_specs::Tensor;
+
+use support::{Devnet, dev_key, input_for, signed};
+
+struct Shared {
+    devnet: Devnet,
+    _dir: tempfile::TempDir,
+}
+
+/// The one devnet of this test binary (tests run on threads of one process).
+fn devnet() -> &'static Devnet {
+    static SHARED: OnceLock<Shared> = OnceLock::new();
+    &SHARED
+        .get_or_init(|| {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let devnet = Devnet::start(
+                dir.path(),
+                &["--block-time", "0.2", "--batch-interval", "2"],
+            );
+            Shared { devnet, _dir: dir }
+        })
+        .devnet
+}
+
+/// Serializes rows that need exclusive use of an account.
+static LOCK: Mutex<()> = Mutex::const_new(());
+
+async fn setup() -> (ChainInfo, ModelJson) {
+    let client = devnet().client();
+    let info = client.chain_info().await.expect("chainInfo");
+    let model = client
+        .get_model("digits-mlp".into())
+        .await
+        .expect("getModel")
+        .expect("served");
+    (info, model)
+}
+
+/// Asserts a call failed with `code` and a message containing `words`.
+fn assert_refused<T: std::fmt::Debug>(result: Result<T, ClientError>, code: i32, words: &str) {
+    match result {
+        Err(ClientError::Call(e)) => {
+            assert_eq!(e.code(), code, "{}", e.message());
+            assert!(
+                e.message().contains(words),
+                "message {:?} should mention {words:?}",
+                e.message()
+            );
+        }
+        other => panic!("expected error {code}, got {other:?}"),
+    }
+}
+
+/// The chain is unharmed: the sender's nonce did not move, and its next good request is
+/// answered.
+async fn still_serving(info: &ChainInfo, model: &ModelJson, account: usize, nonce: u64) {
+    let client = devnet().client();
+    let key = dev_key(account);
+    let state = client.get_account(key.address()).await.expect("getAccount");
+    assert_eq!(
+        state.nonce.to::<u64>(),
+        nonce,
+        "a refused request must not use a nonce"
+    );
+    let good = signed(info, &key, model, input_for(model, 99), nonce);
+    let receipt = client
+        .send_inference(good)
+        .await
+        .expect("a good request right after");
+    assert_eq!(receipt.output.len(), 1);
+}
+
+#[tokio::test]
+async fn bad_signature() {
+    let (info, model) = setup().await;
+    let key = dev_key(2);
+    let mut request = signed(&info, &key, &model, input_for(&model, 1), 0);
+    // Signed by someone else.
+    let other = signed(&info, &dev_key(3), &model, input_for(&model, 1), 0);
+    request.signature = other.signature.clone();
+    assert_refused(
+        devnet().client().send_inference(request.clone()).await,
+        1001,
+        "not the sender",
+    );
+    // Not a signature at all.
+    request.signature = Bytes::from(vec![0u8; 65]);
+    assert_refused(
+        devnet().client().send_inference(request.clone()).await,
+        1001,
+        "signature",
+    );
+    request.signature = Bytes::from(vec![1u8; 64]);
+    assert_refused(
+        devnet().client().send_inference(request).await,
+        1000,
+        "65 bytes",
+    );
+    still_serving(&info, &model, 2, 0).await;
+}
+
+#[tokio::test]
+async fn replayed_nonce() {
+    let _guard = LOCK.lock().await;
+    let (info, model) = setup().await;
+    let key = dev_key(4);
+    let client = devnet().client();
+    let first = signed(&info, &key, &model, input_for(&model, 2), 0);
+    client
+        .send_inference(first.clone())
+        .await
+        .expect("first use");
+    assert_refused(client.send_inference(first).await, 1002, "already used");
+    still_serving(&info, &model, 4, 1).await;
+}
+
+#[tokio::test]
+async fn future_nonce() {
+    let (info, model) = setup().await;
+    let request = signed(&info, &dev_key(5), &model, input_for(&model, 3), 7);
+    assert_refused(
+        devnet().client().send_inference(request).await,
+        1003,
+        "ahead",
+    );
+    still_serving(&info, &model, 5, 0).await;
+}
+
+#[tokio::test]
+async fn unknown_model() {
+    let (info, model) = setup().await;
+    let mut other = model.clone();
+    other.id = alloy::primitives::B256::repeat_byte(0xab);
+    let request = signed(&info, &dev_key(6), &other, input_for(&model, 4), 0);
+    assert_refused(
+        devnet().client().send_inference(request).await,
+        1004,
+        "no model",
+    );
+    still_serving(&info, &model, 6, 0).await;
+}
+
+#[tokio::test]
+async fn wrong_input_shape() {
+    let (info, model) = setup().await;
+    let input = Tensor::from_i8(vec![8, 8], vec![1; 64]).expect("tensor");
+    let request = signed(&info, &dev_key(7), &model, input, 0);
+    assert_refused(
+        devnet().client().send_inference(request).await,
+        1005,
+        "shape",
+    );
+    let input = Tensor::from_i32(vec![64], vec![1; 64]).expect("tensor");
+    let request = signed(&info, &dev_key(7), &model, input, 0);
+    assert_refused(devnet().client().send_inference(request).await, 1005, "i8");
+    still_serving(&info, &model, 7, 0).await;
+}
+
+#[tokio::test]
+async fn out_of_range_input() {
+    let (info, model) = setup().await;
+    let mut data = vec![0i8; 64];
+    data[5] = i8::MIN;
+    let input = Tensor::from_i8(vec![64], data).expect("tensor");
+    let request = signed(&info, &dev_key(8), &model, input, 0);
+    assert_refused(
+        devnet().client().send_inference(request).await,
+        1006,
+        "element 5",
+    );
+    still_serving(&info, &model, 8, 0).await;
+}
+
+#[tokio::test]
+async fn max_fee_too_low() {
+    let (info, model) = setup().await;
+    let mut cheap = model.clone();
+    cheap.fee_per_inference -= U256::from(1);
+    let request = signed(&info, &dev_key(9), &cheap, input_for(&model, 5), 0);
+    assert_refused(
+        devnet().client().send_inference(request).await,
+        1007,
+        "below the fee",
+    );
+    still_serving(&info, &model, 9, 0).await;
+}
+
+#[tokio::test]
+async fn insufficient_balance() {
+    let (info, model) = setup().await;
+    // A fresh key: valid signature, no L2 balance.
+    let key = alloy::signers::local::PrivateKeySigner::random();
+    let request = signed(&info, &key, &model, input_for(&model, 6), 0);
+    assert_refused(
+        devnet().client().send_inference(request).await,
+        2001,
+        "deposit",
+    );
+    let state = devnet()
+        .client()
+        .get_account(key.address())
+        .await
+        .expect("getAccount");
+    assert_eq!(state.nonce.to::<u64>(), 0);
+    assert_eq!(state.balance, U256::ZERO);
+}
+
+/// One raw HTTP POST; returns the status code and the body.
+fn post(body: &[u8]) -> (u16, String) {
+    let url = devnet()
+        .rpc
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
+    let mut stream = TcpStream::connect(&url).expect("connects");
+    let head = format!(
+        "POST / HTTP/1.1\r\nHost: {url}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).expect("head");
+    // The server may answer (413) before reading a large body; a reset is fine then.
+    let _ = stream.write_all(body);
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("an HTTP status line");
+    let body = response
+        .split("\r\n\r\n")
+        .nth(1)
+        .unwrap_or_default()
+        .to_string();
+    (status, body)
+}
+
+fn error_code(body: &str) -> i64 {
+    let value: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"));
+    value["error"]["code"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("no error code in {body}"))
+}
+
+#[tokio::test]
+async fn oversized_request() {
+    let (info, model) = setup().await;
+    let huge = json!({"jsonrpc": "2.0", "id": 1, "method": "verdict_sendInference",
+        "params": [{"padding": "x".repeat(2 << 20)}]});
+    let (status, body) = post(huge.to_string().as_bytes());
+    assert_eq!(status, 413, "{body}");
+    assert_eq!(error_code(&body), -32007, "{body}");
+    still_serving(
+        &info,
+        &model,
+        1,
+        devnet()
+            .client()
+            .get_account(dev_key(1).address())
+            .await
+            .expect("account")
+            .nonce
+            .to::<u64>(),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn malformed_json() {
+    let (info, model) = setup().await;
+    let (_, body) = post(br#"{"jsonrpc": "2.0", "id": 1, "method": "verdict_sendInf"#);
+    assert_eq!(error_code(&body), -32700, "{body}");
+    let (_, body) = post(br#"{"jsonrpc":"2.0","id":1,"method":"verdict_sendInference","params":[{"sender":"0x12"}]}"#);
+    assert_eq!(
+        error_code(&body),
+        -32602,
+        "wrong params are invalid params: {body}"
+    );
+    still_serving(&info, &model, 3, 0).await;
+}
+
+#[tokio::test]
+async fn unknown_method() {
+    let (_, body) =
+        post(br#"{"jsonrpc":"2.0","id":1,"method":"verdict_doesNotExist","params":[]}"#);
+    assert_eq!(error_code(&body), -32601, "{body}");
+    let (_, body) = post(br#"{"jsonrpc":"2.0","id":2,"method":"verdict_blockNumber","params":[]}"#);
+    let value: Value = serde_json::from_str(&body).expect("json");
+    assert!(
+        value["result"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("0x")),
+        "{body}"
+    );
+}
+
+/// The OpenRPC document the real server serves names exactly its methods.
+#[tokio::test]
+async fn rpc_discover_describes_the_real_server() {
+    let (_, body) = post(br#"{"jsonrpc":"2.0","id":1,"method":"rpc.discover","params":[]}"#);
+    let value: Value = serde_json::from_str(&body).expect("json");
+    let mut documented: Vec<String> = value["result"]["methods"]
+        .as_array()
+        .expect("methods")
+        .iter()
+        .filter_map(|m| m["name"].as_str().map(str::to_string))
+        .collect();
+    documented.sort();
+    for method in &documented {
+        if method == "verdict_subscribe" || method == "verdict_unsubscribe" {
+            continue; // WebSocket only
+        }
+        let request = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": []});
+        let (_, body) = post(request.to_string().as_bytes());
+        let answer: Value = serde_json::from_str(&body).expect("json");
+        assert_ne!(
+            answer["error"]["code"].as_i64(),
+            Some(-32601),
+            "{method} is documented but not served"
+        );
+    }
+    assert!(
+        documented.contains(&"verdict_sendInference".to_string()),
+        "{documented:?}"
+    );
+}

@@ -150,19 +150,19 @@ async fn infer_with<C: VerdictApiClient + Sync>(client: &C, args: &InferArgs) ->
         }
         let deadline = Instant::now() + Duration::from_secs(args.timeout);
         loop {
-            if let Some(found) = client
+            let found = client
                 .get_inference(receipt.record_hash)
                 .await
-                .context("verdict_getInference")?
+                .context("verdict_getInference")?;
+            if let Some(found) = found
+                && found.status != status
             {
-                if found.status != status {
-                    status = found.status;
-                    batch = found.batch_index;
-                    if !args.json {
-                        match found.batch_index {
-                            Some(b) => println!("status       {} (batch {b})", name(status)),
-                            None => println!("status       {}", name(status)),
-                        }
+                status = found.status;
+                batch = found.batch_index;
+                if !args.json {
+                    match found.batch_index {
+                        Some(b) => println!("status       {} (batch {b})", name(status)),
+                        None => println!("status       {}", name(status)),
                     }
                 }
             }

@@ -16,7 +16,7 @@ use jsonrpsee::core::ClientError;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 use verdict_node::rpc::VerdictApiClient;
-use verdict_node::rpc::types::{ChainInfo, ModelJson, SignedRequestJson};
+use verdict_node::rpc::types::{ChainInfo, ModelJson};
 use verdict_specs::Tensor;
 
 use support::{Devnet, dev_key, input_for, signed};

@@ -39,6 +39,12 @@ use crate::admission::Admitted;
 use crate::chain_store::{self, ChainStore};
 use verdict_node::metrics as m;
 
+/// Where an admitted request's answer goes.
+pub type Reply = oneshot::Sender<Result<InferenceReceipt, RpcError>>;
+
+/// An admitted request waiting for the builder, with its reply channel.
+type Pending = (Box<Admitted>, Reply);
+
 /// How the builder cuts blocks.
 #[derive(Clone, Debug)]
 pub struct BlockConfig {
@@ -69,10 +75,7 @@ impl Default for BlockConfig {
 /// Messages to the builder.
 pub enum BuilderMsg {
     /// An admitted request and where to send its answer.
-    Inference(
-        Box<Admitted>,
-        oneshot::Sender<Result<InferenceReceipt, RpcError>>,
-    ),
+    Inference(Box<Admitted>, Reply),
     /// New deposits from the L1 queue, in queue order.
     Deposits(Vec<Deposit>),
     /// Seal what is open and stop.
@@ -256,10 +259,7 @@ impl Builder {
 
     /// Runs until every sender is gone; seals what is open before returning.
     pub fn run(mut self, inbox: Receiver<BuilderMsg>) {
-        let mut pending: Vec<(
-            Box<Admitted>,
-            oneshot::Sender<Result<InferenceReceipt, RpcError>>,
-        )> = Vec::new();
+        let mut pending: Vec<Pending> = Vec::new();
         loop {
             let timeout = self
                 .open
@@ -314,10 +314,7 @@ impl Builder {
     fn take(
         &mut self,
         msg: BuilderMsg,
-        pending: &mut Vec<(
-            Box<Admitted>,
-            oneshot::Sender<Result<InferenceReceipt, RpcError>>,
-        )>,
+        pending: &mut Vec<Pending>,
     ) {
         match msg {
             BuilderMsg::Inference(admitted, reply) => pending.push((admitted, reply)),
@@ -390,10 +387,7 @@ impl Builder {
     /// Checks, applies, executes and records one step of requests (all fit the block).
     fn execute(
         &mut self,
-        step: Vec<(
-            Box<Admitted>,
-            oneshot::Sender<Result<InferenceReceipt, RpcError>>,
-        )>,
+        step: Vec<Pending>,
     ) {
         if self.failed() {
             for (_, reply) in step {
@@ -595,10 +589,7 @@ fn encoded_len(tx: &InferenceTx) -> usize {
 
 /// Runs each model's share of `accepted` as one batch; outputs in `accepted`'s order.
 fn run_models(
-    accepted: &[(
-        Box<Admitted>,
-        oneshot::Sender<Result<InferenceReceipt, RpcError>>,
-    )],
+    accepted: &[Pending],
 ) -> Result<Vec<Tensor>, verdict_node::executor::ExecError> {
     let mut groups: BTreeMap<Hash, Vec<usize>> = BTreeMap::new();
     for (i, (admitted, _)) in accepted.iter().enumerate() {

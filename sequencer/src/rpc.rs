@@ -220,10 +220,7 @@ impl VerdictApiServer for SequencerApi {
         let number = match block.as_str() {
             "latest" | "safe" | "pending" => self.chain.sealed().number,
             "earliest" => 0,
-            "finalized" => match self.batches_last_final_block() {
-                Some(n) => n,
-                None => 0,
-            },
+            "finalized" => self.batches_last_final_block().unwrap_or_default(),
             text => parse_quantity(text).ok_or_else(|| {
                 ErrorObjectOwned::from(RpcError::new(
                     ErrorCode::BadRequest,

@@ -40,7 +40,7 @@ fn prefix(address: &Address, len: usize) -> Address {
     let mut out = [0u8; 20];
     let full = len / 8;
     out[..full].copy_from_slice(&address[..full]);
-    if len % 8 != 0 {
+    if !len.is_multiple_of(8) {
         out[full] = address[full] & (0xffu8 << (8 - len % 8));
     }
     out

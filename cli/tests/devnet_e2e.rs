@@ -13,7 +13,9 @@ use verdict_node::l1::client::{ClientConfig, L1Client};
 use verdict_node::l1::contracts::VerdictL1;
 use verdict_node::l1::deploy::Deployment;
 use verdict_node::rpc::VerdictApiClient;
-use verdict_node::rpc::types::{InferenceReceipt, ModelJson, Status};
+use verdict_node::rpc::types::{
+    InferenceReceipt, ModelJson, Status, SubscriptionEvent, SubscriptionKind,
+};
 use verdict_node::rpc::verify::verify_inclusion;
 use verdict_sequencer::devnet::DEMO_MODELS;
 use verdict_specs::Model;
@@ -51,6 +53,21 @@ async fn the_same_flow_runs_against_anvil() {
     run_flow(&devnet, dir.path()).await;
 }
 
+/// A plain HTTP GET; the body.
+fn http_get(base: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let host = base.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = std::net::TcpStream::connect(host).expect("connects");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("request");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("response");
+    response
+}
+
 fn fast_devnet_args() -> Vec<&'static str> {
     vec![
         "--block-time",
@@ -68,6 +85,19 @@ fn fast_devnet_args() -> Vec<&'static str> {
 
 async fn run_flow(devnet: &Devnet, data_dir: &std::path::Path) {
     let client = devnet.client();
+    // Subscriptions over WebSocket, on the same port.
+    let ws = jsonrpsee::ws_client::WsClientBuilder::default()
+        .build(devnet.rpc.replace("http://", "ws://"))
+        .await
+        .expect("WebSocket");
+    let mut heads = ws
+        .subscribe_events(SubscriptionKind::NewHeads)
+        .await
+        .expect("newHeads");
+    let mut finals = ws
+        .subscribe_events(SubscriptionKind::Finalized)
+        .await
+        .expect("finalized");
     let info = client.chain_info().await.expect("chainInfo");
     let models: Vec<ModelJson> = client.models().await.expect("models");
     assert_eq!(models.len(), 2, "{models:?}");
@@ -188,6 +218,71 @@ async fn run_flow(devnet: &Devnet, data_dir: &std::path::Path) {
         parent = block.header.hash;
     }
     assert!(head_number >= 2, "several blocks were sealed");
+    // The subscriptions saw blocks and final batches.
+    let head = tokio::time::timeout(Duration::from_secs(10), heads.next())
+        .await
+        .expect("a head arrives")
+        .expect("stream open")
+        .expect("decodes");
+    assert!(matches!(head, SubscriptionEvent::Head(_)), "{head:?}");
+    let fin = tokio::time::timeout(Duration::from_secs(10), finals.next())
+        .await
+        .expect("a finalized batch arrives")
+        .expect("stream open")
+        .expect("decodes");
+    assert!(
+        matches!(fin, SubscriptionEvent::Batch(ref b) if b.status == Status::Finalized),
+        "{fin:?}"
+    );
+
+    // Metrics on the same port.
+    let metrics = http_get(&devnet.rpc, "/metrics");
+    assert!(metrics.contains("verdict_records_total"), "{metrics}");
+    assert!(
+        metrics.contains("verdict_batch_finalized_height"),
+        "{metrics}"
+    );
+
+    // `verdict infer`, the command, as a user runs it: one JSON object at the end.
+    let input = data_dir.join("input.txt");
+    std::fs::write(&input, vec!["3"; 64].join(" ")).expect("input");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_verdict"))
+        .args([
+            "infer",
+            "--rpc",
+            &devnet.rpc,
+            "--model",
+            "digits-mlp",
+            "--wait",
+            "posted",
+            "--json",
+            "--input",
+        ])
+        .arg(&input)
+        .output()
+        .expect("verdict infer runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    for field in ["record_hash", "output", "block", "index", "status"] {
+        assert!(answer.get(field).is_some(), "{field} missing: {answer}");
+    }
+    assert!(
+        matches!(answer["status"].as_str(), Some("posted" | "finalized")),
+        "{answer}"
+    );
+    let expected = verdict_specs::interpreter::run(
+        &demo_model("digits-mlp"),
+        &verdict_specs::Tensor::from_i8(vec![64], vec![3; 64]).expect("tensor"),
+    )
+    .expect("runs");
+    let output: verdict_specs::Tensor =
+        serde_json::from_value(answer["output"].clone()).expect("tensor");
+    assert_eq!(output, expected);
+
     let log = devnet.log.lock().expect("log").clone();
     assert!(log.iter().any(|l| l.starts_with("block")), "{log:?}");
     assert!(log.iter().any(|l| l.contains("finalized")), "{log:?}");

@@ -112,7 +112,7 @@ async fn answered_requests_survive_kill_9_in_order_and_batches_are_never_posted_
         &config,
         format!(
             "data_dir = {:?}\nl1_rpc = {l1_url:?}\ndeployment = {:?}\nkey = {:?}\nmodels = [{:?}]\n\
-             rpc_addr = \"127.0.0.1:{port}\"\nblock_time_ms = 100\nbatch_blocks = 3\nbatch_interval_secs = 1\nl1_poll_ms = 200\n",
+             rpc_addr = \"127.0.0.1:{port}\"\nblock_time_ms = 100\nbatch_blocks = 3\nmax_block_bytes = 8192\nmax_batch_bytes = 12000\nbatch_interval_secs = 1\nl1_poll_ms = 200\n",
             dir.path().join("chain"),
             deployment_file,
             deployer.to_bytes().to_string(),
@@ -202,7 +202,7 @@ async fn answered_requests_survive_kill_9_in_order_and_batches_are_never_posted_
     }
 
     // Wait until the chain's blocks are all posted, then read the chain in order.
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + Duration::from_secs(150);
     let head = loop {
         let head = client
             .block_number()

@@ -66,6 +66,17 @@ pub struct BatchView {
     dispute_window: u64,
 }
 
+/// Encodes `bodies` as batch data, dropping blocks from the end (halving) until the data
+/// fits `max_bytes`; one block is always kept. The blocks dropped go in the next batch.
+pub fn fit(bodies: &mut Vec<BlockBody>, max_bytes: usize, compress: bool) -> Vec<u8> {
+    let mut data = batch_data::encode(bodies, compress);
+    while data.len() > max_bytes && bodies.len() > 1 {
+        bodies.truncate(bodies.len().div_ceil(2));
+        data = batch_data::encode(bodies, compress);
+    }
+    data
+}
+
 impl BatchView {
     fn new(batches: Vec<BatchRecord>, dispute_window: u64) -> Self {
         Self {
@@ -216,7 +227,8 @@ impl Batcher {
             self.needs_reconcile = false;
         }
         self.track().await?;
-        self.post_if_due().await?;
+        // Catch up: post as long as whole batches wait (after a restart or a slow L1).
+        while self.post_if_due().await? {}
         self.finalize_if_due().await?;
         Ok(())
     }
@@ -319,16 +331,17 @@ impl Batcher {
         Ok(())
     }
 
-    async fn post_if_due(&mut self) -> Result<(), BatcherError> {
+    /// Posts one batch if one is due; whether it did.
+    async fn post_if_due(&mut self) -> Result<bool, BatcherError> {
         let sealed = self.chain.sealed().number;
         if sealed < self.next_block {
-            return Ok(());
+            return Ok(false);
         }
         let waiting = sealed - self.next_block + 1;
         if waiting < self.config.batch_blocks
             && self.last_post.elapsed() < self.config.batch_interval
         {
-            return Ok(());
+            return Ok(false);
         }
         let first = self.next_block;
         let mut last = first + waiting.min(self.config.batch_blocks) - 1;
@@ -345,13 +358,13 @@ impl Batcher {
             });
         }
         if bodies.is_empty() || last < first {
-            return Ok(());
+            return Ok(false);
         }
-        let mut data = batch_data::encode(&bodies, self.config.compress);
-        while data.len() > self.config.max_batch_bytes && bodies.len() > 1 {
-            bodies.truncate(bodies.len().div_ceil(2));
-            data = batch_data::encode(&bodies, self.config.compress);
-        }
+        let data = fit(
+            &mut bodies,
+            self.config.max_batch_bytes,
+            self.config.compress,
+        );
         let last_header = bodies[bodies.len() - 1].header;
         last = last_header.number;
         let deposits_end = last_header.deposits_consumed;
@@ -392,7 +405,7 @@ impl Batcher {
         self.store.set_in_flight_batch(None)?;
         self.next_block = last + 1;
         self.last_post = Instant::now();
-        Ok(())
+        Ok(true)
     }
 
     async fn finalize_if_due(&mut self) -> Result<(), BatcherError> {
@@ -419,5 +432,77 @@ impl Batcher {
         metrics::gauge!(m::BATCH_FINALIZED_HEIGHT).set(batch.header.last_block as f64);
         info!(index = batch.header.index, "batch finalized");
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use verdict_specs::Tensor;
+    use verdict_specs::l2::block::BlockHeader;
+    use verdict_specs::l2::record::InferenceTx;
+    use verdict_specs::l2::request::{InferenceRequest, SignedRequest};
+
+    fn body(number: u64, inferences: usize) -> BlockBody {
+        let tx = |i: usize| InferenceTx {
+            signed: SignedRequest {
+                request: InferenceRequest {
+                    sender: [number as u8; 20],
+                    nonce: i as u64,
+                    model_id: [7; 32],
+                    // Incompressible-ish input, so sizes are predictable.
+                    input: Tensor::from_i8(
+                        vec![64],
+                        (0..64)
+                            .map(|k| ((k * 37 + i * 11 + number as usize * 5) % 251) as u8 as i8)
+                            .map(|v| v.max(-127))
+                            .collect(),
+                    )
+                    .expect("tensor"),
+                    max_fee: 1,
+                },
+                signature: [i as u8; 65],
+            },
+            output: Tensor::from_i32(vec![1], vec![i as i32]).expect("tensor"),
+            fee: 1,
+        };
+        BlockBody {
+            header: BlockHeader {
+                number,
+                ..BlockHeader::genesis()
+            },
+            inferences: (0..inferences).map(tx).collect(),
+        }
+    }
+
+    #[test]
+    fn a_batch_too_large_for_one_post_is_split_and_every_part_decodes() {
+        let all: Vec<BlockBody> = (1..=8).map(|n| body(n, 20)).collect();
+        let whole = batch_data::encode(&all, false).len();
+        let limit = whole / 3;
+        let mut rest = all.clone();
+        let mut posted = Vec::new();
+        while !rest.is_empty() {
+            let mut part = rest.clone();
+            let data = fit(&mut part, limit, false);
+            assert!(
+                data.len() <= limit || part.len() == 1,
+                "{} > {limit}",
+                data.len()
+            );
+            let decoded = batch_data::decode(&data).expect("decodes");
+            assert_eq!(decoded, part);
+            rest.drain(..part.len());
+            posted.extend(decoded);
+        }
+        assert_eq!(posted, all, "the parts together are the chain, in order");
+    }
+
+    #[test]
+    fn one_block_is_always_kept_even_when_it_alone_is_over_the_limit() {
+        let mut bodies = vec![body(1, 50), body(2, 50)];
+        let data = fit(&mut bodies, 10, true);
+        assert_eq!(bodies.len(), 1);
+        assert!(data.len() > 10);
     }
 }

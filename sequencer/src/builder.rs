@@ -311,11 +311,7 @@ impl Builder {
         }
     }
 
-    fn take(
-        &mut self,
-        msg: BuilderMsg,
-        pending: &mut Vec<Pending>,
-    ) {
+    fn take(&mut self, msg: BuilderMsg, pending: &mut Vec<Pending>) {
         match msg {
             BuilderMsg::Inference(admitted, reply) => pending.push((admitted, reply)),
             BuilderMsg::Stop => {}
@@ -385,10 +381,7 @@ impl Builder {
     }
 
     /// Checks, applies, executes and records one step of requests (all fit the block).
-    fn execute(
-        &mut self,
-        step: Vec<Pending>,
-    ) {
+    fn execute(&mut self, step: Vec<Pending>) {
         if self.failed() {
             for (_, reply) in step {
                 let _ = reply.send(Err(unavailable()));
@@ -588,9 +581,7 @@ fn encoded_len(tx: &InferenceTx) -> usize {
 }
 
 /// Runs each model's share of `accepted` as one batch; outputs in `accepted`'s order.
-fn run_models(
-    accepted: &[Pending],
-) -> Result<Vec<Tensor>, verdict_node::executor::ExecError> {
+fn run_models(accepted: &[Pending]) -> Result<Vec<Tensor>, verdict_node::executor::ExecError> {
     let mut groups: BTreeMap<Hash, Vec<usize>> = BTreeMap::new();
     for (i, (admitted, _)) in accepted.iter().enumerate() {
         groups.entry(admitted.model.id).or_default().push(i);

@@ -287,3 +287,44 @@ async fn run_flow(devnet: &Devnet, data_dir: &std::path::Path) {
     assert!(log.iter().any(|l| l.starts_with("block")), "{log:?}");
     assert!(log.iter().any(|l| l.contains("finalized")), "{log:?}");
 }
+
+/// `verdict devnet --data-dir DIR`, killed and started again on DIR, continues the same
+/// chain: the same contracts, the answered record still there, new requests go on from
+/// the next nonce.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_devnet_continues_the_same_chain() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let args = fast_devnet_args();
+    let first = Devnet::start(dir.path(), &args);
+    let client = first.client();
+    let info = client.chain_info().await.expect("chainInfo");
+    let model = client
+        .get_model("digits-cnn".into())
+        .await
+        .expect("getModel")
+        .expect("served");
+    let key = dev_key(2);
+    let receipt = client
+        .send_inference(signed(&info, &key, &model, input_for(&model, 1), 0))
+        .await
+        .expect("answered");
+    drop(first); // SIGKILL
+
+    let second = Devnet::start(dir.path(), &args);
+    let client = second.client();
+    let again = client.chain_info().await.expect("chainInfo");
+    assert_eq!(again.rollup, info.rollup, "the same deployment");
+    let found = client
+        .get_inference(receipt.record_hash)
+        .await
+        .expect("getInference")
+        .expect("the answered record survived the kill");
+    assert_eq!(found.block_number, receipt.block_number);
+    let account = client.get_account(key.address()).await.expect("account");
+    assert_eq!(account.nonce.to::<u64>(), 1);
+    let next = client
+        .send_inference(signed(&info, &key, &model, input_for(&model, 2), 1))
+        .await
+        .expect("the chain goes on");
+    assert!(next.block_number >= receipt.block_number);
+}

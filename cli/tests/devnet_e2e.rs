@@ -53,6 +53,55 @@ async fn the_same_flow_runs_against_anvil() {
     run_flow(&devnet, dir.path()).await;
 }
 
+/// Reads a batch's `postBatch` calldata from L1, decodes the batch data, and checks it
+/// against the header L1 recorded: data hash, records roots, header chain, output root.
+async fn check_calldata(
+    l1: &VerdictL1,
+    tx: B256,
+    header: &BatchHeader,
+    domain: &verdict_specs::l2::request::SigningDomain,
+) {
+    use alloy::consensus::Transaction as _;
+    use alloy::providers::Provider;
+    use alloy::sol_types::SolCall;
+    let transaction = l1
+        .client()
+        .provider()
+        .get_transaction_by_hash(tx)
+        .await
+        .expect("eth_getTransactionByHash")
+        .expect("the posting transaction");
+    let call = verdict_node::l1::bindings::Rollup::postBatchCall::abi_decode(transaction.input())
+        .expect("postBatch calldata");
+    assert_eq!(
+        verdict_specs::batch::data_hash(&call.data),
+        header.data_hash
+    );
+    let blocks = verdict_specs::l2::batch_data::decode(&call.data).expect("batch data decodes");
+    assert_eq!(
+        blocks.first().map(|b| b.header.number),
+        Some(header.first_block)
+    );
+    let mut parent = None;
+    for block in &blocks {
+        assert_eq!(
+            verdict_specs::l2::block::records_root(&block.inferences, domain),
+            block.header.records_root,
+            "block {}",
+            block.header.number
+        );
+        if let Some(parent) = parent {
+            assert_eq!(block.header.parent_hash, parent);
+        }
+        parent = Some(block.header.hash());
+    }
+    assert_eq!(parent, Some(header.output_root));
+    assert_eq!(
+        blocks.last().map(|b| b.header.number),
+        Some(header.last_block)
+    );
+}
+
 /// A plain HTTP GET; the body.
 fn http_get(base: &str, path: &str) -> String {
     use std::io::{Read, Write};

@@ -60,7 +60,7 @@ async fn check_calldata(
     tx: B256,
     header: &BatchHeader,
     domain: &verdict_specs::l2::request::SigningDomain,
-) {
+) -> (usize, usize, u64) {
     use alloy::consensus::Transaction as _;
     use alloy::providers::Provider;
     use alloy::sol_types::SolCall;
@@ -100,6 +100,15 @@ async fn check_calldata(
         blocks.last().map(|b| b.header.number),
         Some(header.last_block)
     );
+    let receipt = l1
+        .client()
+        .provider()
+        .get_transaction_receipt(tx)
+        .await
+        .expect("eth_getTransactionReceipt")
+        .expect("receipt");
+    let records = blocks.iter().map(|b| b.inferences.len()).sum();
+    (records, call.data.len(), receipt.gas_used)
 }
 
 /// A plain HTTP GET; the body.
@@ -215,15 +224,35 @@ async fn run_flow(devnet: &Devnet, data_dir: &std::path::Path) {
     let latest = l1_client.block_number().await.expect("L1 head");
     let l1 = VerdictL1::new(l1_client, deployment).expect("binds");
     let mut on_l1: BTreeMap<u64, BatchHeader> = BTreeMap::new();
-    for (header, _) in l1
+    let domain = verdict_node::rpc::signing::domain_of(&info);
+    let mut totals = (0usize, 0usize, 0u64);
+    for (header, tx) in l1
         .posted_batch_logs(0, latest)
         .await
         .expect("BatchPosted logs")
     {
-        if l1.batch_hash(header.index).await.expect("batchHashes") == B256::from(header.hash()) {
-            on_l1.insert(header.index, header);
+        if l1.batch_hash(header.index).await.expect("batchHashes") != B256::from(header.hash()) {
+            continue;
         }
+        // Data availability: the blocks can be rebuilt from the calldata alone and
+        // commit to exactly the posted header.
+        let (records, bytes, gas) = check_calldata(&l1, tx, &header, &domain).await;
+        totals.0 += records;
+        totals.1 += bytes;
+        totals.2 += gas;
+        on_l1.insert(header.index, header);
     }
+
+    // A figure for the notes (run with --nocapture), not an assertion.
+    println!(
+        "L1 cost: {} records in {} batches, {} bytes of batch data ({:.0} B/record), {} gas ({:.0} gas/record)",
+        totals.0,
+        on_l1.len(),
+        totals.1,
+        totals.1 as f64 / totals.0.max(1) as f64,
+        totals.2,
+        totals.2 as f64 / totals.0.max(1) as f64
+    );
     let head = l1.head().await.expect("head");
     assert!(head.finalized_count >= 1 && head.finalized_count == head.batch_count);
 

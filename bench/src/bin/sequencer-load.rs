@@ -27,7 +27,8 @@
 //! - CPU columns: seconds of CPU each thread group used per second of the run (from
 //!   `/proc/self/task`): the load clients, the builder thread, the group-commit thread,
 //!   and everything else (RPC and admission on the runtime workers, the batcher, RocksDB,
-//!   the L1 chain).
+//!   the L1 chain); and `others`, the busy cores of other programs on the machine (a
+//!   run with others well above zero competed for the cores and is not comparable).
 //! - `p99@seal`: the share of requests at or above the run's p99 during which an L2
 //!   block was sealed (beside the share of all requests, what chance gives).
 //! - the builder's state-tree rehash at a seal (`State::root`) for `--senders` and
@@ -1141,6 +1142,9 @@ struct Cpu {
     builder: f64,
     commit: f64,
     other: f64,
+    /// Busy CPU of the whole machine (`/proc/stat`): what is not this process is other
+    /// programs competing for the same cores.
+    machine: f64,
 }
 
 impl Cpu {
@@ -1180,7 +1184,25 @@ impl Cpu {
                 cpu.other += seconds;
             }
         }
+        // The first line of /proc/stat: user nice system idle iowait irq softirq steal …
+        let stat = std::fs::read_to_string("/proc/stat").ok()?;
+        let ticks: Vec<f64> = stat
+            .lines()
+            .next()?
+            .split_whitespace()
+            .skip(1)
+            .take(8)
+            .filter_map(|f| f.parse().ok())
+            .collect();
+        if ticks.len() == 8 {
+            cpu.machine = (ticks.iter().sum::<f64>() - ticks[3] - ticks[4]) / TICKS;
+        }
         Some(cpu)
+    }
+
+    /// Busy cores outside this process.
+    fn others(&self) -> f64 {
+        (self.machine - self.client - self.builder - self.commit - self.other).max(0.0)
     }
 
     fn minus(&self, before: &Self) -> Self {
@@ -1189,6 +1211,7 @@ impl Cpu {
             builder: self.builder - before.builder,
             commit: self.commit - before.commit,
             other: self.other - before.other,
+            machine: self.machine - before.machine,
         }
     }
 
@@ -1198,6 +1221,7 @@ impl Cpu {
             builder: self.builder / seconds,
             commit: self.commit / seconds,
             other: self.other / seconds,
+            machine: self.machine / seconds,
         }
     }
 
@@ -1207,6 +1231,7 @@ impl Cpu {
             "builder": self.builder,
             "group_commit": self.commit,
             "other_sequencer_and_l1": self.other,
+            "other_programs": self.others(),
         })
     }
 }
@@ -1335,7 +1360,7 @@ fn print_report(report: &Report) {
     );
     println!();
     println!(
-        "{:<5} {:<11} {:>7} {:>10} {:>11} {:>8} {:>8} {:>8} {:>6} {:>9}   {:>29}",
+        "{:<5} {:<11} {:>7} {:>10} {:>11} {:>8} {:>8} {:>8} {:>6} {:>9}   {:>36}",
         "",
         "load",
         "senders",
@@ -1346,7 +1371,7 @@ fn print_report(report: &Report) {
         "max ms",
         "errors",
         "p99@seal",
-        "cores: client builder commit other"
+        "cores: client builder commit other | others"
     );
     for r in &report.runs {
         let load = match r.fraction {
@@ -1358,12 +1383,16 @@ fn print_report(report: &Report) {
             .map_or_else(|| "-".to_string(), |x| format!("{x:.0}"));
         let cpu = r.cpu.map_or_else(String::new, |c| {
             format!(
-                "{:>6.2} {:>7.2} {:>6.2} {:>5.2}",
-                c.client, c.builder, c.commit, c.other
+                "{:>6.2} {:>7.2} {:>6.2} {:>5.2} | {:>6.2}",
+                c.client,
+                c.builder,
+                c.commit,
+                c.other,
+                c.others()
             )
         });
         println!(
-            "{:<5} {:<11} {:>7} {:>10} {:>11.0} {:>8.1} {:>8.1} {:>8.1} {:>6} {:>8.0}%   {:>29}{}",
+            "{:<5} {:<11} {:>7} {:>10} {:>11.0} {:>8.1} {:>8.1} {:>8.1} {:>6} {:>8.0}%   {:>36}{}",
             r.transport,
             load,
             r.senders,
@@ -1385,6 +1414,7 @@ fn print_report(report: &Report) {
     println!(
         "p99@seal: share of the requests at or above the run's p99 during which a block was sealed"
     );
+    println!("others: busy cores of other programs on the machine during the run");
     for (n, ms) in &report.state_root {
         println!("sealing a block with {n} changed accounts: {ms:.1} ms of state-tree rehashing");
     }

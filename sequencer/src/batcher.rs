@@ -202,7 +202,7 @@ impl Batcher {
     pub async fn run(mut self, mut stop: watch::Receiver<bool>) {
         let mut sealed = self.chain.events.subscribe();
         loop {
-            if let Err(e) = self.step().await {
+            if let Err(e) = self.step(&stop).await {
                 warn!("batcher: {e}; retrying");
                 self.needs_reconcile = true;
             }
@@ -221,14 +221,14 @@ impl Batcher {
         }
     }
 
-    async fn step(&mut self) -> Result<(), BatcherError> {
+    async fn step(&mut self, stop: &watch::Receiver<bool>) -> Result<(), BatcherError> {
         if self.needs_reconcile {
             self.reconcile().await?;
             self.needs_reconcile = false;
         }
         self.track().await?;
         // Catch up: post as long as whole batches wait (after a restart or a slow L1).
-        while self.post_if_due().await? {}
+        while !*stop.borrow() && self.post_if_due().await? {}
         self.finalize_if_due().await?;
         Ok(())
     }

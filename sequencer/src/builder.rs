@@ -261,11 +261,12 @@ impl Builder {
     pub fn run(mut self, inbox: Receiver<BuilderMsg>) {
         let mut pending: Vec<Pending> = Vec::new();
         loop {
-            let timeout = self
-                .open
-                .as_ref()
-                .map(|o| self.config.block_time.saturating_sub(o.opened_at.elapsed()))
-                .unwrap_or(Duration::from_secs(3600));
+            let timeout = match &self.open {
+                Some(o) => self.config.block_time.saturating_sub(o.opened_at.elapsed()),
+                // Deposits left over from a full block open the next one at once.
+                None if !self.queued_deposits.is_empty() => Duration::ZERO,
+                None => Duration::from_secs(3600),
+            };
             let mut disconnected = false;
             match inbox.recv_timeout(timeout) {
                 Ok(BuilderMsg::Stop) => disconnected = true,

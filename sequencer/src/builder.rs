@@ -14,7 +14,7 @@
 //! Any failed write stops the builder for good: after it, no answer could be trusted
 //! to be durable, so every later request gets `Unavailable` until a restart.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, RwLock};
@@ -130,7 +130,7 @@ struct OpenBlock {
     record_hashes: Vec<Hash>,
     records: usize,
     bytes: usize,
-    changed: BTreeMap<Address, ()>,
+    changed: BTreeSet<Address>,
 }
 
 /// The builder's state, owned by its thread.
@@ -229,7 +229,7 @@ impl Builder {
             state
                 .apply_deposit(deposit)
                 .map_err(|e| BuilderError::Inconsistent(format!("replaying a deposit: {e}")))?;
-            open.changed.insert(deposit.recipient, ());
+            open.changed.insert(deposit.recipient);
         }
         self.next_deposit += deposits.len() as u64;
         open.deposits = deposits;
@@ -240,8 +240,8 @@ impl Builder {
                 .map_err(|e| {
                     BuilderError::Inconsistent(format!("replaying block {number}: {e}"))
                 })?;
-            open.changed.insert(r.sender, ());
-            open.changed.insert(self.sequencer, ());
+            open.changed.insert(r.sender);
+            open.changed.insert(self.sequencer);
             open.record_hashes.push(tx.record(&self.domain).hash());
             open.records += 1;
             open.bytes += encoded_len(tx);
@@ -360,7 +360,7 @@ impl Builder {
             for d in deposits {
                 match state.apply_deposit(&d) {
                     Ok(()) => {
-                        open.changed.insert(d.recipient, ());
+                        open.changed.insert(d.recipient);
                         applied.push(d);
                     }
                     Err(e) => {
@@ -455,12 +455,11 @@ impl Builder {
                 fee,
             };
             let index = open.records as u32;
-            chain_store::put_tx(&mut set, open.number, index, &tx, &record_hash);
-            open.bytes += encoded_len(&tx);
+            open.bytes += chain_store::put_tx(&mut set, open.number, index, &tx, &record_hash);
             open.records += 1;
             open.record_hashes.push(record_hash);
-            open.changed.insert(record.sender, ());
-            open.changed.insert(sequencer, ());
+            open.changed.insert(record.sender);
+            open.changed.insert(sequencer);
             let receipt = InferenceReceipt {
                 record_hash: B256::from(record_hash),
                 request_hash: B256::from(record.request_hash),
@@ -487,7 +486,7 @@ impl Builder {
             state_root = state.root();
             changed = open
                 .changed
-                .keys()
+                .iter()
                 .map(|a| (*a, state.account(a)))
                 .collect();
         }
@@ -570,7 +569,7 @@ impl OpenBlock {
             record_hashes: Vec::new(),
             records: 0,
             bytes: verdict_specs::l2::block::HEADER_BYTES + 4,
-            changed: BTreeMap::new(),
+            changed: BTreeSet::new(),
         }
     }
 }

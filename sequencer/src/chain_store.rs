@@ -338,12 +338,22 @@ fn decode_tx(bytes: &[u8], number: u64, index: usize) -> Result<InferenceTx> {
     Ok(tx)
 }
 
-/// Puts one answered inference (and its record index) into `set`.
-pub fn put_tx(set: &mut WriteSet, number: u64, index: u32, tx: &InferenceTx, record_hash: &Hash) {
+/// Puts one answered inference (and its record index) into `set`; returns the length of
+/// its batch-data encoding, which the builder counts against the block's byte limit.
+pub fn put_tx(
+    set: &mut WriteSet,
+    number: u64,
+    index: u32,
+    tx: &InferenceTx,
+    record_hash: &Hash,
+) -> usize {
     let mut w = Writer::new();
     tx.encode(&mut w);
-    set.put(TXS, tx_key(number, index), w.finish());
+    let bytes = w.finish();
+    let len = bytes.len();
+    set.put(TXS, tx_key(number, index), bytes);
     set.put(RECORDS, record_hash.to_vec(), tx_key(number, index));
+    len
 }
 
 /// Puts the deposits a newly opened block consumes into `set`.

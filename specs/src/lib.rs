@@ -13,6 +13,7 @@
 pub mod batch;
 pub mod bridge;
 pub mod encoding;
+pub mod game;
 pub mod hash;
 pub mod interpreter;
 pub mod l2;

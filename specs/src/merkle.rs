@@ -106,11 +106,12 @@ impl MerkleProof {
     }
 }
 
-mod hash_list {
+/// Serde for lists of hashes as `0x` hex strings.
+pub(crate) mod hash_list {
     use crate::hash::{Hash, from_hex, to_hex};
     use serde::{Deserialize, Deserializer, Serializer, de::Error, ser::SerializeSeq};
 
-    pub(super) fn serialize<S: Serializer>(list: &[Hash], s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(list: &[Hash], s: S) -> Result<S::Ok, S::Error> {
         let mut seq = s.serialize_seq(Some(list.len()))?;
         for hash in list {
             seq.serialize_element(&to_hex(hash))?;
@@ -118,7 +119,7 @@ mod hash_list {
         seq.end()
     }
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Hash>, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Hash>, D::Error> {
         Vec::<String>::deserialize(d)?
             .iter()
             .map(|text| from_hex(text).ok_or_else(|| D::Error::custom(format!("bad hash {text}"))))

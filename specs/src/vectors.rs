@@ -150,6 +150,7 @@ pub fn generate() -> Vec<(&'static str, serde_json::Value)> {
         ("models.json", json(&model_cases())),
         ("deposits.json", json(&deposit_cases())),
         ("batches.json", json(&batch_cases())),
+        ("one_step.json", json(&one_step_cases())),
     ]
 }
 
@@ -786,4 +787,115 @@ pub fn model_cases() -> Vec<ModelCase> {
     });
 
     cases
+}
+
+/// `one_step.json`: one-step verifications on every step of every model of `models.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OneStepCase {
+    /// Model name and what the case tries.
+    pub name: String,
+    /// What the verifier knows.
+    pub context: crate::game::StepContext,
+    /// The defender's witness.
+    pub proof: crate::game::OneStepProof,
+    /// `holds` (the claim is right), `fails` (wrong element or type), or `reverts`
+    /// (malformed proof).
+    pub expect: String,
+    /// `OneStepVerifier.verify` calldata for this case, hex.
+    pub calldata: String,
+}
+
+/// Honest claims (first and last element), a wrong element, a wrong output type and a
+/// tampered opening, for every step of every model case.
+pub fn one_step_cases() -> Vec<OneStepCase> {
+    use crate::game::{StepContext, Trace, abi, one_step};
+    let mut rng = SplitMix64::new(0x0e57_e900);
+    let mut cases = Vec::new();
+    let mut push = |name: String, context: StepContext, proof: one_step::OneStepProof| {
+        let expect = match one_step::verify(&context, &proof) {
+            Ok(true) => "holds",
+            Ok(false) => "fails",
+            Err(_) => "reverts",
+        };
+        cases.push(OneStepCase {
+            name,
+            calldata: format!("0x{}", hex::encode(abi::verify_calldata(&context, &proof))),
+            context,
+            proof,
+            expect: expect.into(),
+        });
+    };
+    for case in model_cases() {
+        let model = Model::new(case.graph, case.weights, Metadata::default()).expect("valid");
+        let id = model.id();
+        let values = case.trace;
+        let trace = Trace::new(&values);
+        let n = model.graph().nodes.len();
+        for step in 0..n {
+            let honest = &values[step + 1];
+            let context = |claimed: &Tensor, element: usize| StepContext {
+                graph_hash: id.graph_hash,
+                weights_root: id.weights_root,
+                op_count: n as u64,
+                step: step as u64,
+                pre_state: trace.state(step).expect("in range"),
+                state_depth: trace.depth() as u64,
+                output_commitment: claimed.commitment(),
+                element: element as u64,
+            };
+            let prove = |claimed: &Tensor, element: usize| {
+                one_step::prove(&model, &values[..=step], &trace, step, element, claimed)
+                    .expect("provable")
+            };
+            let op = model.graph().nodes[step].name();
+            let last = honest.len() - 1;
+            for element in [0, last] {
+                push(
+                    format!("{} node {step} ({op}) element {element}", case.name),
+                    context(honest, element),
+                    prove(honest, element),
+                );
+            }
+            let element = rng.range(0, last as i64) as usize;
+            let wrong = with_element_changed(honest, element);
+            push(
+                format!("{} node {step} ({op}) wrong element {element}", case.name),
+                context(&wrong, element),
+                prove(&wrong, element),
+            );
+            let flat = honest
+                .reshaped(vec![honest.len() as u32, 1])
+                .expect("same count");
+            push(
+                format!("{} node {step} ({op}) wrong shape", case.name),
+                context(&flat, 0),
+                prove(&flat, 0),
+            );
+            let mut tampered = prove(honest, element);
+            tampered.inputs[0].chunks.chunks[0][0] ^= 1;
+            push(
+                format!("{} node {step} ({op}) tampered input chunk", case.name),
+                context(honest, element),
+                tampered,
+            );
+        }
+    }
+    cases
+}
+
+fn with_element_changed(t: &Tensor, i: usize) -> Tensor {
+    use crate::tensor::TensorData;
+    let data = match t.data() {
+        TensorData::I8(v) => {
+            let mut v = v.clone();
+            v[i] = if v[i] == 127 { 126 } else { v[i] + 1 };
+            TensorData::I8(v)
+        }
+        TensorData::I32(v) => {
+            let mut v = v.clone();
+            v[i] = v[i].wrapping_add(1);
+            TensorData::I32(v)
+        }
+    };
+    Tensor::new(t.shape().to_vec(), data).expect("same shape")
 }

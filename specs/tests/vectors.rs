@@ -141,3 +141,30 @@ fn batch_vectors_verify() {
         assert_eq!(case.hash, case.header.hash());
     }
 }
+
+#[test]
+fn one_step_vectors_verify() {
+    use verdict_specs::game::{abi, one_step};
+    let cases: Vec<vectors::OneStepCase> =
+        serde_json::from_value(read("one_step.json")).expect("schema");
+    let mut seen = std::collections::BTreeSet::new();
+    for case in &cases {
+        let got = match one_step::verify(&case.context, &case.proof) {
+            Ok(true) => "holds",
+            Ok(false) => "fails",
+            Err(_) => "reverts",
+        };
+        assert_eq!(got, case.expect, "{}", case.name);
+        assert_eq!(
+            case.calldata,
+            format!(
+                "0x{}",
+                hex::encode(abi::verify_calldata(&case.context, &case.proof))
+            ),
+            "{}",
+            case.name
+        );
+        seen.insert(case.expect.as_str());
+    }
+    assert_eq!(seen.len(), 3, "every outcome is covered");
+}

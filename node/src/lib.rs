@@ -15,6 +15,7 @@
 pub mod classify;
 pub mod dataset;
 pub mod executor;
+pub mod fault;
 pub mod import;
 pub mod l1;
 pub mod metrics;

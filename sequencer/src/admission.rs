@@ -25,6 +25,8 @@ pub struct Admitted {
     pub input_root: Hash,
     /// The model it runs.
     pub model: Arc<ServedModel>,
+    /// Executed again after a roll-back (never given a fault).
+    pub replayed: bool,
 }
 
 /// Checks shape, model, input, fee limit and signature.
@@ -71,6 +73,7 @@ pub fn admit(
         input_root,
         model: Arc::clone(model),
         signed,
+        replayed: false,
     })
 }
 

@@ -23,6 +23,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use alloy::primitives::{B256, U64, U256};
 use tokio::sync::{broadcast, oneshot};
 use tracing::{error, info, warn};
+use verdict_node::fault::FaultPlan;
 use verdict_node::rpc::types::InferenceReceipt;
 use verdict_node::rpc::{ErrorCode, RpcError};
 use verdict_node::store::WriteSet;
@@ -58,6 +59,8 @@ pub struct BlockConfig {
     pub max_block_deposits: usize,
     /// Most requests taken from the queue in one step.
     pub max_step_requests: usize,
+    /// Answer some requests wrongly (tests and demos only; see `verdict_node::fault`).
+    pub faults: Option<FaultPlan>,
 }
 
 impl Default for BlockConfig {
@@ -68,6 +71,7 @@ impl Default for BlockConfig {
             max_block_bytes: 96 * 1024,
             max_block_deposits: 256,
             max_step_requests: 256,
+            faults: None,
         }
     }
 }
@@ -415,7 +419,7 @@ impl Builder {
         if accepted.is_empty() {
             return;
         }
-        let outputs = match run_models(&accepted) {
+        let outputs = match run_models(&accepted, self.config.faults.as_ref()) {
             Ok(outputs) => outputs,
             Err(e) => {
                 error!("executor failed on admitted inputs: {e}");
@@ -581,7 +585,12 @@ fn encoded_len(tx: &InferenceTx) -> usize {
 }
 
 /// Runs each model's share of `accepted` as one batch; outputs in `accepted`'s order.
-fn run_models(accepted: &[Pending]) -> Result<Vec<Tensor>, verdict_node::executor::ExecError> {
+/// With a fault plan, the requests it picks get its wrong output instead (never a request
+/// executed again after a roll-back: the sequencer that lost a game answers it right).
+fn run_models(
+    accepted: &[Pending],
+    faults: Option<&FaultPlan>,
+) -> Result<Vec<Tensor>, verdict_node::executor::ExecError> {
     let mut groups: BTreeMap<Hash, Vec<usize>> = BTreeMap::new();
     for (i, (admitted, _)) in accepted.iter().enumerate() {
         groups.entry(admitted.model.id).or_default().push(i);
@@ -594,7 +603,21 @@ fn run_models(accepted: &[Pending]) -> Result<Vec<Tensor>, verdict_node::executo
             .map(|&i| accepted[i].0.signed.request.input.clone())
             .collect();
         for (&i, output) in positions.iter().zip(model.run(&inputs)?) {
-            outputs[i] = Some(output);
+            let admitted = &accepted[i].0;
+            let wrong = faults
+                .filter(|plan| !admitted.replayed && plan.is_faulty(&admitted.request_hash))
+                .and_then(|plan| {
+                    plan.claims(
+                        &model.model,
+                        &admitted.signed.request.input,
+                        &admitted.request_hash,
+                    )
+                })
+                .and_then(|claims| claims.values().last().cloned());
+            if wrong.is_some() {
+                warn!(request = %verdict_specs::hash::to_hex(&admitted.request_hash), "fault injection: answering wrongly");
+            }
+            outputs[i] = Some(wrong.unwrap_or(output));
         }
     }
     outputs

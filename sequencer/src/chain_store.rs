@@ -6,6 +6,7 @@
 //! | `meta` | `head` | the last sealed header (its encoding) |
 //! | `meta` | `deposit_l1_block` | L1 block of the last deposit taken (u64) |
 //! | `meta` | `in_flight_batch` | JSON of a batch post sent but not yet recorded |
+//! | `meta` | `replay` | inferences a roll-back removed, to execute again (count, encodings) |
 //! | `headers` | number (u64 BE) | header encoding |
 //! | `block_hashes` | hash | number |
 //! | `txs` | number ‖ index (u64 BE ‖ u32 BE) | an inference's batch-data encoding |
@@ -260,6 +261,83 @@ impl ChainStore {
             out.push((address, Account::decode(&bytes)));
         }
         Ok(out)
+    }
+
+    // ------------------------------------------------------------------ roll-back
+
+    /// Rolls the chain back to block `to` after L1 reverted the batches above it: every
+    /// later block (and the open one) is removed, the accounts become `accounts` (the
+    /// state after `to`), and the removed inferences are kept in `meta/replay` so the
+    /// builder executes them again. One write: a crash leaves either chain, whole.
+    pub fn roll_back(
+        &self,
+        to: &BlockHeader,
+        accounts: &[(Address, Account)],
+        replay: &[InferenceTx],
+    ) -> Result<()> {
+        let mut set = WriteSet::new();
+        let from = (to.number + 1).to_be_bytes();
+        for cf in [HEADERS, BLOCK_RECORDS, DEPOSITS] {
+            for entry in self.store.scan_from(cf, &from) {
+                set.delete(cf, entry?.0);
+            }
+        }
+        for entry in self.store.scan_from(TXS, &from) {
+            set.delete(TXS, entry?.0);
+        }
+        for number in to.number + 1.. {
+            let Some(header) = self.header(number)? else {
+                break;
+            };
+            set.delete(BLOCK_HASHES, header.hash().to_vec());
+        }
+        // Record locations of every removed block, the open one included.
+        for entry in self.store.scan_from(RECORDS, &[]) {
+            let (hash, location) = entry?;
+            if location.len() == 12 && u64_value(&location[..8], "a record location")? > to.number {
+                set.delete(RECORDS, hash);
+            }
+        }
+        for entry in self.store.scan_from(ACCOUNTS, &[]) {
+            set.delete(ACCOUNTS, entry?.0);
+        }
+        for (address, account) in accounts {
+            if !account.is_empty() {
+                set.put(ACCOUNTS, address.to_vec(), account.encode().to_vec());
+            }
+        }
+        set.put(META, b"head".to_vec(), to.encode());
+        // Deposits consumed above `to` must be read from L1 again.
+        set.delete(META, b"deposit_l1_block".to_vec());
+        let mut w = Writer::new();
+        w.u32(replay.len() as u32);
+        for tx in replay {
+            tx.encode(&mut w);
+        }
+        set.put(META, b"replay".to_vec(), w.finish());
+        self.write_now(set)
+    }
+
+    /// Inferences a roll-back removed that are still to be executed again.
+    pub fn replay(&self) -> Result<Vec<InferenceTx>> {
+        let Some(bytes) = self.store.get(META, b"replay")? else {
+            return Ok(Vec::new());
+        };
+        let mut r = Reader::new(&bytes);
+        let what = |e: verdict_specs::encoding::DecodeError| corrupt("the replay list", e);
+        let count = r.u32().map_err(what)?;
+        let mut out = Vec::with_capacity(count.min(1 << 16) as usize);
+        for _ in 0..count {
+            out.push(InferenceTx::decode(&mut r).map_err(what)?);
+        }
+        Ok(out)
+    }
+
+    /// Forgets the replay list once every entry is back in the chain.
+    pub fn clear_replay(&self) -> Result<()> {
+        let mut set = WriteSet::new();
+        set.delete(META, b"replay".to_vec());
+        self.write_now(set)
     }
 
     // ------------------------------------------------------------------ batches

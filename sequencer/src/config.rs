@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use verdict_node::fault::{FaultMode, FaultPlan};
 
 use crate::batcher::BatcherConfig;
 use crate::builder::BlockConfig;
@@ -86,6 +87,21 @@ pub const KEYS: &[(&str, &str, &str)] = &[
     ),
     ("max_connections", "512", "most concurrent connections"),
     ("max_batch_calls", "100", "most calls in one JSON-RPC batch"),
+    (
+        "auto_rebond",
+        "false",
+        "top the bond up to the minimum from the sequencer's L1 balance at start (after a slash)",
+    ),
+    (
+        "fault_rate",
+        "0.0",
+        "TESTS AND DEMOS ONLY: fraction of requests answered wrongly (and defended)",
+    ),
+    (
+        "fault_mode",
+        "\"output\"",
+        "what a fault gets wrong: \"output\", \"intermediate\" (a wrong value mid-model), or \"silent\" (wrong output, no defence)",
+    ),
 ];
 
 /// The parsed configuration.
@@ -112,6 +128,9 @@ pub struct SequencerConfig {
     pub max_request_bytes: u32,
     pub max_connections: u32,
     pub max_batch_calls: u32,
+    pub auto_rebond: bool,
+    pub fault_rate: f64,
+    pub fault_mode: FaultMode,
 }
 
 impl Default for SequencerConfig {
@@ -139,6 +158,9 @@ impl Default for SequencerConfig {
             max_request_bytes: 1 << 20,
             max_connections: 512,
             max_batch_calls: 100,
+            auto_rebond: false,
+            fault_rate: 0.0,
+            fault_mode: FaultMode::Output,
         }
     }
 }
@@ -215,6 +237,12 @@ impl SequencerConfig {
         positive("max_block_records", self.max_block_records as u64)?;
         positive("batch_blocks", self.batch_blocks)?;
         positive("executor_threads", self.executor_threads as u64)?;
+        if !(0.0..=1.0).contains(&self.fault_rate) {
+            return Err(ConfigError::Invalid {
+                key: "fault_rate",
+                message: format!("{} is not a fraction in [0, 1]", self.fault_rate),
+            });
+        }
         if self.max_batch_bytes < self.max_block_bytes / 2 {
             return Err(ConfigError::Invalid {
                 key: "max_batch_bytes",
@@ -233,8 +261,17 @@ impl SequencerConfig {
             block_time: Duration::from_millis(self.block_time_ms),
             max_block_records: self.max_block_records,
             max_block_bytes: self.max_block_bytes,
+            faults: self.faults(),
             ..BlockConfig::default()
         }
+    }
+
+    /// The fault plan, when faults are on.
+    pub fn faults(&self) -> Option<FaultPlan> {
+        (self.fault_rate > 0.0).then_some(FaultPlan {
+            rate: self.fault_rate,
+            mode: self.fault_mode,
+        })
     }
 
     /// Batcher settings.

@@ -18,6 +18,7 @@ pub mod config;
 pub mod deposits;
 pub mod devnet;
 pub mod models;
+pub mod rollback;
 pub mod rpc;
 
 use std::sync::Arc;

@@ -54,11 +54,23 @@ pub fn check_input(model: &Model, input: &Tensor) -> Result<(), InputError> {
 
 /// Runs the model and returns every value: index 0 the input, index `i + 1` node `i`'s output.
 pub fn trace(model: &Model, input: &Tensor) -> Result<Vec<Tensor>, InputError> {
+    trace_with(model, input, |_, _| {})
+}
+
+/// [`trace`], letting `alter(node, output)` change each node's output before later nodes
+/// read it. Fault injection uses it to make a sequencer whose wrong intermediate value
+/// flows on to the output; `alter` must keep the output's dtype and shape.
+pub fn trace_with(
+    model: &Model,
+    input: &Tensor,
+    mut alter: impl FnMut(usize, &mut Tensor),
+) -> Result<Vec<Tensor>, InputError> {
     check_input(model, input)?;
     let mut values: Vec<Tensor> = vec![input.clone()];
     for (node, op) in model.graph().nodes.iter().enumerate() {
         let out_type = &model.value_types()[node + 1];
-        let out = eval(model, op, &values, out_type);
+        let mut out = eval(model, op, &values, out_type);
+        alter(node, &mut out);
         values.push(out);
     }
     Ok(values)

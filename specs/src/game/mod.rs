@@ -2,6 +2,7 @@
 //! openings, one-step verification, the game's rules, how parties play, and sampling.
 
 pub mod abi;
+pub mod economics;
 pub mod machine;
 pub mod one_step;
 pub mod opening;

@@ -129,17 +129,18 @@ impl ChunkOpening {
             let mut i = 0;
             while i < layer.len() {
                 let (x, h) = layer[i];
-                let parent = if x.is_multiple_of(2) && layer.get(i + 1).is_some_and(|n| n.0 == x + 1) {
-                    i += 1;
-                    node_hash(&h, &layer[i].1)
-                } else {
-                    let s = siblings.next().ok_or(OpeningError::MissingSibling)?;
-                    if x.is_multiple_of(2) {
-                        node_hash(&h, s)
+                let parent =
+                    if x.is_multiple_of(2) && layer.get(i + 1).is_some_and(|n| n.0 == x + 1) {
+                        i += 1;
+                        node_hash(&h, &layer[i].1)
                     } else {
-                        node_hash(s, &h)
-                    }
-                };
+                        let s = siblings.next().ok_or(OpeningError::MissingSibling)?;
+                        if x.is_multiple_of(2) {
+                            node_hash(&h, s)
+                        } else {
+                            node_hash(s, &h)
+                        }
+                    };
                 next.push((x >> 1, parent));
                 i += 1;
             }

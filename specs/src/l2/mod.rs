@@ -8,6 +8,7 @@
 pub mod account;
 pub mod batch_data;
 pub mod block;
+pub mod posted;
 pub mod record;
 pub mod request;
 pub mod smt;

@@ -1,0 +1,68 @@
+//! Following L1 after a lost dispute: the sequencer's chain above the last surviving
+//! batch is gone on L1, so it goes locally too, and its inferences are executed again
+//! (honestly) into new blocks. Users keep their answers' requests; a wrong answer comes
+//! back right, under a new record.
+
+use tracing::{info, warn};
+use verdict_specs::l2::Address;
+use verdict_specs::l2::transition::State;
+
+use crate::chain_store::{ChainStore, ChainStoreError};
+
+/// Why a roll-back could not be done.
+#[derive(Debug, thiserror::Error)]
+pub enum RollbackError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] ChainStoreError),
+    /// The stored chain does not replay to its own state roots.
+    #[error("replaying the stored chain: {0}")]
+    Inconsistent(String),
+}
+
+/// Rolls `store` back to block `to` (the last block L1 still holds), recomputing the
+/// state by replaying blocks `1..=to`; returns how many inferences wait to run again.
+pub fn roll_back(store: &ChainStore, to: u64, sequencer: &Address) -> Result<usize, RollbackError> {
+    let Some(target) = store.header(to)? else {
+        return Err(RollbackError::Inconsistent(format!(
+            "block {to} is not stored"
+        )));
+    };
+    let mut state = State::new();
+    for number in 1..=to {
+        for deposit in store.block_deposits(number)? {
+            state
+                .apply_deposit(&deposit)
+                .map_err(|e| RollbackError::Inconsistent(format!("block {number}: {e}")))?;
+        }
+        for tx in store.txs(number)? {
+            let r = &tx.signed.request;
+            state
+                .apply_inference(&r.sender, r.nonce, tx.fee, r.max_fee, sequencer)
+                .map_err(|e| RollbackError::Inconsistent(format!("block {number}: {e}")))?;
+        }
+    }
+    if state.root() != target.state_root {
+        return Err(RollbackError::Inconsistent(format!(
+            "the state after block {to} replays to another root"
+        )));
+    }
+    let mut replay = store.replay()?;
+    let head = store.head()?.map_or(0, |h| h.number);
+    // The open block (above the head) too.
+    for number in to + 1..=head + 1 {
+        replay.extend(store.txs(number)?);
+    }
+    let accounts: Vec<_> = state.accounts().map(|(a, acc)| (*a, *acc)).collect();
+    store.roll_back(&target, &accounts, &replay)?;
+    if replay.is_empty() {
+        info!(to, "chain rolled back");
+    } else {
+        warn!(
+            to,
+            inferences = replay.len(),
+            "chain rolled back; its inferences run again"
+        );
+    }
+    Ok(replay.len())
+}

@@ -19,7 +19,8 @@ use verdict_sequencer::config::SequencerConfig;
 use verdict_sequencer::devnet::{DEMO_DEPOSIT_ETHER, DEMO_FEE_WEI, Prepared, prepare};
 use verdict_specs::hash::to_hex;
 
-use crate::l1::serve::{init_logging, shutdown_or_stdin_eof};
+use crate::l1::serve::init_logging;
+use verdict_challenger::{Challenger, ChallengerConfig};
 
 /// Run everything locally: L1, contracts, models, sequencer, funded accounts.
 ///
@@ -60,6 +61,19 @@ pub(crate) struct DevnetArgs {
     /// Interface for both servers.
     #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
     host: IpAddr,
+    /// Do not start the honest challenger (dev account 9) that checks every record.
+    #[arg(long)]
+    no_challenger: bool,
+    /// Probability with which the devnet's challenger checks each record.
+    #[arg(long, value_name = "P", default_value_t = 1.0)]
+    challenger_sample_rate: f64,
+    /// DEMO: the sequencer answers this fraction of requests wrongly (e.g. 0.01); watch
+    /// the challenger catch a wrong record, win the game on L1, and the batch revert.
+    #[arg(long, value_name = "R")]
+    faulty_sequencer: Option<f64>,
+    /// With --faulty-sequencer: output, intermediate or silent (see `verdict sequencer --help`).
+    #[arg(long, value_name = "MODE", default_value = "output")]
+    fault_mode: verdict_node::fault::FaultMode,
     /// Stop when stdin closes (for supervisors and test harnesses).
     #[arg(long, hide = true)]
     stop_on_stdin_eof: bool,
@@ -145,8 +159,24 @@ async fn devnet(args: DevnetArgs) -> Result<()> {
         batch_blocks: args.batch_blocks.max(1),
         batch_interval_secs: args.batch_interval,
         l1_poll_ms: 500,
+        auto_rebond: true,
+        fault_rate: args.faulty_sequencer.unwrap_or(0.0),
+        fault_mode: args.fault_mode,
         ..SequencerConfig::default()
     };
+    if !(0.0..=1.0).contains(&config.fault_rate) {
+        bail!(
+            "--faulty-sequencer {}: expected a fraction between 0 and 1",
+            config.fault_rate
+        );
+    }
+    if config.fault_rate > 0.0 {
+        tracing::warn!(
+            rate = config.fault_rate,
+            mode = %config.fault_mode,
+            "FAULT INJECTION ON: the sequencer answers some requests wrongly"
+        );
+    }
     let metrics = verdict_node::metrics::install().context("installing the metrics recorder")?;
     let sequencer = Sequencer::start(&config, deployment.clone(), deployer, models, Some(metrics))
         .await
@@ -162,8 +192,39 @@ async fn devnet(args: DevnetArgs) -> Result<()> {
         fresh,
     );
     log_chain(&sequencer);
-    shutdown_or_stdin_eof(stop_on_stdin_eof).await?;
+    let challenger = if args.no_challenger {
+        None
+    } else {
+        let Some(key) = keys.last().cloned() else {
+            bail!("no dev account for the challenger");
+        };
+        let challenger_config = ChallengerConfig {
+            l1_rpc: l1_url.clone(),
+            data_dir: base.join("challenger"),
+            sample_rate: args.challenger_sample_rate,
+            l1_poll_ms: 500,
+            ..ChallengerConfig::default()
+        };
+        let challenger = Challenger::start(
+            &challenger_config,
+            deployment.clone(),
+            key,
+            crate::challenger::demo_models()?,
+        )
+        .await
+        .context("starting the challenger")?;
+        println!(
+            "challenger {} checks {}% of the records",
+            challenger.address,
+            args.challenger_sample_rate * 100.0
+        );
+        Some(challenger)
+    };
+    let mut sequencer = crate::sequencer::supervise(sequencer, stop_on_stdin_eof).await?;
     tracing::info!("stopping");
+    if let Some(challenger) = challenger {
+        challenger.stop().await;
+    }
     sequencer.stop().await;
     if let Some((_chain, server)) = embedded {
         server.stop().await;
@@ -224,7 +285,11 @@ fn print_banner(
         if fresh { ", deposited now" } else { "" }
     );
     for (i, key) in keys.iter().enumerate() {
-        let role = if i == 0 { "  (sequencer)" } else { "" };
+        let role = match i {
+            0 => "  (sequencer)",
+            _ if i + 1 == keys.len() => "  (challenger)",
+            _ => "",
+        };
         println!("  ({i}) {}  key {}{role}", key.address(), key.to_bytes());
     }
     println!();

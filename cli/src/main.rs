@@ -1,8 +1,9 @@
 //! `verdict`: one binary for every Verdict role.
 //!
-//! `devnet`, `sequencer`, `infer`, `model import|eval|run|inspect`, `l1`; the challenger,
+//! `devnet`, `sequencer`, `challenger`, `infer`, `model import|eval|run|inspect`, `l1`; the
 //! node and bridge commands join as their roles land.
 
+mod challenger;
 mod devnet;
 mod infer;
 mod input;
@@ -36,6 +37,8 @@ enum Command {
     Infer(infer::InferArgs),
     /// Run the sequencer alone against any L1 endpoint (configured by a TOML file).
     Sequencer(sequencer::SequencerArgs),
+    /// Check posted batches and win dispute games against wrong records.
+    Challenger(challenger::ChallengerArgs),
     /// Run a local Ethereum chain for development (JSON-RPC on HTTP and WebSocket).
     L1(l1::L1Args),
 }
@@ -47,6 +50,7 @@ fn main() -> ExitCode {
         Command::Devnet(args) => devnet::run(args),
         Command::Infer(args) => infer::run(args),
         Command::Sequencer(args) => sequencer::run(args),
+        Command::Challenger(args) => challenger::run(args),
         Command::L1(args) => l1::run(args),
     };
     match result {

@@ -47,6 +47,17 @@ pub(crate) struct SequencerArgs {
     #[arg(long)]
     print_config: bool,
 
+    /// TESTS AND DEMOS ONLY: answer this fraction of requests wrongly (and defend the
+    /// wrong answers in dispute games). Overrides `fault_rate`.
+    #[arg(long, value_name = "R")]
+    fault_rate: Option<f64>,
+
+    /// What a fault gets wrong: output (the final output), intermediate (one value
+    /// mid-model, flowing on), or silent (a wrong output, and no defence). Overrides
+    /// `fault_mode`.
+    #[arg(long, value_name = "MODE")]
+    fault_mode: Option<verdict_node::fault::FaultMode>,
+
     /// Stop when stdin closes (for supervisors and test harnesses).
     #[arg(long, hide = true)]
     stop_on_stdin_eof: bool,
@@ -54,8 +65,24 @@ pub(crate) struct SequencerArgs {
 
 pub(crate) fn run(args: SequencerArgs) -> Result<()> {
     init_logging();
-    let config = SequencerConfig::load(args.config.as_deref(), std::env::vars())
+    let mut config = SequencerConfig::load(args.config.as_deref(), std::env::vars())
         .context("reading the sequencer configuration")?;
+    if let Some(rate) = args.fault_rate {
+        if !(0.0..=1.0).contains(&rate) {
+            bail!("--fault-rate {rate}: expected a fraction between 0 and 1");
+        }
+        config.fault_rate = rate;
+    }
+    if let Some(mode) = args.fault_mode {
+        config.fault_mode = mode;
+    }
+    if config.fault_rate > 0.0 {
+        tracing::warn!(
+            rate = config.fault_rate,
+            mode = %config.fault_mode,
+            "FAULT INJECTION ON: this sequencer answers some requests wrongly and will be slashed"
+        );
+    }
     if args.print_config {
         print!(
             "{}",
@@ -114,8 +141,40 @@ async fn serve(config: SequencerConfig, stop_on_stdin_eof: bool) -> Result<()> {
         sequencer.rpc.http_url().trim_end_matches('/')
     );
     crate::devnet::log_chain(&sequencer);
-    shutdown_or_stdin_eof(stop_on_stdin_eof).await?;
+    let mut sequencer = supervise(sequencer, stop_on_stdin_eof).await?;
     tracing::info!("stopping: sealing the open block");
     sequencer.stop().await;
     Ok(())
+}
+
+/// Runs `sequencer` until shutdown (Ctrl-C, SIGTERM, or stdin closing when asked);
+/// whenever L1 reverts its batches (a lost dispute game), rolls the chain back to the
+/// last block L1 holds and starts again, executing the removed inferences anew.
+pub(crate) async fn supervise(
+    mut sequencer: Sequencer,
+    stop_on_stdin_eof: bool,
+) -> Result<Sequencer> {
+    let shutdown = shutdown_or_stdin_eof(stop_on_stdin_eof);
+    tokio::pin!(shutdown);
+    loop {
+        let reverted = tokio::select! {
+            result = &mut shutdown => {
+                result?;
+                None
+            }
+            first = sequencer.reverted() => Some(first),
+        };
+        let Some(first) = reverted else {
+            return Ok(sequencer);
+        };
+        tracing::warn!(
+            first_block = first,
+            "L1 reverted this sequencer's batches from block {first} (a dispute game was lost): rebuilding the chain"
+        );
+        sequencer = sequencer
+            .rebuild_after_revert()
+            .await
+            .context("rebuilding the chain after a revert")?;
+        crate::devnet::log_chain(&sequencer);
+    }
 }

@@ -42,6 +42,8 @@ async fn ethers_talks_to_the_embedded_chain() {
         sequencer: client.sender().expect("signer"),
         dispute_window: 5,
         min_bond: U256::from(1),
+        challenger_bond: U256::from(1),
+        clock_blocks: 10,
     };
     let deployment = deploy(&client, &params).await.expect("deploy");
 

@@ -60,6 +60,8 @@ async fn run_flow(url: &str) -> FlowState {
         sequencer,
         dispute_window: WINDOW,
         min_bond: ether(1),
+        challenger_bond: U256::from(1),
+        clock_blocks: 10,
     };
     let deployment = deploy(&deployer, &params).await.expect("deploy");
     let owner = VerdictL1::new(deployer, deployment.clone()).expect("bind");

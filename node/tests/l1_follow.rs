@@ -65,6 +65,8 @@ async fn a_reorg_is_reported_and_the_new_logs_follow() {
         sequencer: client.sender().expect("signer"),
         dispute_window: 5,
         min_bond: U256::from(1),
+        challenger_bond: U256::from(1),
+        clock_blocks: 10,
     };
     let deployment = deploy(&client, &params).await.expect("deploy");
     let l1 = VerdictL1::new(client.clone(), deployment.clone()).expect("bind");

@@ -165,6 +165,9 @@ pub struct Batcher {
     next_block: u64,
     last_post: Instant,
     needs_reconcile: bool,
+    /// Set to the first block of a batch L1 reverted: the chain above must be rebuilt
+    /// before anything more is posted (see `rollback`).
+    reverted: watch::Sender<Option<u64>>,
 }
 
 impl Batcher {
@@ -174,6 +177,7 @@ impl Batcher {
         store: ChainStore,
         chain: Arc<ChainView>,
         config: BatcherConfig,
+        reverted: watch::Sender<Option<u64>>,
     ) -> Result<(Self, Arc<BatchView>), ChainStoreError> {
         let batches = store.batches()?;
         let next_block = batches
@@ -193,6 +197,7 @@ impl Batcher {
                 next_block,
                 last_post: Instant::now(),
                 needs_reconcile: true,
+                reverted,
             },
             view,
         ))
@@ -322,6 +327,9 @@ impl Batcher {
             if change.status == Status::Reverted {
                 warn!(index = change.header.index, "batch reverted on L1");
                 self.next_block = self.next_block.min(change.header.first_block);
+                let first = change.header.first_block;
+                self.reverted
+                    .send_modify(|r| *r = Some(r.map_or(first, |known| known.min(first))));
             } else if change.status == Status::Finalized {
                 info!(index = change.header.index, "batch final");
                 metrics::gauge!(m::BATCH_FINALIZED_HEIGHT).set(change.header.last_block as f64);
@@ -333,6 +341,11 @@ impl Batcher {
 
     /// Posts one batch if one is due; whether it did.
     async fn post_if_due(&mut self) -> Result<bool, BatcherError> {
+        if self.reverted.borrow().is_some() {
+            // The blocks above the reverted batch are lost; nothing is posted until the
+            // chain is rolled back and rebuilt.
+            return Ok(false);
+        }
         let sealed = self.chain.sealed().number;
         if sealed < self.next_block {
             return Ok(false);

@@ -6,6 +6,8 @@
 //! | `meta` | `head` | the last sealed header (its encoding) |
 //! | `meta` | `deposit_l1_block` | L1 block of the last deposit taken (u64) |
 //! | `meta` | `in_flight_batch` | JSON of a batch post sent but not yet recorded |
+//! | `meta` | `defender_cursor` | next L1 block the defender reads games from (u64) |
+//! | `meta` | `defender_games` | JSON list of the game ids the defender plays |
 //! | `meta` | `replay` | inferences a roll-back removed, to execute again (count, encodings) |
 //! | `headers` | number (u64 BE) | header encoding |
 //! | `block_hashes` | hash | number |
@@ -337,6 +339,34 @@ impl ChainStore {
     pub fn clear_replay(&self) -> Result<()> {
         let mut set = WriteSet::new();
         set.delete(META, b"replay".to_vec());
+        self.write_now(set)
+    }
+
+    // ------------------------------------------------------------------ games
+
+    /// The defender's L1 cursor (next block to read games from) and the games it plays.
+    pub fn defender_state(&self) -> Result<(Option<u64>, Vec<u64>)> {
+        let cursor = self
+            .store
+            .get(META, b"defender_cursor")?
+            .map(|b| u64_value(&b, "defender_cursor"))
+            .transpose()?;
+        let games = match self.store.get(META, b"defender_games")? {
+            Some(b) => serde_json::from_slice(&b).map_err(|e| corrupt("defender_games", e))?,
+            None => Vec::new(),
+        };
+        Ok((cursor, games))
+    }
+
+    /// Stores the defender's cursor and open games, durably and together.
+    pub fn set_defender_state(&self, cursor: u64, games: &[u64]) -> Result<()> {
+        let mut set = WriteSet::new();
+        set.put(
+            META,
+            b"defender_cursor".to_vec(),
+            cursor.to_be_bytes().to_vec(),
+        );
+        set.put(META, b"defender_games".to_vec(), json(&games));
         self.write_now(set)
     }
 

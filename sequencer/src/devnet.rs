@@ -32,6 +32,11 @@ pub const DEMO_FEE_WEI: u64 = 1_000_000_000_000;
 pub const DEMO_DEPOSIT_ETHER: &str = "100";
 /// The sequencer's bond.
 pub const DEMO_BOND_ETHER: &str = "10";
+/// What a challenger locks per dispute game.
+pub const DEMO_CHALLENGER_BOND_ETHER: &str = "0.1";
+/// Each party's chess clock in a dispute game, in L1 blocks (a minute at the devnet's
+/// one-second blocks; see specs/economics.md for production values).
+pub const DEMO_CLOCK_BLOCKS: u64 = 20;
 
 /// What [`prepare`] leaves ready.
 pub struct Prepared {
@@ -104,6 +109,8 @@ pub async fn deployment(
             sequencer,
             dispute_window,
             min_bond: parse_ether("1")?,
+            challenger_bond: parse_ether(DEMO_CHALLENGER_BOND_ETHER)?,
+            clock_blocks: DEMO_CLOCK_BLOCKS,
         },
     )
     .await

@@ -15,6 +15,7 @@ pub mod batcher;
 pub mod builder;
 pub mod chain_store;
 pub mod config;
+pub mod defender;
 pub mod deposits;
 pub mod devnet;
 pub mod models;
@@ -27,7 +28,7 @@ use std::thread::JoinHandle;
 use alloy::primitives::{B256, U64, U256};
 use alloy::signers::local::PrivateKeySigner;
 use tokio::sync::watch;
-use tracing::info;
+use tracing::{info, warn};
 use verdict_node::executor::BurnExecutor;
 use verdict_node::l1::client::{ClientConfig, L1Client, L1Error};
 use verdict_node::l1::contracts::VerdictL1;
@@ -88,6 +89,7 @@ pub enum StartError {
 }
 
 /// A model file to serve, loaded.
+#[derive(Clone)]
 pub struct ModelFile {
     /// Where it came from (for messages).
     pub path: String,
@@ -109,6 +111,19 @@ pub struct Sequencer {
     builder_thread: Option<JoinHandle<()>>,
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    store: ChainStore,
+    reverted: watch::Receiver<Option<u64>>,
+    restart: Restart,
+}
+
+/// What starting again needs (after L1 reverted a batch).
+#[derive(Clone)]
+struct Restart {
+    config: SequencerConfig,
+    deployment: Deployment,
+    signer: PrivateKeySigner,
+    model_files: Vec<ModelFile>,
+    metrics: Option<MetricsRender>,
 }
 
 impl Sequencer {
@@ -121,6 +136,29 @@ impl Sequencer {
         model_files: Vec<ModelFile>,
         metrics: Option<MetricsRender>,
     ) -> Result<Self, StartError> {
+        let store = ChainStore::open(&config.data_dir)?;
+        Self::start_with_store(
+            Restart {
+                config: config.clone(),
+                deployment,
+                signer,
+                model_files,
+                metrics,
+            },
+            store,
+        )
+        .await
+    }
+
+    async fn start_with_store(restart: Restart, store: ChainStore) -> Result<Self, StartError> {
+        let Restart {
+            config,
+            deployment,
+            signer,
+            model_files,
+            metrics,
+        } = restart.clone();
+        let config = &config;
         let address = signer.address();
         if address != deployment.sequencer {
             return Err(StartError::NotSequencer {
@@ -132,7 +170,13 @@ impl Sequencer {
             L1Client::connect(&config.l1_rpc, Some(signer), ClientConfig::default()).await?;
         let l1 = VerdictL1::new(client, deployment.clone())?;
 
-        let bond = l1.bond_of(address).await?;
+        let mut bond = l1.bond_of(address).await?;
+        if bond < deployment.min_bond && config.auto_rebond {
+            let top_up = deployment.min_bond - bond;
+            warn!(wei = %top_up, "bond below the minimum (slashed?): topping it up (auto_rebond)");
+            l1.bond(top_up).await?;
+            bond = l1.bond_of(address).await?;
+        }
         if bond < deployment.min_bond {
             return Err(StartError::Unbonded {
                 bond,
@@ -141,7 +185,6 @@ impl Sequencer {
         }
         let models = Arc::new(load_models(&l1, model_files, config.executor_threads).await?);
 
-        let store = ChainStore::open(&config.data_dir)?;
         let domain = SigningDomain {
             chain_id: deployment.chain_id,
             rollup: deployment.rollup.into_array(),
@@ -162,13 +205,30 @@ impl Sequencer {
             .map_err(|e| StartError::Rpc(format!("starting the builder thread: {e}")))?;
 
         let (stop, stop_rx) = watch::channel(false);
+        let (reverted_tx, reverted) = watch::channel(None);
         let (batcher, batches) = Batcher::new(
             l1.clone(),
             store.clone(),
             Arc::clone(&chain),
             config.batcher(),
+            reverted_tx,
         )?;
         let mut tasks = vec![tokio::spawn(batcher.run(stop_rx.clone()))];
+        let defender = defender::Defender {
+            l1: l1.clone(),
+            store: store.clone(),
+            models: Arc::clone(&models),
+            domain,
+            faults: config.faults(),
+            poll: std::time::Duration::from_millis(config.l1_poll_ms),
+        };
+        tasks.push(tokio::spawn(defender.run(stop_rx.clone())));
+        tasks.push(tokio::spawn(replay(
+            store.clone(),
+            Arc::clone(&models),
+            domain,
+            builder_tx.clone(),
+        )));
         let from_block = store
             .deposit_l1_block()?
             .unwrap_or(deployment.deployed_at_block);
@@ -195,7 +255,7 @@ impl Sequencer {
             builder: builder_tx.clone(),
             models: Arc::clone(&models),
             domain,
-            store,
+            store: store.clone(),
             chain: Arc::clone(&chain),
             batches: Arc::clone(&batches),
             info: info.clone(),
@@ -221,7 +281,43 @@ impl Sequencer {
             builder_thread: Some(builder_thread),
             stop,
             tasks,
+            store,
+            reverted,
+            restart,
         })
+    }
+
+    /// Resolves with the first block of a batch L1 reverted (a lost dispute game): the
+    /// chain from there must be rebuilt ([`Self::rebuild_after_revert`]).
+    pub async fn reverted(&mut self) -> u64 {
+        loop {
+            if let Some(first) = *self.reverted.borrow_and_update() {
+                return first;
+            }
+            if self.reverted.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+
+    /// Stops, rolls the chain back to the last block L1 still holds, and starts again;
+    /// the removed inferences are executed again (honestly) into new blocks.
+    pub async fn rebuild_after_revert(mut self) -> Result<Self, StartError> {
+        let first = self.reverted.borrow().unwrap_or(1);
+        let store = self.store.clone();
+        let restart = self.restart.clone();
+        let sequencer = restart.deployment.sequencer.into_array();
+        self.stop().await;
+        let to = first.saturating_sub(1);
+        rollback::roll_back(&store, to, &sequencer)
+            .map_err(|e| StartError::Rpc(format!("rolling the chain back: {e}")))?;
+        let head = rollback_batches(&store, to)?;
+        info!(
+            to,
+            batches_kept = head,
+            "chain rolled back after a lost dispute; starting again"
+        );
+        Self::start_with_store(restart, store).await
     }
 
     /// The chain's live view (sealed head, accounts).
@@ -235,7 +331,7 @@ impl Sequencer {
     }
 
     /// Stops serving, seals the open block, and waits for every part to end.
-    pub async fn stop(mut self) {
+    pub async fn stop(&mut self) {
         self.rpc.stop();
         let _ = self.stop.send(true);
         let _ = self.builder.send(BuilderMsg::Stop);
@@ -245,6 +341,71 @@ impl Sequencer {
         for task in self.tasks.drain(..) {
             let _ = task.await;
         }
+    }
+}
+
+/// Drops the batch records of batches that end above block `to`; returns how many remain.
+fn rollback_batches(store: &ChainStore, to: u64) -> Result<usize, StartError> {
+    let batches = store.batches()?;
+    if let Some(first_gone) = batches.iter().find(|b| b.header.last_block > to) {
+        store.delete_batches_from(first_gone.header.index)?;
+    }
+    Ok(batches.iter().filter(|b| b.header.last_block <= to).count())
+}
+
+/// Executes again the inferences a roll-back removed, in their order, then forgets them.
+async fn replay(
+    store: ChainStore,
+    models: Arc<ModelSet>,
+    domain: SigningDomain,
+    builder: std::sync::mpsc::Sender<BuilderMsg>,
+) {
+    let txs = match store.replay() {
+        Ok(txs) if txs.is_empty() => return,
+        Ok(txs) => txs,
+        Err(e) => {
+            warn!("reading the replay list: {e}");
+            return;
+        }
+    };
+    let mut answers = Vec::with_capacity(txs.len());
+    for tx in txs {
+        let request = &tx.signed.request;
+        let Some(model) = models.get(&request.model_id) else {
+            warn!(model = %verdict_specs::hash::to_hex(&request.model_id), "a replayed inference's model is not served: dropped");
+            continue;
+        };
+        let input_root = request.input.commitment();
+        let admitted = admission::Admitted {
+            request_hash: request.signing_hash_with(&domain, &input_root),
+            input_root,
+            model: Arc::clone(model),
+            replayed: true,
+            signed: tx.signed.clone(),
+        };
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        if builder
+            .send(BuilderMsg::Inference(Box::new(admitted), reply))
+            .is_err()
+        {
+            return;
+        }
+        answers.push(answer);
+    }
+    let total = answers.len();
+    let mut kept = 0;
+    for answer in answers {
+        if let Ok(Ok(_)) = answer.await {
+            kept += 1;
+        }
+    }
+    info!(
+        kept,
+        dropped = total - kept,
+        "inferences of the reverted blocks executed again"
+    );
+    if let Err(e) = store.clear_replay() {
+        warn!("clearing the replay list: {e}");
     }
 }
 

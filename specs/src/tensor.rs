@@ -57,7 +57,8 @@ impl DType {
             DType::I32 => 4,
         }
     }
-    fn from_code(code: u8) -> Option<Self> {
+    /// The dtype of a code (0: i8, 1: i32).
+    pub fn from_code(code: u8) -> Option<Self> {
         match code {
             0 => Some(DType::I8),
             1 => Some(DType::I32),

@@ -49,6 +49,15 @@ pub(crate) struct DeployArgs {
     #[arg(long, value_name = "ETH", default_value = "1")]
     min_bond: String,
 
+    /// What a challenger locks to open a dispute game, in ether.
+    #[arg(long, value_name = "ETH", default_value = "0.1")]
+    challenger_bond: String,
+
+    /// Each party's chess clock in a dispute game, in L1 blocks (150 blocks is about 30
+    /// minutes on Ethereum; a whole game then ends within two clocks of its opening).
+    #[arg(long, value_name = "BLOCKS", default_value_t = 150)]
+    clock_blocks: u64,
+
     /// Where to write the deployment file.
     #[arg(long, value_name = "FILE", default_value = "deployment.json")]
     out: PathBuf,
@@ -85,6 +94,15 @@ async fn run_async(args: DeployArgs) -> Result<()> {
     }
     let min_bond = parse_ether(&args.min_bond)
         .with_context(|| format!("--min-bond {}: expected an amount of ether", args.min_bond))?;
+    let challenger_bond = parse_ether(&args.challenger_bond).with_context(|| {
+        format!(
+            "--challenger-bond {}: expected an amount of ether",
+            args.challenger_bond
+        )
+    })?;
+    if args.clock_blocks == 0 {
+        bail!("--clock-blocks must be at least 1 block");
+    }
     if args.dispute_window == 0 {
         bail!("--dispute-window must be at least 1 block");
     }
@@ -117,6 +135,8 @@ async fn run_async(args: DeployArgs) -> Result<()> {
         sequencer: args.sequencer.unwrap_or(deployer),
         dispute_window: args.dispute_window,
         min_bond,
+        challenger_bond,
+        clock_blocks: args.clock_blocks,
     };
     let deployment = deploy(&client, &params).await?;
     deployment.write(&args.out).with_context(|| {
@@ -132,7 +152,14 @@ async fn run_async(args: DeployArgs) -> Result<()> {
         println!("  Bridge         {}", deployment.bridge);
         println!("  ModelRegistry  {}", deployment.model_registry);
         println!("  Rollup         {}", deployment.rollup);
+        println!("  OneStepVerifier {}", deployment.one_step_verifier);
+        println!("  DisputeGame    {}", deployment.dispute_game);
         println!("  sequencer      {}", deployment.sequencer);
+        println!(
+            "  challenger bond {} ETH, game clock {} L1 blocks per side",
+            format_ether(deployment.challenger_bond),
+            deployment.clock_blocks
+        );
         println!(
             "  dispute window {} L1 blocks, minimum bond {} ETH",
             deployment.dispute_window,

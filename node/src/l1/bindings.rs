@@ -2,7 +2,7 @@
 //! from the artifacts `scripts/contract-artifacts.sh` writes to `node/artifacts/` (ABI and
 //! bytecode, checked against the Solidity sources in CI).
 //!
-//! Each module (`Rollup`, `Bridge`, `ModelRegistry`) holds the calls, events, errors and
+//! Each module (`Rollup`, `Bridge`, `ModelRegistry`, `OneStepVerifier`, `DisputeGame`) holds the calls, events, errors and
 //! structs of its contract, `BYTECODE` for deployment, and an instance type for calls
 //! through a provider.
 
@@ -30,3 +30,23 @@ sol!(
     ModelRegistry,
     "artifacts/ModelRegistry.json"
 );
+
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug, PartialEq, Eq)]
+    OneStepVerifier,
+    "artifacts/OneStepVerifier.json"
+);
+
+/// `DisputeGame` in a module of its own: its ABI names the structs of `BatchData` and
+/// `OneStepVerifier`, which `sol!` generates again as sibling modules.
+pub mod game {
+    #![allow(missing_docs, unreachable_pub, clippy::too_many_arguments)]
+    alloy::sol!(
+        #[sol(rpc)]
+        #[derive(Debug, PartialEq, Eq)]
+        DisputeGame,
+        "artifacts/DisputeGame.json"
+    );
+}
+pub use game::DisputeGame;

@@ -234,6 +234,24 @@ impl VerdictL1 {
         Ok(events.iter().map(|e| header_from_sol(&e.header)).collect())
     }
 
+    /// The batch data a `postBatch` transaction carried, read from its calldata: what
+    /// challengers and full nodes rebuild the chain from, trusting nobody.
+    pub async fn batch_data(&self, tx: B256) -> Result<Vec<u8>> {
+        use alloy::consensus::Transaction as _;
+        use alloy::sol_types::SolCall as _;
+        let transaction = self
+            .client
+            .provider()
+            .get_transaction_by_hash(tx)
+            .await
+            .map_err(rpc("eth_getTransactionByHash"))?
+            .ok_or_else(|| L1Error::Unexpected(format!("L1 has no transaction {tx}")))?;
+        let call = Rollup::postBatchCall::abi_decode(transaction.input()).map_err(|e| {
+            L1Error::Unexpected(format!("transaction {tx} is not a postBatch call: {e}"))
+        })?;
+        Ok(call.data.to_vec())
+    }
+
     /// Like [`Self::posted_batches`], with the hash of the L1 transaction of each post.
     pub async fn posted_batch_logs(&self, from: u64, to: u64) -> Result<Vec<(BatchHeader, B256)>> {
         let logs = self
@@ -301,7 +319,12 @@ impl VerdictL1 {
     }
 
     /// Every `E` event `address` emitted in L1 blocks `from..=to`, in chain order.
-    async fn events<E: SolEvent>(&self, address: Address, from: u64, to: u64) -> Result<Vec<E>> {
+    pub(super) async fn events<E: SolEvent>(
+        &self,
+        address: Address,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<E>> {
         let logs = self.logs(address, E::SIGNATURE_HASH, from, to).await?;
         logs.iter()
             .map(|log| {
@@ -314,7 +337,7 @@ impl VerdictL1 {
 }
 
 impl VerdictL1 {
-    async fn logs(
+    pub(super) async fn logs(
         &self,
         address: Address,
         signature: B256,
@@ -335,7 +358,7 @@ impl VerdictL1 {
 }
 
 /// The first log of type `E` in `receipt`.
-fn decode_event<E: SolEvent>(receipt: &TransactionReceipt) -> Result<E> {
+pub(super) fn decode_event<E: SolEvent>(receipt: &TransactionReceipt) -> Result<E> {
     receipt
         .inner
         .logs()

@@ -1,7 +1,7 @@
 //! Deploying Verdict's contracts to any endpoint, and the deployment file that tells
 //! every other command where they are.
 
-use super::bindings::{Bridge, ModelRegistry, Rollup};
+use super::bindings::{Bridge, DisputeGame, ModelRegistry, OneStepVerifier, Rollup};
 use super::client::{L1Client, L1Error};
 use alloy::primitives::{Address, U256};
 use alloy::sol_types::SolConstructor;
@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// File format version of [`Deployment`].
-pub const DEPLOYMENT_VERSION: u32 = 1;
+pub const DEPLOYMENT_VERSION: u32 = 2;
 
 /// Parameters of a deployment.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -20,6 +20,10 @@ pub struct DeployParams {
     pub dispute_window: u64,
     /// The sequencer's minimum bond, in wei.
     pub min_bond: U256,
+    /// What a challenger locks to open a dispute game, in wei.
+    pub challenger_bond: U256,
+    /// Each party's chess clock in a dispute game, in L1 blocks.
+    pub clock_blocks: u64,
 }
 
 /// Where the contracts live and how they were set up; written as JSON by
@@ -42,6 +46,15 @@ pub struct Deployment {
     /// Wei, as a decimal string.
     #[serde(with = "u256_decimal")]
     pub min_bond: U256,
+    /// The one-step verifier the dispute game calls.
+    pub one_step_verifier: Address,
+    /// The dispute game (set in the Rollup).
+    pub dispute_game: Address,
+    /// Wei a challenger locks per game, as a decimal string.
+    #[serde(with = "u256_decimal")]
+    pub challenger_bond: U256,
+    /// Each party's chess clock, in L1 blocks.
+    pub clock_blocks: u64,
 }
 
 /// Errors reading or writing a deployment file.
@@ -115,8 +128,9 @@ impl Deployment {
     }
 }
 
-/// Deploys `Bridge`, `ModelRegistry` and `Rollup` from the client's signer, in that
-/// order, and returns where they are. Each step waits for its receipt.
+/// Deploys `Bridge`, `ModelRegistry`, `Rollup`, `OneStepVerifier` and `DisputeGame` from
+/// the client's signer, in that order, names the game in the Rollup, and returns where
+/// they are. Each step waits for its receipt.
 pub async fn deploy(client: &L1Client, params: &DeployParams) -> Result<Deployment, L1Error> {
     let deployer = client.sender().ok_or(L1Error::NoSigner)?;
     let (bridge, receipt) = client.deploy("Bridge", Bridge::BYTECODE.to_vec()).await?;
@@ -136,6 +150,28 @@ pub async fn deploy(client: &L1Client, params: &DeployParams) -> Result<Deployme
     code.extend_from_slice(&constructor.abi_encode());
     let (rollup, receipt) = client.deploy("Rollup", code).await?;
     tracing::info!(%rollup, gas = receipt.gas_used, "deployed Rollup");
+    let (one_step_verifier, receipt) = client
+        .deploy("OneStepVerifier", OneStepVerifier::BYTECODE.to_vec())
+        .await?;
+    tracing::info!(%one_step_verifier, gas = receipt.gas_used, "deployed OneStepVerifier");
+    let constructor = DisputeGame::constructorCall {
+        rollup_: rollup,
+        registry_: model_registry,
+        verifier_: one_step_verifier,
+        challengerBond_: params.challenger_bond,
+        clockBlocks_: params.clock_blocks,
+    };
+    let mut code = DisputeGame::BYTECODE.to_vec();
+    code.extend_from_slice(&constructor.abi_encode());
+    let (dispute_game, receipt) = client.deploy("DisputeGame", code).await?;
+    tracing::info!(%dispute_game, gas = receipt.gas_used, "deployed DisputeGame");
+    client
+        .send(
+            rollup,
+            Rollup::setDisputeGameCall { game: dispute_game },
+            U256::ZERO,
+        )
+        .await?;
     Ok(Deployment {
         version: DEPLOYMENT_VERSION,
         chain_id: client.chain_id(),
@@ -147,6 +183,10 @@ pub async fn deploy(client: &L1Client, params: &DeployParams) -> Result<Deployme
         sequencer: params.sequencer,
         dispute_window: params.dispute_window,
         min_bond: params.min_bond,
+        one_step_verifier,
+        dispute_game,
+        challenger_bond: params.challenger_bond,
+        clock_blocks: params.clock_blocks,
     })
 }
 
@@ -180,6 +220,10 @@ mod tests {
             sequencer: Address::repeat_byte(5),
             dispute_window: 100,
             min_bond: U256::from(10).pow(U256::from(18)),
+            one_step_verifier: Address::repeat_byte(6),
+            dispute_game: Address::repeat_byte(7),
+            challenger_bond: U256::from(10).pow(U256::from(17)),
+            clock_blocks: 20,
         }
     }
 

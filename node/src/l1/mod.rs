@@ -14,4 +14,5 @@ pub mod client;
 pub mod contracts;
 pub mod deploy;
 pub mod devchain;
+pub mod games;
 pub mod local_evm;

@@ -1,0 +1,29 @@
+//! The challenger's Prometheus metrics (rendered by whatever serves `/metrics`).
+
+/// Records re-executed and compared.
+pub const RECORDS_CHECKED_TOTAL: &str = "verdict_challenger_records_checked_total";
+/// Records skipped, by `reason` (`unknown_model`, `window_closed`).
+pub const RECORDS_SKIPPED_TOTAL: &str = "verdict_challenger_records_skipped_total";
+/// Records whose posted output differs from the re-execution.
+pub const MISMATCHES_TOTAL: &str = "verdict_challenger_mismatches_total";
+/// Posted batches whose data is not a valid batch for its header.
+pub const INVALID_BATCHES_TOTAL: &str = "verdict_challenger_invalid_batches_total";
+/// Batches read from L1.
+pub const BATCHES_TOTAL: &str = "verdict_challenger_batches_total";
+/// Games opened.
+pub const GAMES_OPENED_TOTAL: &str = "verdict_challenger_games_opened_total";
+/// Games ended, by `outcome` (`won`, `lost`, `abandoned`).
+pub const GAMES_ENDED_TOTAL: &str = "verdict_challenger_games_ended_total";
+/// Games running now.
+pub const GAMES_OPEN: &str = "verdict_challenger_games_open";
+/// Wei locked in running games.
+pub const BONDS_AT_STAKE_WEI: &str = "verdict_challenger_bonds_at_stake_wei";
+/// L1 gas the challenger's transactions used.
+pub const L1_GAS_SPENT_TOTAL: &str = "verdict_challenger_l1_gas_spent_total";
+/// The L1 block the challenger has read batches up to.
+pub const L1_CURSOR: &str = "verdict_challenger_l1_cursor";
+
+/// Label: why a record was skipped, or how a game ended.
+pub const LABEL_REASON: &str = "reason";
+/// Label: how a game ended.
+pub const LABEL_OUTCOME: &str = "outcome";

@@ -1,0 +1,486 @@
+//! The challenger's loop: read new batches from L1, check a sample of each, open a game
+//! against a wrong record, and play every open game to its end.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy::primitives::{Address, B256, U256};
+use alloy::signers::local::PrivateKeySigner;
+use tokio::sync::watch;
+use tracing::{error, info, warn};
+use verdict_node::l1::client::{ClientConfig, L1Client, L1Error};
+use verdict_node::l1::contracts::VerdictL1;
+use verdict_node::l1::deploy::Deployment;
+use verdict_node::l1::games::{game_of, mover_timed_out};
+use verdict_specs::batch::BatchHeader;
+use verdict_specs::game::{Claims, Move, Party, Status};
+use verdict_specs::hash::{keccak, to_hex};
+use verdict_specs::l2::posted::PostedBatch;
+use verdict_specs::l2::request::SigningDomain;
+use verdict_specs::{Hash, Model};
+
+use crate::check::{self, Finding, Models};
+use crate::config::ChallengerConfig;
+use crate::metrics as m;
+use crate::store::{ChallengerStore, ChallengerStoreError, GameRecord};
+
+/// Most L1 blocks read in one `eth_getLogs`.
+const MAX_RANGE: u64 = 2_000;
+
+/// Why the challenger cannot start or go on.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// L1 failed.
+    #[error("L1: {0}")]
+    L1(#[from] L1Error),
+    /// The store failed.
+    #[error("challenger database: {0}")]
+    Store(#[from] ChallengerStoreError),
+    /// A model cannot be executed.
+    #[error("model {name}: {message}")]
+    Model { name: String, message: String },
+    /// The configuration is not usable.
+    #[error("{0}")]
+    Config(String),
+}
+
+/// A running challenger.
+pub struct Challenger {
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+    /// The challenger's L1 address.
+    pub address: Address,
+}
+
+impl Challenger {
+    /// Connects to L1, opens the database and starts the loop.
+    pub async fn start(
+        config: &ChallengerConfig,
+        deployment: Deployment,
+        signer: PrivateKeySigner,
+        models: Vec<Model>,
+    ) -> Result<Self, StartError> {
+        config
+            .validate()
+            .map_err(|e| StartError::Config(e.to_string()))?;
+        let address = signer.address();
+        let client =
+            L1Client::connect(&config.l1_rpc, Some(signer), ClientConfig::default()).await?;
+        let l1 = VerdictL1::new(client, deployment.clone())?;
+        let store = ChallengerStore::open(&config.data_dir)?;
+        let secret = store.secret(|| keccak(&[&PrivateKeySigner::random().to_bytes().0]))?;
+        let mut known = Models::default();
+        for model in models {
+            let name = model.metadata.name.clone();
+            known.insert(model).map_err(|e| StartError::Model {
+                name,
+                message: e.to_string(),
+            })?;
+        }
+        if known.is_empty() {
+            warn!("no models given: every record will be skipped");
+        }
+        let domain = SigningDomain {
+            chain_id: deployment.chain_id,
+            rollup: deployment.rollup.into_array(),
+        };
+        let games = store.games()?;
+        let open = games.iter().filter(|g| !g.over).count();
+        metrics::gauge!(m::GAMES_OPEN).set(open as f64);
+        info!(
+            %address,
+            sample_rate = config.sample_rate,
+            models = known.len(),
+            games_to_resume = open,
+            lie = config.lie,
+            "challenger running"
+        );
+        let runner = Runner {
+            l1,
+            store,
+            models: known,
+            domain,
+            secret,
+            address,
+            sample_rate: config.sample_rate,
+            lie: config.lie,
+            games,
+            claims: HashMap::new(),
+        };
+        let (stop, stop_rx) = watch::channel(false);
+        let poll = Duration::from_millis(config.l1_poll_ms);
+        let task = tokio::spawn(runner.run(poll, stop_rx));
+        Ok(Self {
+            stop,
+            task,
+            address,
+        })
+    }
+
+    /// Stops the loop (after the step in progress) and waits for it.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+struct Runner {
+    l1: VerdictL1,
+    store: ChallengerStore,
+    models: Models,
+    domain: SigningDomain,
+    secret: Hash,
+    address: Address,
+    sample_rate: f64,
+    lie: bool,
+    games: Vec<GameRecord>,
+    /// The honest run of each game's record, computed once per process.
+    claims: HashMap<u64, Arc<Claims>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum StepError {
+    #[error(transparent)]
+    L1(#[from] L1Error),
+    #[error(transparent)]
+    Store(#[from] ChallengerStoreError),
+    #[error("{0}")]
+    Other(String),
+}
+
+impl Runner {
+    async fn run(mut self, poll: Duration, mut stop: watch::Receiver<bool>) {
+        loop {
+            if let Err(e) = self.step().await {
+                warn!("challenger: {e}; retrying");
+            }
+            tokio::select! {
+                _ = stop.changed() => return,
+                _ = tokio::time::sleep(poll) => {}
+            }
+            if *stop.borrow() {
+                return;
+            }
+        }
+    }
+
+    async fn step(&mut self) -> Result<(), StepError> {
+        let latest = self.l1.client().block_number().await?;
+        let cursor = self
+            .store
+            .cursor()?
+            .unwrap_or(self.l1.deployment().deployed_at_block);
+        if cursor <= latest {
+            let to = latest.min(cursor + MAX_RANGE - 1);
+            for (header, tx) in self.l1.posted_batch_logs(cursor, to).await? {
+                self.check_posted(&header, tx, latest).await?;
+            }
+            self.store.set_cursor(to + 1)?;
+            metrics::gauge!(m::L1_CURSOR).set(to as f64);
+        }
+        self.play(latest).await
+    }
+
+    /// Reads one posted batch from its calldata, checks a sample, and opens a game
+    /// against the first wrong record.
+    async fn check_posted(
+        &mut self,
+        header: &BatchHeader,
+        tx: B256,
+        latest: u64,
+    ) -> Result<(), StepError> {
+        let index = header.index;
+        if self.l1.batch_hash(index).await? != B256::from(header.hash()) {
+            info!(batch = index, "skipping a batch L1 has reverted since");
+            return Ok(());
+        }
+        let window_end = header.window_end(self.l1.deployment().dispute_window);
+        if latest + 1 >= window_end {
+            warn!(
+                batch = index,
+                window_end, "batch read after its dispute window: not checked"
+            );
+            metrics::counter!(m::RECORDS_SKIPPED_TOTAL, m::LABEL_REASON => "window_closed")
+                .increment(1);
+            return Ok(());
+        }
+        let data = self.calldata(tx).await?;
+        metrics::counter!(m::BATCHES_TOTAL).increment(1);
+        let batch = match PostedBatch::check(header, &data, &self.domain, None) {
+            Ok(batch) => Arc::new(batch),
+            Err(e) => {
+                // Not provable by the inference game; the state-transition game is.
+                error!(batch = index, "posted batch data is invalid: {e}");
+                metrics::counter!(m::INVALID_BATCHES_TOTAL).increment(1);
+                return Ok(());
+            }
+        };
+        let (models, domain, secret, rate) = (
+            self.models.clone(),
+            self.domain,
+            self.secret,
+            self.sample_rate,
+        );
+        let checked = Arc::clone(&batch);
+        let findings = tokio::task::spawn_blocking(move || {
+            check::check_batch(&checked, &domain, &models, &secret, rate)
+        })
+        .await
+        .map_err(|e| StepError::Other(format!("re-execution task: {e}")))?
+        .map_err(|e| StepError::Other(format!("re-execution: {e}")))?;
+        metrics::counter!(m::RECORDS_CHECKED_TOTAL).increment(findings.checked as u64);
+        metrics::counter!(m::RECORDS_SKIPPED_TOTAL, m::LABEL_REASON => "unknown_model")
+            .increment(findings.unknown_model as u64);
+        metrics::counter!(m::MISMATCHES_TOTAL).increment(findings.wrong.len() as u64);
+        info!(
+            batch = index,
+            blocks = %format!("{}..={}", header.first_block, header.last_block),
+            checked = findings.checked,
+            wrong = findings.wrong.len(),
+            unknown_model = findings.unknown_model,
+            "batch checked"
+        );
+        for wrong in &findings.wrong {
+            warn!(
+                batch = index,
+                record = %to_hex(&wrong.record_hash),
+                claimed_output = %to_hex(&wrong.claimed_output_root),
+                correct_output = %to_hex(&wrong.correct_output.commitment()),
+                "wrong record: its output is not what the model gives"
+            );
+        }
+        // One won game reverts the whole batch: dispute its first wrong record.
+        let target = match (findings.wrong.first(), self.lie) {
+            (Some(wrong), _) => Some((wrong.clone(), false)),
+            (None, true) => findings.right.first().map(|&(block, i)| {
+                let tx = &batch.blocks[block].inferences[i];
+                let record = tx.record(&self.domain);
+                (
+                    Finding {
+                        block,
+                        index: i,
+                        record_hash: record.hash(),
+                        model_id: record.model_id,
+                        input: tx.signed.request.input.clone(),
+                        claimed_output_root: record.output_root,
+                        correct_output: tx.output.clone(),
+                    },
+                    true,
+                )
+            }),
+            (None, false) => None,
+        };
+        if let Some((finding, lie)) = target {
+            self.open_game(&batch, &finding, lie, latest).await?;
+        }
+        Ok(())
+    }
+
+    async fn calldata(&self, tx: B256) -> Result<Vec<u8>, StepError> {
+        Ok(self.l1.batch_data(tx).await?)
+    }
+
+    async fn open_game(
+        &mut self,
+        batch: &PostedBatch,
+        finding: &Finding,
+        lie: bool,
+        latest: u64,
+    ) -> Result<(), StepError> {
+        // A game this challenger opened before a crash is adopted, not opened twice.
+        let from = batch.header.l1_block;
+        let existing = self
+            .l1
+            .games_opened(from, latest)
+            .await?
+            .into_iter()
+            .find(|e| e.challenger == self.address && e.recordHash.0 == finding.record_hash);
+        let (id, opened_at) = match existing {
+            Some(event) => (
+                u64::try_from(event.gameId)
+                    .map_err(|_| StepError::Other("a game id beyond 64 bits".into()))?,
+                from,
+            ),
+            None => {
+                let inclusion = batch
+                    .inclusion(finding.block, finding.index, &self.domain)
+                    .ok_or_else(|| StepError::Other("the record is not in its batch".into()))?;
+                let opened = self.l1.open_game(&batch.header, &inclusion).await?;
+                metrics::counter!(m::L1_GAS_SPENT_TOTAL).increment(opened.receipt.gas_used);
+                metrics::counter!(m::GAMES_OPENED_TOTAL).increment(1);
+                (opened.id, opened.receipt.block_number.unwrap_or(latest))
+            }
+        };
+        info!(
+            game = id,
+            batch = batch.header.index,
+            record = %to_hex(&finding.record_hash),
+            lie,
+            "dispute game opened"
+        );
+        let record = GameRecord {
+            id,
+            batch_index: batch.header.index,
+            record_hash: finding.record_hash,
+            model_id: finding.model_id,
+            input: finding.input.clone(),
+            lie,
+            opened_at,
+            over: false,
+        };
+        self.store.put_game(&record)?;
+        self.games.push(record);
+        self.update_gauges();
+        Ok(())
+    }
+
+    fn update_gauges(&self) {
+        let open = self.games.iter().filter(|g| !g.over).count();
+        metrics::gauge!(m::GAMES_OPEN).set(open as f64);
+        let bond: f64 = self
+            .l1
+            .deployment()
+            .challenger_bond
+            .to_string()
+            .parse()
+            .unwrap_or(0.0);
+        metrics::gauge!(m::BONDS_AT_STAKE_WEI).set(bond * open as f64);
+    }
+
+    /// Moves in every game where it is the challenger's turn, claims timeouts, and notes
+    /// the games that ended.
+    async fn play(&mut self, latest: u64) -> Result<(), StepError> {
+        let mut changed = false;
+        for i in 0..self.games.len() {
+            if self.games[i].over {
+                continue;
+            }
+            let record = self.games[i].clone();
+            let view = self.l1.game(record.id).await?;
+            let Some(game) = game_of(&view) else {
+                continue;
+            };
+            if game.status.is_over() {
+                self.ended(&record, game.status).await?;
+                self.games[i].over = true;
+                self.store.put_game(&self.games[i])?;
+                changed = true;
+                continue;
+            }
+            if self.l1.batch_hash(record.batch_index).await? != view.batchHash {
+                let receipt = self.l1.game_abandon(record.id).await?;
+                metrics::counter!(m::L1_GAS_SPENT_TOTAL).increment(receipt.gas_used);
+                info!(
+                    game = record.id,
+                    "batch reverted by another game: abandoned"
+                );
+                continue;
+            }
+            match game.mover() {
+                Some(Party::Challenger) => {
+                    let mv = self.decide(&record, &game).await?;
+                    if let Some(mv) = mv {
+                        info!(game = record.id, status = ?game.status, lo = game.lo, hi = game.hi, "move: {}", describe(&mv));
+                        let receipt = self.l1.game_move(record.id, &mv).await?;
+                        metrics::counter!(m::L1_GAS_SPENT_TOTAL).increment(receipt.gas_used);
+                    }
+                }
+                Some(Party::Defender) if mover_timed_out(&view, latest + 1) => {
+                    info!(game = record.id, status = ?game.status, "the sequencer ran out of time: claiming the game");
+                    let receipt = self.l1.game_timeout(record.id).await?;
+                    metrics::counter!(m::L1_GAS_SPENT_TOTAL).increment(receipt.gas_used);
+                }
+                _ => {}
+            }
+        }
+        if changed {
+            self.update_gauges();
+        }
+        Ok(())
+    }
+
+    async fn decide(
+        &mut self,
+        record: &GameRecord,
+        game: &verdict_specs::game::Game,
+    ) -> Result<Option<Move>, StepError> {
+        if record.lie {
+            // A lying challenger disputes everything; the honest defender still wins.
+            return Ok(Some(match game.status {
+                Status::AwaitingChoice => Move::Choose { agree: false },
+                _ => Move::NameElement { element: 0 },
+            }));
+        }
+        let claims = match self.claims.get(&record.id) {
+            Some(c) => Arc::clone(c),
+            None => {
+                let known = self.models.get(&record.model_id).ok_or_else(|| {
+                    StepError::Other(format!(
+                        "game {}: model {} is not loaded",
+                        record.id,
+                        to_hex(&record.model_id)
+                    ))
+                })?;
+                let claims = Arc::new(
+                    Claims::honest(&known.model, &record.input)
+                        .map_err(|e| StepError::Other(format!("game {}: {e}", record.id)))?,
+                );
+                self.claims.insert(record.id, Arc::clone(&claims));
+                claims
+            }
+        };
+        let revealed = if game.status == Status::AwaitingElement {
+            self.l1.revealed(record.id, record.opened_at).await?
+        } else {
+            None
+        };
+        Ok(claims.challenge(game, revealed.as_ref()))
+    }
+
+    async fn ended(&mut self, record: &GameRecord, status: Status) -> Result<(), StepError> {
+        let outcome = match status {
+            Status::ChallengerWon => "won",
+            Status::DefenderWon => "lost",
+            _ => "abandoned",
+        };
+        metrics::counter!(m::GAMES_ENDED_TOTAL, m::LABEL_OUTCOME => outcome).increment(1);
+        info!(
+            game = record.id,
+            batch = record.batch_index,
+            outcome,
+            "dispute game over"
+        );
+        self.claims.remove(&record.id);
+        let credit = self.l1.game_credit(self.address).await?;
+        if credit > U256::ZERO {
+            let receipt = self.l1.withdraw_game_credit().await?;
+            metrics::counter!(m::L1_GAS_SPENT_TOTAL).increment(receipt.gas_used);
+            info!(wei = %credit, "bond withdrawn from the dispute game");
+        }
+        let reward = self.l1.rollup_credit(self.address).await?;
+        if reward > U256::ZERO {
+            let receipt = self.l1.withdraw_rollup_credit().await?;
+            metrics::counter!(m::L1_GAS_SPENT_TOTAL).increment(receipt.gas_used);
+            info!(wei = %reward, "slashing reward withdrawn from the rollup");
+        }
+        Ok(())
+    }
+}
+
+fn describe(mv: &Move) -> String {
+    match mv {
+        Move::Start { .. } => "start".into(),
+        Move::Choose { agree } => {
+            if *agree {
+                "agree with the midpoint".into()
+            } else {
+                "disagree with the midpoint".into()
+            }
+        }
+        Move::Bisect { .. } => "bisect".into(),
+        Move::Reveal { .. } => "reveal".into(),
+        Move::NameElement { element } => format!("dispute element {element}"),
+        Move::Prove(_) => "prove".into(),
+    }
+}

@@ -1,0 +1,554 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+pragma solidity ^0.8.24;
+
+import {BatchData} from "./BatchData.sol";
+import {Merkle} from "./Merkle.sol";
+import {ModelRegistry} from "./ModelRegistry.sol";
+import {OneStepVerifier} from "./OneStepVerifier.sol";
+import {Rollup} from "./Rollup.sol";
+
+/// @title DisputeGame
+/// @notice Bisection games over inference traces (specs/game.md §4): a bonded challenger
+/// disputes one record of a posted batch, the sequencer defends it, and the
+/// `OneStepVerifier` settles the single op they end up disagreeing on.
+/// @dev Many games may run at once; each holds its batch header, so resolving a game needs
+/// nothing re-supplied. Bonds and rewards are paid out by `withdraw` (pull payments).
+contract DisputeGame {
+    /// Order fixed by game.md; the Rust side decodes it by position.
+    enum Status {
+        None,
+        AwaitingFinal,
+        AwaitingChoice,
+        AwaitingMidpoint,
+        AwaitingReveal,
+        AwaitingElement,
+        AwaitingProof,
+        ChallengerWon,
+        DefenderWon,
+        Abandoned
+    }
+
+    /// How a record is shown to be in a batch (specs/l2.md): its path to the block's
+    /// records root, the block header (153 bytes) and every later header of the batch.
+    struct RecordInclusion {
+        bytes32[] recordProof;
+        uint256 index;
+        bytes blockHeader;
+        bytes[] laterHeaders;
+    }
+
+    /// A batch header packed into five words.
+    struct PackedHeader {
+        uint64 index;
+        uint64 firstBlock;
+        uint64 lastBlock;
+        uint64 depositsStart;
+        uint64 depositsEnd;
+        uint64 l1Block;
+        bytes32 outputRoot;
+        bytes32 dataHash;
+        bytes32 depositAccumulator;
+    }
+
+    /// One game as stored; `getGame` returns it with the derived fields.
+    struct Game {
+        Status status;
+        address challenger;
+        uint32 opCount;
+        uint8 depth;
+        uint64 lo;
+        uint64 hi;
+        uint64 element;
+        uint64 elementCount;
+        uint64 challengerClock;
+        uint64 defenderClock;
+        uint64 lastMove;
+        bytes32 stateLo;
+        bytes32 stateHi;
+        bytes32 midState;
+        bytes32 outputCommitment;
+        bytes32 recordHash;
+        bytes32 modelId;
+        /// The record's output commitment, which leaf `n` of the final state must hold.
+        bytes32 recordOutput;
+        bytes32 batchHash;
+        PackedHeader header;
+    }
+
+    /// Everything an indexer or a party needs about one game.
+    struct GameView {
+        Status status;
+        address challenger;
+        uint256 opCount;
+        uint256 depth;
+        uint256 lo;
+        uint256 hi;
+        uint256 mid;
+        bytes32 stateLo;
+        bytes32 stateHi;
+        bytes32 midState;
+        uint256 element;
+        uint256 elementCount;
+        bytes32 outputCommitment;
+        uint256 challengerClock;
+        uint256 defenderClock;
+        uint256 lastMove;
+        uint64 batchIndex;
+        bytes32 batchHash;
+        bytes32 recordHash;
+        bytes32 modelId;
+        bytes32 recordOutput;
+    }
+
+    uint256 internal constant RECORD_BYTES = 165;
+    uint256 internal constant BLOCK_HEADER_BYTES = 153;
+    uint8 internal constant RECORD_DOMAIN = 0x06;
+    uint8 internal constant BLOCK_DOMAIN = 0x07;
+
+    Rollup public immutable rollup;
+    ModelRegistry public immutable registry;
+    OneStepVerifier public immutable verifier;
+    /// Wei a challenger locks to open a game.
+    uint256 public immutable challengerBond;
+    /// Each party's chess clock, in L1 blocks, for a whole game.
+    uint64 public immutable clockBlocks;
+
+    uint256 public gameCount;
+    mapping(uint256 gameId => Game) internal games;
+    /// Bonds won or returned, waiting for `withdraw`.
+    mapping(address account => uint256) public credits;
+
+    event GameOpened(
+        uint256 indexed gameId,
+        uint64 indexed batchIndex,
+        bytes32 indexed batchHash,
+        bytes32 recordHash,
+        uint256 recordIndex,
+        address challenger,
+        bytes32 modelId,
+        uint256 opCount
+    );
+    event FinalStatePosted(uint256 indexed gameId, bytes32 finalState);
+    event MidpointPosted(uint256 indexed gameId, uint256 lo, uint256 hi, uint256 mid, bytes32 state);
+    event Chosen(uint256 indexed gameId, bool agree, uint256 lo, uint256 hi);
+    /// The defender's claimed value `hi` (the output of node `step = lo`) in full.
+    event Revealed(uint256 indexed gameId, uint256 step, uint8 dtype, uint32[] shape, bytes32 dataRoot, bytes data);
+    event ElementNamed(uint256 indexed gameId, uint256 element);
+    event GameResolved(uint256 indexed gameId, Status status, address winner);
+    event Withdrawn(address indexed account, uint256 amount);
+
+    error WrongBond(uint256 sent, uint256 required);
+    error BadRecord();
+    error BadBlockHeader(uint256 which);
+    error RecordNotInBlock(uint256 index);
+    error BlockBeforeBatch(uint64 block_, uint64 firstBlock);
+    error BrokenChain(uint256 which);
+    error WrongOutputRoot(bytes32 expected, bytes32 actual);
+    error WrongLastBlock(uint64 expected, uint64 actual);
+    error NoSuchGame(uint256 gameId);
+    error WrongStatus(uint256 gameId, Status status);
+    error NotDefender(address caller);
+    error NotChallenger(address caller);
+    error ClockExpired(uint256 gameId, uint256 elapsed, uint256 remaining);
+    error ClockRunning(uint256 gameId, uint256 elapsed, uint256 remaining);
+    error WrongProofLength(uint256 given, uint256 expected);
+    error FinalStateMismatch();
+    error BadHeader();
+    error DataLength(uint256 given, uint256 expected);
+    error DataRootMismatch(bytes32 header, bytes32 computed);
+    error RevealMismatch();
+    error ElementOutOfRange(uint256 element, uint256 count);
+    error BatchStillCurrent(uint256 gameId);
+    error NothingToWithdraw();
+    error TransferFailed(address to, uint256 amount);
+
+    constructor(
+        Rollup rollup_,
+        ModelRegistry registry_,
+        OneStepVerifier verifier_,
+        uint256 challengerBond_,
+        uint64 clockBlocks_
+    ) {
+        rollup = rollup_;
+        registry = registry_;
+        verifier = verifier_;
+        challengerBond = challengerBond_;
+        clockBlocks = clockBlocks_;
+    }
+
+    // ---------------------------------------------------------------- moves
+
+    /// @notice Opens a game against `record`, shown by `inclusion` to be in the batch
+    /// `header`, with the bond `challengerBond`, inside the batch's dispute window.
+    function open(BatchData.Header calldata header, bytes calldata record, RecordInclusion calldata inclusion)
+        external
+        payable
+        returns (uint256 gameId)
+    {
+        if (msg.value != challengerBond) revert WrongBond(msg.value, challengerBond);
+        if (record.length != RECORD_BYTES || uint8(record[0]) != RECORD_DOMAIN) revert BadRecord();
+        bytes32 recordHash = keccak256(record);
+        _checkInclusion(header, recordHash, inclusion);
+
+        bytes32 modelId = bytes32(record[53:85]);
+        ModelRegistry.Model memory model = registry.getModel(modelId);
+        uint32 n = model.opCount;
+        uint256 depth = _depth(uint256(n) + 1);
+        // Reverts unless the batch is current, not final and inside its window.
+        bytes32 batchHash = rollup.openDispute(header);
+
+        gameId = ++gameCount;
+        Game storage g = games[gameId];
+        g.status = Status.AwaitingFinal;
+        g.challenger = msg.sender;
+        g.opCount = n;
+        // casting to 'uint8' is safe because depth(n + 1) <= 33 for a u32 op count
+        // forge-lint: disable-next-line(unsafe-typecast)
+        g.depth = uint8(depth);
+        g.hi = n;
+        g.challengerClock = clockBlocks;
+        g.defenderClock = clockBlocks;
+        g.lastMove = uint64(block.number);
+        g.stateLo = _initialState(bytes32(record[85:117]), depth);
+        g.recordHash = recordHash;
+        g.modelId = modelId;
+        g.recordOutput = bytes32(record[117:149]);
+        g.batchHash = batchHash;
+        g.header = PackedHeader({
+            index: header.index,
+            firstBlock: header.firstBlock,
+            lastBlock: header.lastBlock,
+            depositsStart: header.depositsStart,
+            depositsEnd: header.depositsEnd,
+            l1Block: header.l1Block,
+            outputRoot: header.outputRoot,
+            dataHash: header.dataHash,
+            depositAccumulator: header.depositAccumulator
+        });
+        emit GameOpened(gameId, header.index, batchHash, recordHash, inclusion.index, msg.sender, modelId, n);
+    }
+
+    /// @notice The defender's final state `S_n` (with the proof that leaf `n` holds the
+    /// record's output) and its first midpoint `S_mid` (ignored when `n = 1`).
+    function start(uint256 gameId, bytes32 finalState, bytes32[] calldata finalProof, bytes32 midState) external {
+        Game storage g = _defenderMove(gameId, Status.AwaitingFinal);
+        if (finalProof.length != g.depth) revert WrongProofLength(finalProof.length, g.depth);
+        if (Merkle.rootFrom(_leaf(g.recordOutput), g.hi, finalProof) != finalState) revert FinalStateMismatch();
+        g.stateHi = finalState;
+        emit FinalStatePosted(gameId, finalState);
+        if (g.hi - g.lo == 1) {
+            g.status = Status.AwaitingReveal;
+        } else {
+            _postMid(gameId, g, midState);
+        }
+    }
+
+    /// @notice The challenger agrees (`lo` moves up) or disagrees (`hi` moves down) with
+    /// the defender's state at the midpoint.
+    function choose(uint256 gameId, bool agree) external {
+        Game storage g = _challengerMove(gameId, Status.AwaitingChoice);
+        uint64 mid = _mid(g);
+        if (agree) {
+            g.lo = mid;
+            g.stateLo = g.midState;
+        } else {
+            g.hi = mid;
+            g.stateHi = g.midState;
+        }
+        g.midState = bytes32(0);
+        g.status = g.hi - g.lo == 1 ? Status.AwaitingReveal : Status.AwaitingMidpoint;
+        emit Chosen(gameId, agree, g.lo, g.hi);
+    }
+
+    /// @notice The defender's state at the new midpoint.
+    function bisect(uint256 gameId, bytes32 midState) external {
+        Game storage g = _defenderMove(gameId, Status.AwaitingMidpoint);
+        _postMid(gameId, g, midState);
+    }
+
+    /// @notice The defender's claimed value `hi` in full: `data` is its element bytes;
+    /// `siblings` lead from leaf `hi` = 0 to `S_lo` and from leaf `hi` = its commitment
+    /// to `S_hi`, so the two states differ in that leaf only.
+    function reveal(
+        uint256 gameId,
+        OneStepVerifier.TensorHeader calldata header,
+        bytes calldata data,
+        bytes32[] calldata siblings
+    ) external {
+        Game storage g = _defenderMove(gameId, Status.AwaitingReveal);
+        if (header.dtype > 1) revert BadHeader();
+        uint256 count = _count(header.shape);
+        uint256 size = header.dtype == 0 ? 1 : 4;
+        if (data.length != count * size) revert DataLength(data.length, count * size);
+        bytes32 root = _dataRoot(data);
+        if (root != header.dataRoot) revert DataRootMismatch(header.dataRoot, root);
+        if (siblings.length != g.depth) revert WrongProofLength(siblings.length, g.depth);
+        bytes32 c = verifier.commitment(header);
+        if (
+            Merkle.rootFrom(bytes32(0), g.hi, siblings) != g.stateLo
+                || Merkle.rootFrom(_leaf(c), g.hi, siblings) != g.stateHi
+        ) revert RevealMismatch();
+        g.outputCommitment = c;
+        // casting to 'uint64' is safe because _count allows at most 2^26 elements
+        // forge-lint: disable-next-line(unsafe-typecast)
+        g.elementCount = uint64(count);
+        g.status = Status.AwaitingElement;
+        emit Revealed(gameId, g.lo, header.dtype, header.shape, header.dataRoot, data);
+    }
+
+    /// @notice The challenger names the element of the revealed value it disputes.
+    function nameElement(uint256 gameId, uint256 element) external {
+        Game storage g = _challengerMove(gameId, Status.AwaitingElement);
+        if (element >= g.elementCount) revert ElementOutOfRange(element, g.elementCount);
+        // casting to 'uint64' is safe because the element is below a uint64 count
+        // forge-lint: disable-next-line(unsafe-typecast)
+        g.element = uint64(element);
+        g.status = Status.AwaitingProof;
+        emit ElementNamed(gameId, element);
+    }
+
+    /// @notice The defender's one-step proof of the named element at step `lo`. A
+    /// malformed proof reverts (the defender may retry while its clock runs); a
+    /// well-formed one decides the game.
+    function prove(uint256 gameId, OneStepVerifier.OneStepProof calldata proof) external {
+        Game storage g = _defenderMove(gameId, Status.AwaitingProof);
+        ModelRegistry.Model memory model = registry.getModel(g.modelId);
+        bool holds = verifier.verify(
+            model.graphHash,
+            model.weightsRoot,
+            g.opCount,
+            g.lo,
+            g.stateLo,
+            g.depth,
+            g.outputCommitment,
+            g.element,
+            proof
+        );
+        _resolve(gameId, g, holds ? Status.DefenderWon : Status.ChallengerWon);
+    }
+
+    /// @notice Ends a game whose mover has let its clock run out: the other party wins.
+    function timeout(uint256 gameId) external {
+        Game storage g = _game(gameId);
+        Status s = g.status;
+        if (s == Status.None || s >= Status.ChallengerWon) revert WrongStatus(gameId, s);
+        bool challengerMoves = s == Status.AwaitingChoice || s == Status.AwaitingElement;
+        uint256 remaining = challengerMoves ? g.challengerClock : g.defenderClock;
+        uint256 elapsed = block.number - g.lastMove;
+        if (elapsed <= remaining) revert ClockRunning(gameId, elapsed, remaining);
+        _resolve(gameId, g, challengerMoves ? Status.DefenderWon : Status.ChallengerWon);
+    }
+
+    /// @notice Ends a game whose batch another game has reverted: the bond goes back.
+    function abandon(uint256 gameId) external {
+        Game storage g = _game(gameId);
+        Status s = g.status;
+        if (s == Status.None || s >= Status.ChallengerWon) revert WrongStatus(gameId, s);
+        if (rollup.isCurrent(_header(g))) revert BatchStillCurrent(gameId);
+        g.status = Status.Abandoned;
+        credits[g.challenger] += challengerBond;
+        emit GameResolved(gameId, Status.Abandoned, g.challenger);
+    }
+
+    /// @notice Pays out the caller's credits.
+    function withdraw() external {
+        uint256 amount = credits[msg.sender];
+        if (amount == 0) revert NothingToWithdraw();
+        credits[msg.sender] = 0;
+        emit Withdrawn(msg.sender, amount);
+        (bool ok,) = msg.sender.call{value: amount}("");
+        if (!ok) revert TransferFailed(msg.sender, amount);
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /// @notice One game with its derived fields (`mid`, batch index).
+    function getGame(uint256 gameId) external view returns (GameView memory v) {
+        Game storage g = games[gameId];
+        v.status = g.status;
+        v.challenger = g.challenger;
+        v.opCount = g.opCount;
+        v.depth = g.depth;
+        v.lo = g.lo;
+        v.hi = g.hi;
+        v.mid = g.hi > g.lo ? _mid(g) : g.lo;
+        v.stateLo = g.stateLo;
+        v.stateHi = g.stateHi;
+        v.midState = g.midState;
+        v.element = g.element;
+        v.elementCount = g.elementCount;
+        v.outputCommitment = g.outputCommitment;
+        v.challengerClock = g.challengerClock;
+        v.defenderClock = g.defenderClock;
+        v.lastMove = g.lastMove;
+        v.batchIndex = g.header.index;
+        v.batchHash = g.batchHash;
+        v.recordHash = g.recordHash;
+        v.modelId = g.modelId;
+        v.recordOutput = g.recordOutput;
+    }
+
+    /// @notice The batch header a game disputes.
+    function gameHeader(uint256 gameId) external view returns (BatchData.Header memory) {
+        return _header(games[gameId]);
+    }
+
+    /// @notice `S_0` of a model with `opCount` nodes run on the input `inputRoot`.
+    function initialState(bytes32 inputRoot, uint256 opCount) external pure returns (bytes32) {
+        return _initialState(inputRoot, _depth(opCount + 1));
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    function _game(uint256 gameId) private view returns (Game storage g) {
+        g = games[gameId];
+        if (g.status == Status.None) revert NoSuchGame(gameId);
+    }
+
+    /// Charges the mover's clock for the blocks since the last move.
+    function _tick(uint256 gameId, Game storage g, bool challenger) private {
+        uint256 elapsed = block.number - g.lastMove;
+        uint256 remaining = challenger ? g.challengerClock : g.defenderClock;
+        if (elapsed > remaining) revert ClockExpired(gameId, elapsed, remaining);
+        // casting to 'uint64' is safe because the result is at most a stored uint64
+        // forge-lint: disable-next-line(unsafe-typecast)
+        uint64 left = uint64(remaining - elapsed);
+        if (challenger) g.challengerClock = left;
+        else g.defenderClock = left;
+        g.lastMove = uint64(block.number);
+    }
+
+    function _defenderMove(uint256 gameId, Status expected) private returns (Game storage g) {
+        g = _game(gameId);
+        if (g.status != expected) revert WrongStatus(gameId, g.status);
+        if (msg.sender != rollup.sequencer()) revert NotDefender(msg.sender);
+        _tick(gameId, g, false);
+    }
+
+    function _challengerMove(uint256 gameId, Status expected) private returns (Game storage g) {
+        g = _game(gameId);
+        if (g.status != expected) revert WrongStatus(gameId, g.status);
+        if (msg.sender != g.challenger) revert NotChallenger(msg.sender);
+        _tick(gameId, g, true);
+    }
+
+    function _mid(Game storage g) private view returns (uint64) {
+        return g.lo + (g.hi - g.lo) / 2;
+    }
+
+    function _postMid(uint256 gameId, Game storage g, bytes32 midState) private {
+        g.midState = midState;
+        g.status = Status.AwaitingChoice;
+        emit MidpointPosted(gameId, g.lo, g.hi, _mid(g), midState);
+    }
+
+    /// Settles bonds. A batch another game already reverted is not touched again: a
+    /// challenger win then only returns the bond, a defender win releases nothing.
+    function _resolve(uint256 gameId, Game storage g, Status outcome) private {
+        g.status = outcome;
+        BatchData.Header memory header = _header(g);
+        bool current = rollup.isCurrent(header);
+        address winner;
+        if (outcome == Status.ChallengerWon) {
+            winner = g.challenger;
+            credits[winner] += challengerBond;
+            if (current) rollup.revertBatch(header, winner);
+        } else {
+            winner = rollup.sequencer();
+            credits[winner] += challengerBond;
+            if (current) rollup.closeDispute(g.batchHash);
+        }
+        emit GameResolved(gameId, outcome, winner);
+    }
+
+    function _header(Game storage g) private view returns (BatchData.Header memory) {
+        PackedHeader storage p = g.header;
+        return BatchData.Header({
+            index: p.index,
+            firstBlock: p.firstBlock,
+            lastBlock: p.lastBlock,
+            outputRoot: p.outputRoot,
+            dataHash: p.dataHash,
+            depositsStart: p.depositsStart,
+            depositsEnd: p.depositsEnd,
+            depositAccumulator: p.depositAccumulator,
+            l1Block: p.l1Block
+        });
+    }
+
+    /// record → records root → block hash → later headers → the batch's output root.
+    function _checkInclusion(BatchData.Header calldata header, bytes32 recordHash, RecordInclusion calldata inc)
+        private
+        pure
+    {
+        bytes calldata block_ = inc.blockHeader;
+        _checkBlockHeader(block_, 0);
+        bytes32 recordsRoot = bytes32(block_[49:81]);
+        if (!Merkle.verify(recordHash, inc.index, inc.recordProof, recordsRoot)) revert RecordNotInBlock(inc.index);
+        uint64 number = uint64(bytes8(block_[1:9]));
+        if (number < header.firstBlock) revert BlockBeforeBatch(number, header.firstBlock);
+        bytes32 hash = keccak256(block_);
+        for (uint256 i = 0; i < inc.laterHeaders.length; i++) {
+            bytes calldata later = inc.laterHeaders[i];
+            _checkBlockHeader(later, i + 1);
+            if (bytes32(later[9:41]) != hash || uint64(bytes8(later[1:9])) != number + 1) revert BrokenChain(i + 1);
+            hash = keccak256(later);
+            number++;
+        }
+        if (hash != header.outputRoot) revert WrongOutputRoot(header.outputRoot, hash);
+        if (number != header.lastBlock) revert WrongLastBlock(header.lastBlock, number);
+    }
+
+    function _checkBlockHeader(bytes calldata h, uint256 which) private pure {
+        if (h.length != BLOCK_HEADER_BYTES || uint8(h[0]) != BLOCK_DOMAIN) revert BadBlockHeader(which);
+    }
+
+    /// game.md §1: leaf 0 holds the input, every other leaf is zero, all nodes hashed.
+    function _initialState(bytes32 inputRoot, uint256 depth) private pure returns (bytes32 h) {
+        h = _leaf(inputRoot);
+        bytes32 empty;
+        for (uint256 l = 0; l < depth; l++) {
+            h = Merkle.nodeHash(h, empty);
+            empty = Merkle.nodeHash(empty, empty);
+        }
+    }
+
+    function _leaf(bytes32 value) private pure returns (bytes32) {
+        return keccak256(abi.encodePacked(bytes1(0x00), value));
+    }
+
+    /// `ceil(log2(leaves))`.
+    function _depth(uint256 leaves) private pure returns (uint256 d) {
+        while ((uint256(1) << d) < leaves) d++;
+    }
+
+    /// Element count of a shape tensor.md allows (rank 1..6, dims >= 1, at most 2^26).
+    function _count(uint32[] calldata shape) private pure returns (uint256 count) {
+        if (shape.length == 0 || shape.length > 6) revert BadHeader();
+        count = 1;
+        for (uint256 i = 0; i < shape.length; i++) {
+            if (shape[i] == 0) revert BadHeader();
+            count *= shape[i];
+            if (count > 1 << 26) revert BadHeader();
+        }
+    }
+
+    /// merkle.md root over the 32-byte chunks of `data` (the last one zero-padded).
+    function _dataRoot(bytes calldata data) private pure returns (bytes32) {
+        uint256 chunks = (data.length + 31) / 32;
+        bytes32[] memory leaves = new bytes32[](chunks);
+        assembly ("memory-safe") {
+            let scratch := mload(0x40)
+            mstore8(scratch, 0x00)
+            for { let i := 0 } lt(i, chunks) { i := add(i, 1) } {
+                let offset := shl(5, i)
+                let word := calldataload(add(data.offset, offset))
+                let rest := sub(data.length, offset)
+                if lt(rest, 32) { word := and(word, not(shr(shl(3, rest), not(0)))) }
+                mstore(add(scratch, 1), word)
+                mstore(add(leaves, shl(5, add(i, 1))), keccak256(scratch, 33))
+            }
+        }
+        return Merkle.root(leaves);
+    }
+}

@@ -1,0 +1,224 @@
+//! Defending the sequencer's records in dispute games: every game opened against one of
+//! its records is answered from a re-execution of that record (bisection midpoints, the
+//! reveal, the one-step proof) until it ends. The games it follows and how far it has
+//! read L1 are kept in the chain database, so a restart resumes them.
+//!
+//! A sequencer with a fault plan defends the wrong answers it gave the way a cheater
+//! would: from its own faulty run (or, in `silent` mode, not at all).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tracing::{info, warn};
+use verdict_node::fault::{FaultMode, FaultPlan};
+use verdict_node::l1::client::L1Error;
+use verdict_node::l1::contracts::VerdictL1;
+use verdict_node::l1::games::{game_of, mover_timed_out};
+use verdict_specs::Tensor;
+use verdict_specs::game::{Claims, Party, Status};
+use verdict_specs::hash::to_hex;
+use verdict_specs::l2::request::SigningDomain;
+
+use crate::chain_store::{ChainStore, ChainStoreError};
+use crate::models::ModelSet;
+
+/// Most L1 blocks read in one `eth_getLogs`.
+const MAX_RANGE: u64 = 2_000;
+
+#[derive(Debug, thiserror::Error)]
+enum DefendError {
+    #[error(transparent)]
+    L1(#[from] L1Error),
+    #[error(transparent)]
+    Store(#[from] ChainStoreError),
+}
+
+/// The defender's settings and parts.
+pub struct Defender {
+    /// L1, signing as the sequencer.
+    pub l1: VerdictL1,
+    /// The chain.
+    pub store: ChainStore,
+    /// The served models.
+    pub models: Arc<ModelSet>,
+    /// Signing domain (for record hashes).
+    pub domain: SigningDomain,
+    /// The fault plan, when faults are on.
+    pub faults: Option<FaultPlan>,
+    /// How often L1 is polled.
+    pub poll: Duration,
+}
+
+/// What the defender decided about one game's record, kept while the game runs.
+enum Stance {
+    Defend(Arc<Claims>, Arc<crate::models::ServedModel>),
+    /// A faulty sequencer in silent mode, or a record this chain does not hold.
+    Silent,
+}
+
+impl Defender {
+    /// Follows and plays games until `stop`.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        let mut stances: HashMap<u64, Stance> = HashMap::new();
+        loop {
+            if let Err(e) = self.step(&mut stances).await {
+                warn!("defender: {e}; retrying");
+            }
+            tokio::select! {
+                _ = stop.changed() => return,
+                _ = tokio::time::sleep(self.poll) => {}
+            }
+            if *stop.borrow() {
+                return;
+            }
+        }
+    }
+
+    async fn step(&self, stances: &mut HashMap<u64, Stance>) -> Result<(), DefendError> {
+        let latest = self.l1.client().block_number().await?;
+        let (cursor, mut open) = self.store.defender_state()?;
+        let cursor = cursor.unwrap_or(self.l1.deployment().deployed_at_block);
+        if cursor <= latest {
+            let to = latest.min(cursor + MAX_RANGE - 1);
+            for event in self.l1.games_opened(cursor, to).await? {
+                let id = u64::try_from(event.gameId).unwrap_or(u64::MAX);
+                warn!(
+                    game = id,
+                    batch = event.batchIndex,
+                    record = %to_hex(&event.recordHash.0),
+                    challenger = %event.challenger,
+                    "a dispute game was opened against a record"
+                );
+                if !open.contains(&id) {
+                    open.push(id);
+                }
+            }
+            self.store.set_defender_state(to + 1, &open)?;
+        }
+        let mut still_open = Vec::with_capacity(open.len());
+        for id in open.iter().copied() {
+            if self.play(id, latest, stances).await? {
+                still_open.push(id);
+            } else {
+                stances.remove(&id);
+            }
+        }
+        if still_open != open {
+            self.store.set_defender_state(
+                self.store.defender_state()?.0.unwrap_or(latest + 1),
+                &still_open,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Moves in game `id` if it is the defender's turn; whether the game still runs.
+    async fn play(
+        &self,
+        id: u64,
+        latest: u64,
+        stances: &mut HashMap<u64, Stance>,
+    ) -> Result<bool, DefendError> {
+        let view = self.l1.game(id).await?;
+        let Some(game) = game_of(&view) else {
+            return Ok(false);
+        };
+        if game.status.is_over() {
+            match game.status {
+                Status::DefenderWon => info!(game = id, "dispute game won: the record stands"),
+                Status::ChallengerWon => {
+                    warn!(
+                        game = id,
+                        batch = view.batchIndex,
+                        "dispute game LOST: the batch is reverted and the bond slashed"
+                    )
+                }
+                _ => info!(game = id, "dispute game abandoned"),
+            }
+            let credit = self
+                .l1
+                .game_credit(self.l1.client().sender().unwrap_or_default())
+                .await?;
+            if credit > alloy::primitives::U256::ZERO {
+                self.l1.withdraw_game_credit().await?;
+                info!(wei = %credit, "challenger bond won, withdrawn");
+            }
+            return Ok(false);
+        }
+        match game.mover() {
+            Some(Party::Defender) => {
+                let stance = match stances.entry(id) {
+                    std::collections::hash_map::Entry::Occupied(known) => known.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(slot) => {
+                        slot.insert(self.stance(&view.recordHash.0)?)
+                    }
+                };
+                let Stance::Defend(claims, model) = stance else {
+                    return Ok(true);
+                };
+                let mv = match claims.defend(&model.model, &game) {
+                    Ok(Some(mv)) => mv,
+                    Ok(None) => return Ok(true),
+                    Err(e) => {
+                        warn!(game = id, "cannot build the one-step proof: {e}");
+                        return Ok(true);
+                    }
+                };
+                info!(game = id, status = ?game.status, lo = game.lo, hi = game.hi, "defending");
+                self.l1.game_move(id, &mv).await?;
+            }
+            Some(Party::Challenger) if mover_timed_out(&view, latest + 1) => {
+                info!(
+                    game = id,
+                    "the challenger ran out of time: claiming the game"
+                );
+                self.l1.game_timeout(id).await?;
+            }
+            _ => {}
+        }
+        Ok(true)
+    }
+
+    /// How to play the game over the record with `record_hash`.
+    fn stance(&self, record_hash: &verdict_specs::Hash) -> Result<Stance, DefendError> {
+        let Some((number, index)) = self.store.record_location(record_hash)? else {
+            warn!(record = %to_hex(record_hash), "a game over a record this chain does not hold");
+            return Ok(Stance::Silent);
+        };
+        let Some(tx) = self.store.tx(number, index)? else {
+            return Ok(Stance::Silent);
+        };
+        let request = &tx.signed.request;
+        let Some(model) = self.models.get(&request.model_id).cloned() else {
+            warn!(record = %to_hex(record_hash), "a game over a model this sequencer no longer serves");
+            return Ok(Stance::Silent);
+        };
+        let Ok(honest) = Claims::honest(&model.model, &request.input) else {
+            return Ok(Stance::Silent);
+        };
+        if honest.values().last() == Some(&tx.output) {
+            return Ok(Stance::Defend(Arc::new(honest), model));
+        }
+        // The record is wrong: this sequencer injected the fault, and defends it as a
+        // cheater would (the fault plan's own run reproduces the wrong output).
+        let request_hash = request.signing_hash_with(&self.domain, &request.input.commitment());
+        if let Some(plan) = self.faults {
+            if plan.mode == FaultMode::Silent {
+                warn!(record = %to_hex(record_hash), "fault injection: not defending");
+                return Ok(Stance::Silent);
+            }
+            if let Some(claims) = plan.claims(&model.model, &request.input, &request_hash)
+                && claims.values().last() == Some(&tx.output)
+            {
+                return Ok(Stance::Defend(Arc::new(claims), model));
+            }
+        }
+        let mut values: Vec<Tensor> = honest.values().to_vec();
+        if let Some(last) = values.last_mut() {
+            *last = tx.output.clone();
+        }
+        Ok(Stance::Defend(Arc::new(Claims::new(values)), model))
+    }
+}

@@ -9,6 +9,7 @@
 //! | `meta` | `defender_cursor` | next L1 block the defender reads games from (u64) |
 //! | `meta` | `defender_games` | JSON list of the game ids the defender plays |
 //! | `meta` | `replay` | inferences a roll-back removed, to execute again (count, encodings) |
+//! | `meta` | `replay_deposits` | deposits the removed blocks had consumed (u64) |
 //! | `headers` | number (u64 BE) | header encoding |
 //! | `block_hashes` | hash | number |
 //! | `txs` | number ‖ index (u64 BE ‖ u32 BE) | an inference's batch-data encoding |
@@ -276,6 +277,7 @@ impl ChainStore {
         to: &BlockHeader,
         accounts: &[(Address, Account)],
         replay: &[InferenceTx],
+        replay_deposits: u64,
     ) -> Result<()> {
         let mut set = WriteSet::new();
         let from = (to.number + 1).to_be_bytes();
@@ -317,7 +319,22 @@ impl ChainStore {
             tx.encode(&mut w);
         }
         set.put(META, b"replay".to_vec(), w.finish());
+        set.put(
+            META,
+            b"replay_deposits".to_vec(),
+            replay_deposits.to_be_bytes().to_vec(),
+        );
         self.write_now(set)
+    }
+
+    /// How many deposits the removed blocks had consumed: the replay waits for the chain
+    /// to take them again (their balances pay for the replayed inferences).
+    pub fn replay_deposits(&self) -> Result<u64> {
+        self.store
+            .get(META, b"replay_deposits")?
+            .map(|b| u64_value(&b, "replay_deposits"))
+            .transpose()
+            .map(Option::unwrap_or_default)
     }
 
     /// Inferences a roll-back removed that are still to be executed again.

@@ -227,6 +227,7 @@ impl Sequencer {
             store.clone(),
             Arc::clone(&models),
             domain,
+            Arc::clone(&chain),
             builder_tx.clone(),
         )));
         let from_block = store
@@ -305,7 +306,9 @@ impl Sequencer {
     pub async fn rebuild_after_revert(mut self) -> Result<Self, StartError> {
         let first = self.reverted.borrow().unwrap_or(1);
         let store = self.store.clone();
-        let restart = self.restart.clone();
+        let mut restart = self.restart.clone();
+        // Clients keep their endpoint: the same port, also when the config asked for any.
+        restart.config.rpc_addr = self.rpc.local_addr;
         let sequencer = restart.deployment.sequencer.into_array();
         self.stop().await;
         let to = first.saturating_sub(1);
@@ -358,6 +361,7 @@ async fn replay(
     store: ChainStore,
     models: Arc<ModelSet>,
     domain: SigningDomain,
+    chain: Arc<ChainView>,
     builder: std::sync::mpsc::Sender<BuilderMsg>,
 ) {
     let txs = match store.replay() {
@@ -368,6 +372,14 @@ async fn replay(
             return;
         }
     };
+    // The removed blocks' deposits paid for these inferences: wait until the chain has
+    // taken them again from L1 (or give up waiting after a while: an L1 reorg may have
+    // dropped some, and the inferences they paid for then fail).
+    let needed = store.replay_deposits().unwrap_or_default();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(120);
+    while chain.sealed().deposits_consumed < needed && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     let mut answers = Vec::with_capacity(txs.len());
     for tx in txs {
         let request = &tx.signed.request;

@@ -48,13 +48,20 @@ pub fn roll_back(store: &ChainStore, to: u64, sequencer: &Address) -> Result<usi
         )));
     }
     let mut replay = store.replay()?;
+    let mut deposits = store.replay_deposits()?.max(target.deposits_consumed);
     let head = store.head()?.map_or(0, |h| h.number);
     // The open block (above the head) too.
     for number in to + 1..=head + 1 {
         replay.extend(store.txs(number)?);
+        if let Some(header) = store.header(number)? {
+            deposits = deposits.max(header.deposits_consumed);
+        }
+        if let Some(last) = store.block_deposits(number)?.last() {
+            deposits = deposits.max(last.index + 1);
+        }
     }
     let accounts: Vec<_> = state.accounts().map(|(a, acc)| (*a, *acc)).collect();
-    store.roll_back(&target, &accounts, &replay)?;
+    store.roll_back(&target, &accounts, &replay, deposits)?;
     if replay.is_empty() {
         info!(to, "chain rolled back");
     } else {

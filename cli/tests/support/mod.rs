@@ -44,7 +44,11 @@ impl Devnet {
             ])
             .arg(data_dir)
             .args(args)
-            .env("RUST_LOG", "warn")
+            // VERDICT_TEST_LOG=info shows the devnet's whole log when a test needs it.
+            .env(
+                "RUST_LOG",
+                std::env::var("VERDICT_TEST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             // The devnet stops when this pipe closes, i.e. when the test process exits,
             // even if this handle is never dropped (a static shared by several tests).
             .stdin(Stdio::piped())

@@ -463,7 +463,13 @@ fn half_requant() -> Requant {
 
 /// One model per op, plus mixed graphs; each run on an extreme-valued input.
 pub fn model_cases() -> Vec<ModelCase> {
-    let mut rng = SplitMix64::new(0x7e45_0003);
+    model_cases_seeded(0x7e45_0003)
+}
+
+/// [`model_cases`]' graphs with weights and inputs drawn from `seed`: fresh random cases
+/// for differential tests (the committed vectors use one fixed seed).
+pub fn model_cases_seeded(seed: u64) -> Vec<ModelCase> {
+    let mut rng = SplitMix64::new(seed);
     let mut cases = Vec::new();
     let mut add_case = |name: &str, graph: Graph, weights: Vec<Tensor>, rng: &mut SplitMix64| {
         let n = crate::tensor::element_count(&graph.input.shape).expect("valid shape");

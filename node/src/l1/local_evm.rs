@@ -154,6 +154,18 @@ impl LocalEvm {
         })
     }
 
+    /// Runs raw `calldata` against `to` without committing; the outcome (gas included)
+    /// or the revert.
+    pub fn call_raw(&mut self, to: Address, calldata: Vec<u8>) -> Result<Outcome, LocalEvmError> {
+        let tx = self.tx(Address::ZERO, TxKind::Call(to), calldata, U256::ZERO);
+        let result = self
+            .evm
+            .transact(tx)
+            .map_err(|e| LocalEvmError::Invalid(format!("{e:?}")))?
+            .result;
+        outcome("raw call".to_string(), result)
+    }
+
     /// Sends `call` to `to` from `from` with `value` wei and commits it.
     pub fn send<C: SolCall>(
         &mut self,

@@ -2,9 +2,9 @@
 //!
 //! - leaf hash: `keccak(0x00 || leaf bytes)`
 //! - node hash: `keccak(0x01 || left || right)`
-//! - the leaf count is padded to the next power of two with the all-zero hash
-//!   ([`EMPTY_LEAF`]), which has no known preimage; a tree of one leaf has that
-//!   leaf's hash as its root; the root of no leaves is [`EMPTY_LEAF`].
+//! - a level of odd length is completed with the all-zero hash ([`EMPTY_LEAF`]) before
+//!   its pairs are hashed (not the same as padding the leaves to a power of two); a tree
+//!   of one leaf has that leaf's hash as its root; the root of no leaves is [`EMPTY_LEAF`].
 //!
 //! A proof of leaf `i` is the list of siblings from the leaf level up; bit `k` of `i`
 //! says whether the running hash is the right (1) or left (0) child at level `k`.

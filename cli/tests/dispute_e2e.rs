@@ -251,13 +251,14 @@ async fn a_faulty_sequencer_loses(mode: &'static str, senders: usize, per_sender
             .is_none_or(|r| r.status == Status::Reverted),
         "the wrong record is gone from the chain"
     );
+    // Every record, right, in the chain and (once its batch's window passes) final.
     for s in &sent {
-        let found = client
-            .get_inference(B256::from(honest_record(s)))
-            .await
-            .expect("getInference")
-            .unwrap_or_else(|| panic!("record of nonce {} missing", s.request.nonce));
-        assert_eq!(found.status, Status::Finalized);
+        finalized(
+            &devnet,
+            B256::from(honest_record(s)),
+            Duration::from_secs(180),
+        )
+        .await;
     }
     let log = devnet.log.lock().expect("log").join("\n");
     assert!(

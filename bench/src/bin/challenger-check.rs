@@ -157,7 +157,10 @@ fn main() -> Result<()> {
         let batch = Arc::new(PostedBatch::check(&header, &data, &domain, None)?);
         let findings = check_batch(&batch, &domain, &models, &secret, rate)?;
         let seconds = started.elapsed().as_secs_f64();
-        anyhow::ensure!(findings.wrong.is_empty(), "an honest batch has wrong records");
+        anyhow::ensure!(
+            findings.wrong.is_empty(),
+            "an honest batch has wrong records"
+        );
         let covered = args.records as f64 / seconds;
         let checked = findings.checked as f64 / seconds;
         println!(

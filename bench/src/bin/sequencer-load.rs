@@ -169,7 +169,8 @@ fn main() -> Result<()> {
     let started = *START.get_or_init(Instant::now);
 
     let senders_needed = args.senders.max(args.closed_senders);
-    let (net, senders) = server_rt.block_on(setup(dir.path(), senders_needed, args.no_posting))?;
+    let (mut net, senders) =
+        server_rt.block_on(setup(dir.path(), senders_needed, args.no_posting))?;
     note!(
         "[setup] ready after {:.1} s",
         started.elapsed().as_secs_f64()

@@ -11,6 +11,7 @@ mod l1;
 mod model;
 mod output;
 mod sequencer;
+mod verify;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -39,6 +40,8 @@ enum Command {
     Sequencer(sequencer::SequencerArgs),
     /// Check posted batches and win dispute games against wrong records.
     Challenger(challenger::ChallengerArgs),
+    /// Check an answer against L1 (final, pending or reverted), trusting only L1.
+    Verify(verify::VerifyArgs),
     /// Run a local Ethereum chain for development (JSON-RPC on HTTP and WebSocket).
     L1(l1::L1Args),
 }
@@ -51,6 +54,7 @@ fn main() -> ExitCode {
         Command::Infer(args) => infer::run(args),
         Command::Sequencer(args) => sequencer::run(args),
         Command::Challenger(args) => challenger::run(args),
+        Command::Verify(args) => verify::run(args),
         Command::L1(args) => l1::run(args),
     };
     match result {

@@ -12,6 +12,7 @@
 //! Everything here must agree bit for bit with `verdict-specs`; it never defines
 //! protocol semantics of its own.
 
+pub mod attest;
 pub mod classify;
 pub mod dataset;
 pub mod executor;

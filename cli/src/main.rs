@@ -1,7 +1,7 @@
 //! `verdict`: one binary for every Verdict role.
 //!
-//! `devnet`, `sequencer`, `challenger`, `infer`, `model import|eval|run|inspect`, `l1`; the
-//! node and bridge commands join as their roles land.
+//! `devnet`, `sequencer`, `challenger`, `node`, `verify`, `infer`, `model
+//! import|eval|run|inspect`, `l1`; the bridge commands join when withdrawals land.
 
 mod challenger;
 mod devnet;
@@ -9,6 +9,7 @@ mod infer;
 mod input;
 mod l1;
 mod model;
+mod node;
 mod output;
 mod sequencer;
 mod verify;
@@ -42,6 +43,8 @@ enum Command {
     Challenger(challenger::ChallengerArgs),
     /// Check an answer against L1 (final, pending or reverted), trusting only L1.
     Verify(verify::VerifyArgs),
+    /// Run a full node: the chain rebuilt from L1 alone, the read API served.
+    Node(node::NodeArgs),
     /// Run a local Ethereum chain for development (JSON-RPC on HTTP and WebSocket).
     L1(l1::L1Args),
 }
@@ -55,6 +58,7 @@ fn main() -> ExitCode {
         Command::Sequencer(args) => sequencer::run(args),
         Command::Challenger(args) => challenger::run(args),
         Command::Verify(args) => verify::run(args),
+        Command::Node(args) => node::run(args),
         Command::L1(args) => l1::run(args),
     };
     match result {

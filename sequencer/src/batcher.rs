@@ -78,7 +78,8 @@ pub fn fit(bodies: &mut Vec<BlockBody>, max_bytes: usize, compress: bool) -> Vec
 }
 
 impl BatchView {
-    fn new(batches: Vec<BatchRecord>, dispute_window: u64) -> Self {
+    /// A view over `batches` (as stored) for a chain with `dispute_window`.
+    pub fn new(batches: Vec<BatchRecord>, dispute_window: u64) -> Self {
         Self {
             batches: RwLock::new(batches),
             posted_events: broadcast::channel(256).0,
@@ -130,6 +131,26 @@ impl BatchView {
             window_end: U64::from(h.window_end(self.dispute_window)),
             status: b.status,
         }
+    }
+
+    /// Puts `record` in the view (replacing the one at its index) and announces it.
+    pub fn upsert(&self, record: BatchRecord) {
+        {
+            let mut all = self.write();
+            all.retain(|b| b.header.index != record.header.index);
+            all.push(record.clone());
+            all.sort_by_key(|b| b.header.index);
+        }
+        if record.status == Status::Finalized {
+            let _ = self.finalized_events.send(record);
+        } else {
+            let _ = self.posted_events.send(record);
+        }
+    }
+
+    /// Every batch in the view, by index.
+    pub fn all(&self) -> Vec<BatchRecord> {
+        self.read().clone()
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Vec<BatchRecord>> {
@@ -288,17 +309,7 @@ impl Batcher {
 
     fn record(&self, record: BatchRecord) -> Result<(), BatcherError> {
         self.store.put_batch(&record)?;
-        {
-            let mut all = self.view.write();
-            all.retain(|b| b.header.index != record.header.index);
-            all.push(record.clone());
-            all.sort_by_key(|b| b.header.index);
-        }
-        if record.status == Status::Finalized {
-            let _ = self.view.finalized_events.send(record);
-        } else {
-            let _ = self.view.posted_events.send(record);
-        }
+        self.view.upsert(record);
         Ok(())
     }
 

@@ -6,6 +6,7 @@
 //! | `meta` | `head` | the last sealed header (its encoding) |
 //! | `meta` | `deposit_l1_block` | L1 block of the last deposit taken (u64) |
 //! | `meta` | `in_flight_batch` | JSON of a batch post sent but not yet recorded |
+//! | `meta` | `follow_cursor` | next L1 block a full node reads batches from (u64) |
 //! | `meta` | `defender_cursor` | next L1 block the defender reads games from (u64) |
 //! | `meta` | `defender_games` | JSON list of the game ids the defender plays |
 //! | `meta` | `replay` | inferences a roll-back removed, to execute again (count, encodings) |
@@ -359,6 +360,27 @@ impl ChainStore {
         self.write_now(set)
     }
 
+    // ------------------------------------------------------------------ full node
+
+    /// The next L1 block a full node reads batches from.
+    pub fn follow_cursor(&self) -> Result<Option<u64>> {
+        self.store
+            .get(META, b"follow_cursor")?
+            .map(|b| u64_value(&b, "follow_cursor"))
+            .transpose()
+    }
+
+    /// Stores the full node's cursor durably.
+    pub fn set_follow_cursor(&self, next_block: u64) -> Result<()> {
+        let mut set = WriteSet::new();
+        set.put(
+            META,
+            b"follow_cursor".to_vec(),
+            next_block.to_be_bytes().to_vec(),
+        );
+        self.write_now(set)
+    }
+
     // ------------------------------------------------------------------ games
 
     /// The defender's L1 cursor (next block to read games from) and the games it plays.
@@ -513,4 +535,13 @@ pub fn put_seal<'a>(
             set.put(ACCOUNTS, address.to_vec(), account.encode().to_vec());
         }
     }
+}
+
+/// Puts a batch record into `set` (a full node writes it with the batch's blocks).
+pub fn put_batch_record(set: &mut WriteSet, batch: &BatchRecord) {
+    set.put(
+        BATCHES,
+        batch.header.index.to_be_bytes().to_vec(),
+        json(batch),
+    );
 }

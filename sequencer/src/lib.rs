@@ -18,6 +18,7 @@ pub mod config;
 pub mod defender;
 pub mod deposits;
 pub mod devnet;
+pub mod full_node;
 pub mod models;
 pub mod rollback;
 pub mod rpc;
@@ -260,6 +261,7 @@ impl Sequencer {
             chain: Arc::clone(&chain),
             batches: Arc::clone(&batches),
             info: info.clone(),
+            read_only: false,
         };
         let rpc_config = RpcServerConfig {
             addr: config.rpc_addr,
@@ -421,7 +423,7 @@ async fn replay(
     }
 }
 
-async fn load_models(
+pub(crate) async fn load_models(
     l1: &VerdictL1,
     files: Vec<ModelFile>,
     threads: usize,

@@ -36,6 +36,8 @@ pub struct SequencerApi {
     pub(crate) chain: Arc<ChainView>,
     pub(crate) batches: Arc<BatchView>,
     pub(crate) info: ChainInfo,
+    /// A full node's API: reads only; `sendInference` is refused.
+    pub(crate) read_only: bool,
 }
 
 fn internal(e: impl std::fmt::Display) -> ErrorObjectOwned {
@@ -135,6 +137,14 @@ impl SequencerApi {
 impl VerdictApiServer for SequencerApi {
     async fn send_inference(&self, request: SignedRequestJson) -> RpcResult<InferenceReceipt> {
         let started = Instant::now();
+        if self.read_only {
+            count(Err(ErrorCode::Unavailable.code()));
+            return Err(RpcError::new(
+                ErrorCode::Unavailable,
+                "this is a read-only full node: send requests to the sequencer",
+            )
+            .into());
+        }
         if self.chain.failed.load(std::sync::atomic::Ordering::SeqCst) {
             count(Err(ErrorCode::Unavailable.code()));
             return Err(RpcError::new(

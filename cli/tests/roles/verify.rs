@@ -2,8 +2,6 @@
 //! and against a lying L2 endpoint (a wrong output, a forged proof, a whole fake chain
 //! that hangs together) it says NOT VERIFIED and exits 1.
 
-mod support;
-
 use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,7 +15,7 @@ use verdict_node::rpc::types::{BlockHeaderJson, InferenceJson, ModelJson};
 use verdict_specs::l2::block::BlockHeader;
 use verdict_specs::l2::record::InferenceRecord;
 
-use support::{Devnet, dev_key, input_for, signed};
+use crate::support::{Devnet, dev_key, input_for, signed};
 
 /// Runs `verdict verify HASH --json` against `rpc`; (exit success, the JSON).
 fn verify(

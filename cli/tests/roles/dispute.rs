@@ -8,8 +8,6 @@
 //!   challenger and the whole devnet killed (SIGKILL) and restarted in the middle of the
 //!   game: both resume and the game ends correctly.
 
-mod support;
-
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -30,7 +28,7 @@ use verdict_specs::game::Status as GameStatus;
 use verdict_specs::l2::record::InferenceRecord;
 use verdict_specs::l2::request::InferenceRequest;
 
-use support::{Devnet, dev_key, input_for, signed};
+use crate::support::{Devnet, dev_key, input_for, signed};
 
 const FAULT_RATE: f64 = 0.02;
 
@@ -49,7 +47,8 @@ fn devnet_args(extra: &[&'static str]) -> Vec<&'static str> {
         "--l1-block-time",
         "0.5",
         "--dispute-window",
-        "40",
+        // Long enough for a challenger on a loaded CI machine to read every batch in time.
+        "80",
         "--batch-blocks",
         "4",
         "--batch-interval",
@@ -195,7 +194,7 @@ async fn a_faulty_sequencer_loses(mode: &'static str, senders: usize, per_sender
     let wrong = wrong[0];
 
     let l1 = l1_of(&devnet, dir.path()).await;
-    let (_, status) = game_ended(&l1, Duration::from_secs(120)).await;
+    let (_, status) = game_ended(&l1, Duration::from_secs(240)).await;
     assert_eq!(status, GameStatus::ChallengerWon);
     // Slashed: half of the bond burnt, and the batch reverted.
     let burnt = l1

@@ -1,0 +1,499 @@
+//! The full node: the L2 chain and its state rebuilt from L1 alone — batch data from the
+//! calldata of each post, deposits from the bridge's queue — with every block's state
+//! transition applied and checked against its state root, every record re-executed, and
+//! each batch's status (posted, final, reverted) followed on L1, reverts included. It
+//! serves the read half of the `verdict_*` API with the sequencer's own code over the
+//! same chain layout, so clients get the same answers from any node.
+//!
+//! It lives beside the sequencer because it shares the chain store and the API; a batch
+//! is written in one RocksDB write with its blocks, so a killed node resumes from the
+//! last whole batch.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use alloy::primitives::{Address, B256, U64};
+use tokio::sync::{broadcast, watch};
+use tracing::{error, info, warn};
+use verdict_node::l1::client::{ClientConfig, L1Client, L1Error};
+use verdict_node::l1::contracts::VerdictL1;
+use verdict_node::l1::deploy::Deployment;
+use verdict_node::rpc::VerdictApiServer;
+use verdict_node::rpc::server::{MetricsRender, RpcServer, RpcServerConfig};
+use verdict_node::rpc::types::{ChainInfo, Status};
+use verdict_node::store::WriteSet;
+use verdict_specs::batch::BatchHeader;
+use verdict_specs::bridge::Deposit;
+use verdict_specs::l2::block::BlockHeader;
+use verdict_specs::l2::posted::PostedBatch;
+use verdict_specs::l2::request::SigningDomain;
+use verdict_specs::l2::transition::State;
+use verdict_specs::{Hash, Tensor};
+
+use crate::batcher::BatchView;
+use crate::builder::{ChainEvent, ChainView};
+use crate::chain_store::{self, BatchRecord, ChainStore, ChainStoreError};
+use crate::models::ModelSet;
+use crate::rpc::SequencerApi;
+use crate::{ModelFile, StartError};
+
+/// Most L1 blocks read in one `eth_getLogs`.
+const MAX_RANGE: u64 = 2_000;
+
+/// The full node's settings.
+#[derive(Clone, Debug)]
+pub struct FullNodeConfig {
+    /// The L1 endpoint.
+    pub l1_rpc: String,
+    /// Where the chain is kept.
+    pub data_dir: PathBuf,
+    /// The JSON-RPC listen address.
+    pub rpc_addr: std::net::SocketAddr,
+    /// How often L1 is polled.
+    pub poll: Duration,
+}
+
+/// A running full node.
+pub struct FullNode {
+    /// The RPC server.
+    pub rpc: RpcServer,
+    /// The chain as rebuilt.
+    pub chain: Arc<ChainView>,
+    /// The batches as followed.
+    pub batches: Arc<BatchView>,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// Why following stopped at a batch (a fault of the sequencer that posted it).
+#[derive(Debug, thiserror::Error)]
+enum FollowError {
+    #[error(transparent)]
+    L1(#[from] L1Error),
+    #[error(transparent)]
+    Store(#[from] ChainStoreError),
+    #[error("batch {index} is invalid: {reason}")]
+    Invalid { index: u64, reason: String },
+}
+
+impl FullNode {
+    /// Opens the chain in `config.data_dir`, starts following L1 and serves the API.
+    pub async fn start(
+        config: &FullNodeConfig,
+        deployment: Deployment,
+        model_files: Vec<ModelFile>,
+        metrics: Option<MetricsRender>,
+    ) -> Result<Self, StartError> {
+        let client = L1Client::connect(&config.l1_rpc, None, ClientConfig::default()).await?;
+        let l1 = VerdictL1::new(client, deployment.clone())?;
+        let models = Arc::new(crate::load_models(&l1, model_files, 1).await?);
+        let store = ChainStore::open(&config.data_dir)?;
+        let head = match store.head()? {
+            Some(head) => head,
+            None => {
+                let genesis = BlockHeader::genesis();
+                let mut set = WriteSet::new();
+                chain_store::put_seal(&mut set, &genesis, &[], std::iter::empty());
+                store.write_now(set)?;
+                genesis
+            }
+        };
+        let mut state = State::from_accounts(store.accounts()?);
+        if state.root() != head.state_root {
+            return Err(StartError::Rpc(format!(
+                "the stored accounts do not hash to block {}'s state root",
+                head.number
+            )));
+        }
+        let chain = Arc::new(ChainView {
+            sealed: std::sync::RwLock::new(head),
+            state: std::sync::RwLock::new(state),
+            failed: AtomicBool::new(false),
+            events: broadcast::channel(1024).0,
+        });
+        let batches = Arc::new(BatchView::new(store.batches()?, deployment.dispute_window));
+        let domain = SigningDomain {
+            chain_id: deployment.chain_id,
+            rollup: deployment.rollup.into_array(),
+        };
+        let info = ChainInfo {
+            l1_chain_id: U64::from(deployment.chain_id),
+            rollup: deployment.rollup,
+            bridge: deployment.bridge,
+            model_registry: deployment.model_registry,
+            sequencer: deployment.sequencer,
+            dispute_window: U64::from(deployment.dispute_window),
+            genesis_hash: B256::from(BlockHeader::genesis().hash()),
+            max_block_records: U64::from(
+                crate::builder::BlockConfig::default().max_block_records as u64,
+            ),
+        };
+        let api = SequencerApi {
+            // No builder: a full node takes no requests.
+            builder: std::sync::mpsc::channel().0,
+            models: Arc::clone(&models),
+            domain,
+            store: store.clone(),
+            chain: Arc::clone(&chain),
+            batches: Arc::clone(&batches),
+            info,
+            read_only: true,
+        };
+        let rpc = verdict_node::rpc::server::serve(
+            &RpcServerConfig {
+                addr: config.rpc_addr,
+                ..RpcServerConfig::default()
+            },
+            api.into_rpc(),
+            metrics,
+        )
+        .await
+        .map_err(|e| StartError::Rpc(e.to_string()))?;
+        info!(rpc = %rpc.http_url(), head = head.number, "full node running");
+        let follower = Follower {
+            l1,
+            store,
+            chain: Arc::clone(&chain),
+            batches: Arc::clone(&batches),
+            domain,
+            models,
+            sequencer: deployment.sequencer,
+            deposits: Vec::new(),
+            deposits_scanned_to: deployment.deployed_at_block.saturating_sub(1),
+            halted: None,
+        };
+        let (stop, stop_rx) = watch::channel(false);
+        let task = tokio::spawn(follower.run(config.poll, stop_rx));
+        Ok(Self {
+            rpc,
+            chain,
+            batches,
+            stop,
+            task,
+        })
+    }
+
+    /// Stops following and serving.
+    pub async fn stop(self) {
+        self.rpc.stop();
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+struct Follower {
+    l1: VerdictL1,
+    store: ChainStore,
+    chain: Arc<ChainView>,
+    batches: Arc<BatchView>,
+    domain: SigningDomain,
+    models: Arc<ModelSet>,
+    sequencer: Address,
+    /// The bridge's queue, by index, as far as read.
+    deposits: Vec<Deposit>,
+    deposits_scanned_to: u64,
+    /// Set when a batch was found invalid: nothing after it can be applied.
+    halted: Option<u64>,
+}
+
+impl Follower {
+    async fn run(mut self, poll: Duration, mut stop: watch::Receiver<bool>) {
+        loop {
+            if let Err(e) = self.step().await {
+                match e {
+                    FollowError::Invalid { index, .. } => {
+                        error!("{e}; the node stops following at it (a challenger can prove it)");
+                        self.halted = Some(index);
+                    }
+                    e => warn!("full node: {e}; retrying"),
+                }
+            }
+            tokio::select! {
+                _ = stop.changed() => return,
+                _ = tokio::time::sleep(poll) => {}
+            }
+            if *stop.borrow() {
+                return;
+            }
+        }
+    }
+
+    async fn step(&mut self) -> Result<(), FollowError> {
+        let latest = self.l1.client().block_number().await?;
+        let head = self.l1.head().await?;
+        self.follow_reverts(head.batch_count).await?;
+        self.follow_finality(head.finalized_count)?;
+        let cursor = self
+            .store
+            .follow_cursor()?
+            .unwrap_or(self.l1.deployment().deployed_at_block);
+        if cursor > latest {
+            return Ok(());
+        }
+        let to = latest.min(cursor + MAX_RANGE - 1);
+        let posted = self.l1.posted_batch_logs(cursor, to).await?;
+        let total = head.batch_count;
+        for (header, tx) in posted {
+            if self.halted.is_some_and(|h| header.index >= h) {
+                continue;
+            }
+            if self.l1.batch_hash(header.index).await? != B256::from(header.hash()) {
+                continue; // reverted since
+            }
+            let local = self.chain.sealed();
+            if header.last_block <= local.number {
+                continue; // applied before a restart
+            }
+            if header.first_block != local.number + 1 {
+                return Err(FollowError::Invalid {
+                    index: header.index,
+                    reason: format!(
+                        "it starts at block {}, the chain is at {}",
+                        header.first_block, local.number
+                    ),
+                });
+            }
+            self.apply(&header, tx, latest, head.finalized_count)
+                .await?;
+            info!(
+                batch = header.index,
+                of = total,
+                blocks = %format!("{}..={}", header.first_block, header.last_block),
+                "synced"
+            );
+        }
+        self.store.set_follow_cursor(to + 1)?;
+        Ok(())
+    }
+
+    /// Batches L1 no longer holds are rolled back (a lost dispute, or an L1 reorg).
+    async fn follow_reverts(&mut self, batch_count: u64) -> Result<(), FollowError> {
+        let mut lost = None;
+        for b in self.batches.all() {
+            if b.status == Status::Reverted {
+                continue;
+            }
+            let gone = b.header.index >= batch_count
+                || self.l1.batch_hash(b.header.index).await? != B256::from(b.header.hash());
+            if gone {
+                lost = Some(b);
+                break;
+            }
+        }
+        let Some(first_lost) = lost else {
+            return Ok(());
+        };
+        warn!(
+            batch = first_lost.header.index,
+            from_block = first_lost.header.first_block,
+            "L1 no longer holds this batch and those after it: rolling back"
+        );
+        let to = first_lost.header.first_block - 1;
+        crate::rollback::roll_back(&self.store, to, &self.sequencer.into_array()).map_err(|e| {
+            FollowError::Invalid {
+                index: first_lost.header.index,
+                reason: format!("rolling back: {e}"),
+            }
+        })?;
+        // A full node executes nothing again: L1's next batches say what comes.
+        self.store.clear_replay()?;
+        for b in self.batches.all() {
+            if b.header.index >= first_lost.header.index && b.status != Status::Reverted {
+                let record = BatchRecord {
+                    status: Status::Reverted,
+                    ..b
+                };
+                self.store.put_batch(&record)?;
+                self.batches.upsert(record);
+            }
+        }
+        let head = self.store.head()?.unwrap_or_else(BlockHeader::genesis);
+        *self.chain.sealed.write().unwrap_or_else(|p| p.into_inner()) = head;
+        *self.chain.state.write().unwrap_or_else(|p| p.into_inner()) =
+            State::from_accounts(self.store.accounts()?);
+        self.store.set_follow_cursor(first_lost.header.l1_block)?;
+        self.halted = None;
+        Ok(())
+    }
+
+    fn follow_finality(&mut self, finalized_count: u64) -> Result<(), FollowError> {
+        for b in self.batches.all() {
+            if b.status == Status::Posted && b.header.index < finalized_count {
+                let record = BatchRecord {
+                    status: Status::Finalized,
+                    ..b
+                };
+                self.store.put_batch(&record)?;
+                metrics::gauge!(verdict_node::metrics::BATCH_FINALIZED_HEIGHT)
+                    .set(record.header.last_block as f64);
+                self.batches.upsert(record);
+            }
+        }
+        Ok(())
+    }
+
+    /// The deposits with queue indices `from..to`, reading L1 as far as needed.
+    async fn deposits(
+        &mut self,
+        from: u64,
+        to: u64,
+        latest: u64,
+    ) -> Result<&[Deposit], FollowError> {
+        while (self.deposits.len() as u64) < to && self.deposits_scanned_to < latest {
+            let start = self.deposits_scanned_to + 1;
+            let end = latest.min(start + MAX_RANGE - 1);
+            self.deposits.extend(self.l1.deposits(start, end).await?);
+            self.deposits_scanned_to = end;
+        }
+        if (self.deposits.len() as u64) < to {
+            return Err(FollowError::Invalid {
+                index: u64::MAX,
+                reason: format!(
+                    "it consumes deposits up to {to}; the queue has {}",
+                    self.deposits.len()
+                ),
+            });
+        }
+        Ok(&self.deposits[from as usize..to as usize])
+    }
+
+    /// Checks, applies, re-executes and stores one posted batch, in one write.
+    async fn apply(
+        &mut self,
+        header: &BatchHeader,
+        tx: B256,
+        latest: u64,
+        finalized_count: u64,
+    ) -> Result<(), FollowError> {
+        let invalid = |reason: String| FollowError::Invalid {
+            index: header.index,
+            reason,
+        };
+        let parent = self.chain.sealed();
+        let data = self.l1.batch_data(tx).await?;
+        let batch = PostedBatch::check(header, &data, &self.domain, Some(&parent.hash()))
+            .map_err(|e| invalid(e.to_string()))?;
+        let mut state = self
+            .chain
+            .state
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let mut set = WriteSet::new();
+        let mut consumed = parent.deposits_consumed;
+        let sequencer = self.sequencer.into_array();
+        let mut events = Vec::new();
+        for (block, hashes) in batch.blocks.iter().zip(&batch.record_hashes) {
+            let h = &block.header;
+            let mut changed = BTreeSet::new();
+            if h.deposits_consumed < consumed {
+                return Err(invalid(format!(
+                    "block {} consumes deposits backwards",
+                    h.number
+                )));
+            }
+            let deposits = self
+                .deposits(consumed, h.deposits_consumed, latest)
+                .await
+                .map_err(|e| invalid(e.to_string()))?
+                .to_vec();
+            for d in &deposits {
+                state
+                    .apply_deposit(d)
+                    .map_err(|e| invalid(format!("block {}: {e}", h.number)))?;
+                changed.insert(d.recipient);
+            }
+            consumed = h.deposits_consumed;
+            for (i, tx) in block.inferences.iter().enumerate() {
+                let r = &tx.signed.request;
+                state
+                    .apply_inference(&r.sender, r.nonce, tx.fee, r.max_fee, &sequencer)
+                    .map_err(|e| invalid(format!("block {} inference {i}: {e}", h.number)))?;
+                changed.insert(r.sender);
+                changed.insert(sequencer);
+                chain_store::put_tx(&mut set, h.number, i as u32, tx, &hashes[i]);
+            }
+            if state.root() != h.state_root {
+                return Err(invalid(format!(
+                    "block {}'s state root does not follow from its transactions",
+                    h.number
+                )));
+            }
+            chain_store::put_deposits(&mut set, h.number, &deposits);
+            let accounts: Vec<_> = changed.iter().map(|a| (*a, state.account(a))).collect();
+            chain_store::put_seal(
+                &mut set,
+                h,
+                hashes,
+                accounts.iter().map(|(a, acc)| (a, *acc)),
+            );
+            events.push(ChainEvent::Sealed {
+                header: *h,
+                records: block.inferences.len(),
+                deposits: deposits.len(),
+            });
+        }
+        let wrong = self.reexecute(&batch);
+        if wrong > 0 {
+            warn!(
+                batch = header.index,
+                wrong,
+                "records whose output is not what the model gives (a challenger can prove each)"
+            );
+        }
+        let record = BatchRecord {
+            header: *header,
+            l1_transaction: tx,
+            status: if header.index < finalized_count {
+                Status::Finalized
+            } else {
+                Status::Posted
+            },
+        };
+        chain_store::put_batch_record(&mut set, &record);
+        self.store.write_now(set)?;
+        let last = batch.blocks.last().map(|b| b.header).unwrap_or(parent);
+        *self.chain.state.write().unwrap_or_else(|p| p.into_inner()) = state;
+        *self.chain.sealed.write().unwrap_or_else(|p| p.into_inner()) = last;
+        metrics::gauge!(verdict_node::metrics::BLOCK_HEIGHT).set(last.number as f64);
+        for event in events {
+            let _ = self.chain.events.send(event);
+        }
+        self.batches.upsert(record);
+        Ok(())
+    }
+
+    /// Re-executes every record of models this node has; returns how many are wrong.
+    fn reexecute(&self, batch: &PostedBatch) -> usize {
+        let mut by_model: BTreeMap<Hash, Vec<(&Tensor, Hash)>> = BTreeMap::new();
+        for block in &batch.blocks {
+            for tx in &block.inferences {
+                by_model
+                    .entry(tx.signed.request.model_id)
+                    .or_default()
+                    .push((&tx.signed.request.input, tx.output.commitment()));
+            }
+        }
+        let mut wrong = 0;
+        for (model_id, records) in by_model {
+            let Some(model) = self.models.get(&model_id) else {
+                continue;
+            };
+            let inputs: Vec<Tensor> = records.iter().map(|(i, _)| (*i).clone()).collect();
+            match model.run(&inputs) {
+                Ok(outputs) => {
+                    wrong += outputs
+                        .iter()
+                        .zip(&records)
+                        .filter(|(o, (_, claimed))| o.commitment() != *claimed)
+                        .count();
+                }
+                Err(e) => warn!("re-executing {}: {e}", model.name),
+            }
+        }
+        wrong
+    }
+}

@@ -238,7 +238,7 @@ async fn a_faulty_sequencer_loses(mode: &'static str, senders: usize, per_sender
     finalized(
         &devnet,
         B256::from(honest_record(wrong)),
-        Duration::from_secs(180),
+        Duration::from_secs(300),
     )
     .await;
     let client = devnet.client();
@@ -255,7 +255,7 @@ async fn a_faulty_sequencer_loses(mode: &'static str, senders: usize, per_sender
         finalized(
             &devnet,
             B256::from(honest_record(s)),
-            Duration::from_secs(180),
+            Duration::from_secs(300),
         )
         .await;
     }

@@ -35,7 +35,10 @@ impl NodeProcess {
             .arg(deployment)
             .arg("--data-dir")
             .arg(dir)
-            .env("RUST_LOG", "warn")
+            .env(
+                "RUST_LOG",
+                std::env::var("VERDICT_TEST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -214,4 +217,140 @@ async fn a_full_node_rebuilds_the_chain_from_l1_and_resumes_after_a_kill() {
         .await
         .expect_err("a full node takes no requests");
     assert!(refused.to_string().contains("read-only"), "{refused}");
+}
+
+/// Waits until the node's head is the last block L1 holds and equals the sequencer's.
+async fn in_step(node: &NodeProcess, devnet: &Devnet, l1: &VerdictL1, timeout: Duration) -> u64 {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let target = l1.head().await.expect("head").next_block - 1;
+        let ours = block(&node.rpc, target).await;
+        let theirs = block(&devnet.rpc, target).await;
+        if let (Some(ours), Some(theirs)) = (ours, theirs)
+            && ours.header == theirs.header
+            && http_client(&node.rpc)
+                .block_number()
+                .await
+                .map(|n| n.to::<u64>())
+                .unwrap_or(0)
+                == target
+        {
+            return target;
+        }
+        assert!(Instant::now() < deadline, "the node is not in step with L1");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_node_follows_an_l1_reorg_that_drops_a_batch() {
+    use alloy::providers::Provider;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let devnet = Devnet::start(
+        dir.path(),
+        &[
+            "--block-time",
+            "0.1",
+            "--l1-block-time",
+            "0.3",
+            "--dispute-window",
+            "200",
+            "--batch-blocks",
+            "1",
+            "--batch-interval",
+            "1",
+            "--no-challenger",
+        ],
+    );
+    let client = devnet.client();
+    let info = client.chain_info().await.expect("chainInfo");
+    let models: Vec<ModelJson> = client.models().await.expect("models");
+    let deployment_file = dir.path().join("deployment.json");
+    let l1_client = L1Client::connect(&devnet.l1_rpc, None, ClientConfig::default())
+        .await
+        .expect("L1");
+    let l1 = VerdictL1::new(
+        l1_client.clone(),
+        Deployment::read(&deployment_file).expect("deployment"),
+    )
+    .expect("binds");
+    let key = dev_key(1);
+    let model = &models[0];
+    client
+        .send_inference(signed(&info, &key, model, input_for(model, 0), 0))
+        .await
+        .expect("answered");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while l1.head().await.expect("head").batch_count < 1 {
+        assert!(
+            Instant::now() < deadline,
+            "the first batches were not posted"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let node_dir = tempfile::tempdir().expect("tempdir");
+    let node = NodeProcess::start(&devnet.l1_rpc, &deployment_file, node_dir.path());
+    in_step(&node, &devnet, &l1, Duration::from_secs(60)).await;
+
+    // A batch L1 will forget.
+    let snapshot: alloy::primitives::U256 = l1_client
+        .provider()
+        .raw_request("evm_snapshot".into(), ())
+        .await
+        .expect("evm_snapshot");
+    let before = l1.head().await.expect("head");
+    client
+        .send_inference(signed(&info, &key, model, input_for(model, 1), 1))
+        .await
+        .expect("answered");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while l1.head().await.expect("head").batch_count == before.batch_count {
+        assert!(Instant::now() < deadline, "no new batch");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let dropped_at = in_step(&node, &devnet, &l1, Duration::from_secs(60)).await;
+    let dropped = block(&node.rpc, dropped_at).await.expect("block").header;
+
+    // The reorg: L1 goes back to before the post.
+    let reverted: bool = l1_client
+        .provider()
+        .raw_request("evm_revert".into(), (snapshot,))
+        .await
+        .expect("evm_revert");
+    assert!(reverted);
+
+    // The node drops the block L1 no longer holds and stays with L1's chain. (The
+    // sequencer re-posts too, but this L1 client keeps the dropped transaction's nonce:
+    // see the issue notes.)
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let node_client = http_client(&node.rpc);
+    loop {
+        let height = node_client
+            .block_number()
+            .await
+            .expect("blockNumber")
+            .to::<u64>();
+        let gone = block(&node.rpc, dropped_at).await.is_none();
+        if height == before.next_block - 1 && gone {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the node did not follow the reorg"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let kept = block(&node.rpc, before.next_block - 1)
+        .await
+        .expect("kept block");
+    assert_eq!(
+        kept.header,
+        block(&devnet.rpc, before.next_block - 1)
+            .await
+            .expect("block")
+            .header,
+        "the blocks L1 still holds are untouched"
+    );
+    let _ = dropped;
 }

@@ -68,7 +68,7 @@ pub fn roll_back(store: &ChainStore, to: u64, sequencer: &Address) -> Result<usi
         warn!(
             to,
             inferences = replay.len(),
-            "chain rolled back; its inferences run again"
+            "chain rolled back; the inferences above it are kept for replay"
         );
     }
     Ok(replay.len())

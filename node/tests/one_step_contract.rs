@@ -10,8 +10,8 @@ use verdict_node::l1::bindings::OneStepVerifier;
 use verdict_node::l1::local_evm::{LocalEvm, LocalEvmError};
 use verdict_specs::game::{StepContext, Trace, abi, one_step};
 use verdict_specs::model::{Graph, InputSpec, Metadata, Op};
-use verdict_specs::tensor::{Tensor, TensorData};
-use verdict_specs::vectors::{OneStepCase, SplitMix64, model_cases_seeded};
+use verdict_specs::tensor::Tensor;
+use verdict_specs::vectors::{OneStepCase, SplitMix64, model_cases_seeded, with_element_changed};
 use verdict_specs::{Model, interpreter};
 
 const DEPLOYER: Address = Address::repeat_byte(0xde);
@@ -61,22 +61,6 @@ fn every_vector_gives_the_same_outcome_on_chain() {
     }
 }
 
-fn changed(t: &Tensor, i: usize) -> Tensor {
-    let data = match t.data() {
-        TensorData::I8(v) => {
-            let mut v = v.clone();
-            v[i] = if v[i] == 127 { -127 } else { v[i] + 1 };
-            TensorData::I8(v)
-        }
-        TensorData::I32(v) => {
-            let mut v = v.clone();
-            v[i] = v[i].wrapping_sub(1);
-            TensorData::I32(v)
-        }
-    };
-    Tensor::new(t.shape().to_vec(), data).expect("same shape")
-}
-
 #[test]
 fn thousands_of_random_cases_agree_with_the_rust_reference() {
     let (mut evm, at) = verifier();
@@ -95,7 +79,10 @@ fn thousands_of_random_cases_agree_with_the_rust_reference() {
                     let element = rng.range(0, honest.len() as i64 - 1) as usize;
                     let claimed = match rng.range(0, 2) {
                         0 => honest.clone(),
-                        _ => changed(honest, rng.range(0, honest.len() as i64 - 1) as usize),
+                        _ => with_element_changed(
+                            honest,
+                            rng.range(0, honest.len() as i64 - 1) as usize,
+                        ),
                     };
                     let ctx = StepContext {
                         graph_hash: id.graph_hash,

@@ -174,16 +174,7 @@ impl Builder {
         sequencer: Address,
         runtime: tokio::runtime::Handle,
     ) -> Result<(Self, Arc<ChainView>), BuilderError> {
-        let head = match store.head()? {
-            Some(head) => head,
-            None => {
-                let genesis = BlockHeader::genesis();
-                let mut set = WriteSet::new();
-                chain_store::put_seal(&mut set, &genesis, &[], std::iter::empty());
-                store.write_now(set)?;
-                genesis
-            }
-        };
+        let head = store.head_or_genesis()?;
         let mut state = State::from_accounts(store.accounts()?);
         if state.root() != head.state_root {
             return Err(BuilderError::Inconsistent(format!(

@@ -151,6 +151,18 @@ impl ChainStore {
 
     // ------------------------------------------------------------------ blocks
 
+    /// The last sealed header, writing the genesis first on a fresh database.
+    pub fn head_or_genesis(&self) -> Result<BlockHeader> {
+        if let Some(head) = self.head()? {
+            return Ok(head);
+        }
+        let genesis = BlockHeader::genesis();
+        let mut set = WriteSet::new();
+        put_seal(&mut set, &genesis, &[], std::iter::empty());
+        self.write_now(set)?;
+        Ok(genesis)
+    }
+
     /// The last sealed header, if any block (even the genesis) was sealed.
     pub fn head(&self) -> Result<Option<BlockHeader>> {
         self.store

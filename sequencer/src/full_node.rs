@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use alloy::primitives::{Address, B256, U64};
+use alloy::primitives::{Address, B256};
 use tokio::sync::{broadcast, watch};
 use tracing::{error, info, warn};
 use verdict_node::l1::client::{ClientConfig, L1Client, L1Error};
@@ -23,7 +23,7 @@ use verdict_node::l1::contracts::VerdictL1;
 use verdict_node::l1::deploy::Deployment;
 use verdict_node::rpc::VerdictApiServer;
 use verdict_node::rpc::server::{MetricsRender, RpcServer, RpcServerConfig};
-use verdict_node::rpc::types::{ChainInfo, Status};
+use verdict_node::rpc::types::Status;
 use verdict_node::store::WriteSet;
 use verdict_specs::batch::BatchHeader;
 use verdict_specs::bridge::Deposit;
@@ -91,16 +91,7 @@ impl FullNode {
         let l1 = VerdictL1::new(client, deployment.clone())?;
         let models = Arc::new(crate::load_models(&l1, model_files, 1).await?);
         let store = ChainStore::open(&config.data_dir)?;
-        let head = match store.head()? {
-            Some(head) => head,
-            None => {
-                let genesis = BlockHeader::genesis();
-                let mut set = WriteSet::new();
-                chain_store::put_seal(&mut set, &genesis, &[], std::iter::empty());
-                store.write_now(set)?;
-                genesis
-            }
-        };
+        let head = store.head_or_genesis()?;
         let mut state = State::from_accounts(store.accounts()?);
         if state.root() != head.state_root {
             return Err(StartError::Rpc(format!(
@@ -119,18 +110,10 @@ impl FullNode {
             chain_id: deployment.chain_id,
             rollup: deployment.rollup.into_array(),
         };
-        let info = ChainInfo {
-            l1_chain_id: U64::from(deployment.chain_id),
-            rollup: deployment.rollup,
-            bridge: deployment.bridge,
-            model_registry: deployment.model_registry,
-            sequencer: deployment.sequencer,
-            dispute_window: U64::from(deployment.dispute_window),
-            genesis_hash: B256::from(BlockHeader::genesis().hash()),
-            max_block_records: U64::from(
-                crate::builder::BlockConfig::default().max_block_records as u64,
-            ),
-        };
+        let info = crate::chain_info(
+            &deployment,
+            crate::builder::BlockConfig::default().max_block_records,
+        );
         let api = SequencerApi {
             // No builder: a full node takes no requests.
             builder: std::sync::mpsc::channel().0,

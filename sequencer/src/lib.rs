@@ -243,16 +243,7 @@ impl Sequencer {
             stop_rx,
         )));
 
-        let info = ChainInfo {
-            l1_chain_id: U64::from(deployment.chain_id),
-            rollup: deployment.rollup,
-            bridge: deployment.bridge,
-            model_registry: deployment.model_registry,
-            sequencer: deployment.sequencer,
-            dispute_window: U64::from(deployment.dispute_window),
-            genesis_hash: B256::from(BlockHeader::genesis().hash()),
-            max_block_records: U64::from(config.max_block_records as u64),
-        };
+        let info = chain_info(&deployment, config.max_block_records);
         let api = SequencerApi {
             builder: builder_tx.clone(),
             models: Arc::clone(&models),
@@ -346,6 +337,20 @@ impl Sequencer {
         for task in self.tasks.drain(..) {
             let _ = task.await;
         }
+    }
+}
+
+/// What `verdict_chainInfo` answers for `deployment` (the sequencer's and full nodes').
+pub(crate) fn chain_info(deployment: &Deployment, max_block_records: usize) -> ChainInfo {
+    ChainInfo {
+        l1_chain_id: U64::from(deployment.chain_id),
+        rollup: deployment.rollup,
+        bridge: deployment.bridge,
+        model_registry: deployment.model_registry,
+        sequencer: deployment.sequencer,
+        dispute_window: U64::from(deployment.dispute_window),
+        genesis_hash: B256::from(BlockHeader::genesis().hash()),
+        max_block_records: U64::from(max_block_records as u64),
     }
 }
 

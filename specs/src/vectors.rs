@@ -889,7 +889,9 @@ pub fn one_step_cases() -> Vec<OneStepCase> {
     cases
 }
 
-fn with_element_changed(t: &Tensor, i: usize) -> Tensor {
+/// `t` with element `i` moved by one (staying in int8 range): a claim that is wrong in
+/// exactly one place, for vectors and differential tests.
+pub fn with_element_changed(t: &Tensor, i: usize) -> Tensor {
     use crate::tensor::TensorData;
     let data = match t.data() {
         TensorData::I8(v) => {

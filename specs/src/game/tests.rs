@@ -38,19 +38,7 @@ fn setup(model: &Model, input: &Tensor, output: &Tensor) -> Setup {
 /// One element of `t` changed.
 fn perturb(t: &Tensor, rng: &mut SplitMix64) -> Tensor {
     let i = rng.range(0, t.len() as i64 - 1) as usize;
-    let data = match t.data() {
-        TensorData::I8(v) => {
-            let mut v = v.clone();
-            v[i] = if v[i] == 127 { -127 } else { v[i] + 1 };
-            TensorData::I8(v)
-        }
-        TensorData::I32(v) => {
-            let mut v = v.clone();
-            v[i] = v[i].wrapping_add(1);
-            TensorData::I32(v)
-        }
-    };
-    Tensor::new(t.shape().to_vec(), data).expect("same shape")
+    crate::vectors::with_element_changed(t, i)
 }
 
 /// A defender whose claims go wrong from node `from` on.

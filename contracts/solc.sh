@@ -4,7 +4,10 @@
 # - solcjs does not know --allow-paths (forge passes it with a value): drop both;
 # - in --standard-json mode solcjs may print ">>> Cannot retry compilation with SMT ..."
 #   before the JSON: filter that line out;
-# - node truncates piped stdout at 64 KiB when solcjs exits: write to a file instead.
+# - node truncates piped stdout at 64 KiB when solcjs exits: write to a file instead;
+# - forge may hand over a non-blocking stdin pipe, on which solcjs's one-shot
+#   readFileSync(stdin) fails with EAGAIN when the input is not there yet: buffer stdin
+#   into a file first, retrying on EAGAIN, and give solcjs the file.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 solcjs="$here/node_modules/solc/solc.js"
@@ -26,8 +29,33 @@ for arg in "$@"; do
     esac
 done
 out="$(mktemp)"
-trap 'rm -f "$out"' EXIT
+input="$(mktemp)"
+trap 'rm -f "$out" "$input"' EXIT
+case " ${args[*]} " in
+    *" --standard-json "*)
+        node -e '
+            const fs = require("fs");
+            const buf = Buffer.alloc(1 << 16);
+            const pause = new Int32Array(new SharedArrayBuffer(4));
+            const chunks = [];
+            for (;;) {
+                let n;
+                try {
+                    n = fs.readSync(0, buf, 0, buf.length, null);
+                } catch (e) {
+                    if (e.code === "EAGAIN") { Atomics.wait(pause, 0, 0, 5); continue; }
+                    if (e.code === "EOF") break;
+                    throw e;
+                }
+                if (n === 0) break;
+                chunks.push(Buffer.from(buf.subarray(0, n)));
+            }
+            fs.writeFileSync(process.argv[1], Buffer.concat(chunks));
+        ' "$input"
+        ;;
+    *) : >"$input" ;;
+esac
 status=0
-node "$solcjs" "${args[@]}" >"$out" || status=$?
+node "$solcjs" "${args[@]}" <"$input" >"$out" || status=$?
 sed '/^>>> Cannot retry compilation with SMT/d' "$out"
 exit "$status"

@@ -205,7 +205,7 @@ impl Runner {
                 .increment(1);
             return Ok(());
         }
-        let data = self.calldata(tx).await?;
+        let data = self.l1.batch_data(tx).await?;
         metrics::counter!(m::BATCHES_TOTAL).increment(1);
         let batch = match PostedBatch::check(header, &data, &self.domain, None) {
             Ok(batch) => Arc::new(batch),
@@ -275,10 +275,6 @@ impl Runner {
             self.open_game(&batch, &finding, lie, latest).await?;
         }
         Ok(())
-    }
-
-    async fn calldata(&self, tx: B256) -> Result<Vec<u8>, StepError> {
-        Ok(self.l1.batch_data(tx).await?)
     }
 
     async fn open_game(

@@ -273,17 +273,40 @@ impl Tensor {
         }
     }
 
+    /// A tensor from its dtype, shape and canonical element bytes (as a reveal in a
+    /// dispute game carries them); an error when the bytes are not that many elements.
+    pub fn from_element_bytes(
+        dtype: DType,
+        shape: Shape,
+        bytes: &[u8],
+    ) -> Result<Self, TensorError> {
+        let data = match dtype {
+            DType::I8 => TensorData::I8(bytes.iter().map(|&b| b as i8).collect()),
+            DType::I32 => TensorData::I32(
+                bytes
+                    .chunks_exact(4)
+                    .map(|c| i32::from_be_bytes([c[0], c[1], c[2], c[3]]))
+                    .collect(),
+            ),
+        };
+        if !bytes.len().is_multiple_of(dtype.size()) {
+            return Err(TensorError::LengthMismatch {
+                expected: element_count(&shape).unwrap_or(0),
+                actual: bytes.len() / dtype.size(),
+                shape,
+            });
+        }
+        Self::new(shape, data)
+    }
+
     /// Hashes of the 32-byte chunk leaves.
     fn chunk_leaves(&self) -> Vec<Hash> {
-        chunks(&self.element_bytes())
-            .iter()
-            .map(|c| merkle::leaf_hash(c))
-            .collect()
+        chunk_leaves(&self.element_bytes())
     }
 
     /// Merkle root over the element chunks.
     pub fn data_root(&self) -> Hash {
-        merkle::root(&self.chunk_leaves())
+        data_root_of(&self.element_bytes())
     }
 
     /// The tensor commitment (see the module docs).
@@ -357,21 +380,15 @@ impl Tensor {
         })?;
         let count = element_count(&shape)
             .ok_or_else(|| r.error_at(shape_at, format!("shape {shape:?} is not allowed")))?;
+        let data_at = r.offset();
         let bytes = r.field("data", |r| r.take(count * dtype.size()))?;
-        let data = match dtype {
-            DType::I8 => TensorData::I8(bytes.iter().map(|&b| b as i8).collect()),
-            DType::I32 => TensorData::I32(
-                bytes
-                    .chunks_exact(4)
-                    .map(|c| i32::from_be_bytes([c[0], c[1], c[2], c[3]]))
-                    .collect(),
-            ),
-        };
-        Ok(Self { shape, data })
+        Self::from_element_bytes(dtype, shape, bytes)
+            .map_err(|e| r.error_at(data_at, e.to_string()))
     }
 }
 
-fn chunks(bytes: &[u8]) -> Vec<[u8; CHUNK_BYTES]> {
+/// Element bytes cut into 32-byte chunks, the last one padded with zeros.
+pub fn chunks(bytes: &[u8]) -> Vec<[u8; CHUNK_BYTES]> {
     bytes
         .chunks(CHUNK_BYTES)
         .map(|c| {
@@ -380,6 +397,15 @@ fn chunks(bytes: &[u8]) -> Vec<[u8; CHUNK_BYTES]> {
             chunk
         })
         .collect()
+}
+
+fn chunk_leaves(bytes: &[u8]) -> Vec<Hash> {
+    chunks(bytes).iter().map(|c| merkle::leaf_hash(c)).collect()
+}
+
+/// The data root of canonical element bytes: the Merkle root over their chunks.
+pub fn data_root_of(bytes: &[u8]) -> Hash {
+    merkle::root(&chunk_leaves(bytes))
 }
 
 fn chunk_at(bytes: &[u8], chunk_index: usize) -> [u8; CHUNK_BYTES] {

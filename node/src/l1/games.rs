@@ -12,7 +12,7 @@ use alloy::sol_types::{SolEvent, SolValue};
 use verdict_specs::batch::BatchHeader;
 use verdict_specs::game::{Game, Move, Setup, Status};
 use verdict_specs::l2::posted::RecordInclusion;
-use verdict_specs::tensor::{DType, Tensor, TensorData};
+use verdict_specs::tensor::{DType, Tensor};
 
 pub use super::bindings::DisputeGame::{GameOpened, GameResolved, GameView};
 
@@ -115,16 +115,7 @@ impl VerdictL1 {
                 data,
                 siblings,
             } => {
-                let data_root = verdict_specs::merkle::root(
-                    &data
-                        .chunks(verdict_specs::tensor::CHUNK_BYTES)
-                        .map(|c| {
-                            let mut chunk = [0u8; 32];
-                            chunk[..c.len()].copy_from_slice(c);
-                            verdict_specs::merkle::leaf_hash(&chunk)
-                        })
-                        .collect::<Vec<_>>(),
-                );
+                let data_root = verdict_specs::tensor::data_root_of(data);
                 let call = DisputeGame::revealCall {
                     gameId: id,
                     header: super::bindings::game::OneStepVerifier::TensorHeader {
@@ -294,15 +285,7 @@ pub fn mover_timed_out(view: &GameView, now: u64) -> bool {
 }
 
 fn tensor_from_reveal(dtype: u8, shape: &[u32], data: &[u8]) -> Option<Tensor> {
-    let data = match DType::from_code(dtype)? {
-        DType::I8 => TensorData::I8(data.iter().map(|&b| b as i8).collect()),
-        DType::I32 => TensorData::I32(
-            data.chunks_exact(4)
-                .map(|c| i32::from_be_bytes([c[0], c[1], c[2], c[3]]))
-                .collect(),
-        ),
-    };
-    Tensor::new(shape.to_vec(), data).ok()
+    Tensor::from_element_bytes(DType::from_code(dtype)?, shape.to_vec(), data).ok()
 }
 
 fn u64_of(v: U256) -> Result<u64> {

@@ -683,18 +683,10 @@ pub fn revealed_commitment(dtype: DType, shape: &[u32], data: &[u8]) -> Option<H
     if data.len() != count * dtype.size() {
         return None;
     }
-    let leaves: Vec<Hash> = data
-        .chunks(crate::tensor::CHUNK_BYTES)
-        .map(|c| {
-            let mut chunk = [0u8; 32];
-            chunk[..c.len()].copy_from_slice(c);
-            crate::merkle::leaf_hash(&chunk)
-        })
-        .collect();
     Some(commitment_from_root(
         dtype,
         shape,
-        &crate::merkle::root(&leaves),
+        &crate::tensor::data_root_of(data),
     ))
 }
 

@@ -63,14 +63,7 @@ pub fn open_elements(tensor: &Tensor, elements: impl IntoIterator<Item = usize>)
 
 /// Opens the chunks `wanted` of `bytes` (cut into zero-padded 32-byte chunks).
 pub fn open_chunks(bytes: &[u8], wanted: &BTreeSet<usize>) -> ChunkOpening {
-    let chunks: Vec<Hash> = bytes
-        .chunks(CHUNK_BYTES)
-        .map(|c| {
-            let mut chunk = [0u8; CHUNK_BYTES];
-            chunk[..c.len()].copy_from_slice(c);
-            chunk
-        })
-        .collect();
+    let chunks: Vec<Hash> = crate::tensor::chunks(bytes);
     let depth = data_depth(chunks.len());
     // The full levels of the merkle.md tree: odd levels padded with zero.
     let mut levels: Vec<Vec<Hash>> = vec![chunks.iter().map(|c| leaf_hash(c)).collect()];

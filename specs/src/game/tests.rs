@@ -3,7 +3,7 @@
 use super::machine::{Game, Move, Party, Setup, Status};
 use super::play::Claims;
 use crate::model::{Metadata, Model};
-use crate::tensor::{Tensor, TensorData};
+use crate::tensor::Tensor;
 use crate::vectors::{SplitMix64, model_cases};
 use proptest::prelude::*;
 use std::sync::OnceLock;
@@ -132,15 +132,7 @@ fn play(
 }
 
 fn tensor_from_bytes(dtype: crate::tensor::DType, shape: &[u32], data: &[u8]) -> Tensor {
-    let data = match dtype {
-        crate::tensor::DType::I8 => TensorData::I8(data.iter().map(|&b| b as i8).collect()),
-        crate::tensor::DType::I32 => TensorData::I32(
-            data.chunks(4)
-                .map(|c| i32::from_be_bytes([c[0], c[1], c[2], c[3]]))
-                .collect(),
-        ),
-    };
-    Tensor::new(shape.to_vec(), data).expect("revealed shape")
+    Tensor::from_element_bytes(dtype, shape.to_vec(), data).expect("revealed shape")
 }
 
 #[test]

@@ -13,6 +13,7 @@ pub mod check;
 pub mod config;
 pub mod metrics;
 pub mod runner;
+pub mod state_check;
 pub mod store;
 
 pub use config::ChallengerConfig;

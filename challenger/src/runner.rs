@@ -23,6 +23,7 @@ use verdict_specs::{Hash, Model};
 use crate::check::{self, Finding, Models};
 use crate::config::ChallengerConfig;
 use crate::metrics as m;
+use crate::state_check::{StateFault, StateFollower};
 use crate::store::{ChallengerStore, ChallengerStoreError, GameRecord};
 
 /// Most L1 blocks read in one `eth_getLogs`.
@@ -96,7 +97,13 @@ impl Challenger {
             lie = config.lie,
             "challenger running"
         );
+        let state = StateFollower::new(
+            domain,
+            deployment.sequencer.into_array(),
+            deployment.deployed_at_block,
+        );
         let runner = Runner {
+            state,
             l1,
             store,
             models: known,
@@ -126,6 +133,8 @@ impl Challenger {
 }
 
 struct Runner {
+    /// The L2 state as of each checked batch (every block's transition is checked).
+    state: StateFollower,
     l1: VerdictL1,
     store: ChallengerStore,
     models: Models,
@@ -210,12 +219,29 @@ impl Runner {
         let batch = match PostedBatch::check(header, &data, &self.domain, None) {
             Ok(batch) => Arc::new(batch),
             Err(e) => {
-                // Not provable by the inference game; the state-transition game is.
+                // Batch data that does not match its own headers is not provable yet.
                 error!(batch = index, "posted batch data is invalid: {e}");
                 metrics::counter!(m::INVALID_BATCHES_TOTAL).increment(1);
                 return Ok(());
             }
         };
+        // Every block's state transition, before any record is sampled: one won game
+        // reverts the batch, and a state game is the cheaper one.
+        self.state.forget_from(index);
+        if self.catch_up(index, latest).await? {
+            match self.state.parent_of(header) {
+                Some(parent) => {
+                    if let Some(fault) = self.state.check(&self.l1, &batch, parent, latest).await? {
+                        self.open_state_game(&batch, fault, latest).await?;
+                        return Ok(());
+                    }
+                }
+                None => warn!(
+                    batch = index,
+                    "the state before this batch is unknown: its transitions are not checked"
+                ),
+            }
+        }
         let (models, domain, secret, rate) = (
             self.models.clone(),
             self.domain,
@@ -277,6 +303,124 @@ impl Runner {
         Ok(())
     }
 
+    /// Makes sure the state after batch `index - 1` is known, replaying the current
+    /// batches before it from L1 (after a restart); false when that is impossible.
+    async fn catch_up(&mut self, index: u64, latest: u64) -> Result<bool, StepError> {
+        if index == 0 || self.state.parent_of_index(index).is_some() {
+            return Ok(true);
+        }
+        info!(
+            batch = index,
+            "rebuilding the L2 state from the batches before this one"
+        );
+        let from = self.l1.deployment().deployed_at_block;
+        let mut current: Vec<(BatchHeader, B256)> = Vec::new();
+        for (header, tx) in self.l1.posted_batch_logs(from, latest).await? {
+            if header.index < index
+                && self.l1.batch_hash(header.index).await? == B256::from(header.hash())
+            {
+                current.retain(|(h, _)| h.index != header.index);
+                current.push((header, tx));
+            }
+        }
+        current.sort_by_key(|(h, _)| h.index);
+        for (header, tx) in current {
+            let Some(parent) = self.state.parent_of(&header) else {
+                return Ok(false);
+            };
+            let data = self.l1.batch_data(tx).await?;
+            let Ok(batch) = PostedBatch::check(&header, &data, &self.domain, None) else {
+                return Ok(false);
+            };
+            if self
+                .state
+                .check(&self.l1, &batch, parent, latest)
+                .await?
+                .is_some()
+            {
+                return Ok(false);
+            }
+        }
+        Ok(self.state.parent_of_index(index).is_some())
+    }
+
+    /// Opens (or adopts, after a restart) a state game against the faulty block.
+    async fn open_state_game(
+        &mut self,
+        batch: &PostedBatch,
+        fault: StateFault,
+        latest: u64,
+    ) -> Result<(), StepError> {
+        let block = batch.blocks[fault.block].header;
+        warn!(
+            batch = batch.header.index,
+            block = block.number,
+            invalid = ?fault.invalid.as_ref().map(|(k, e)| format!("transaction {k}: {e}")),
+            claimed = %to_hex(&block.state_root),
+            correct = %to_hex(fault.trace.last().unwrap_or(&[0; 32])),
+            "wrong state transition: the block's state root does not follow from its transactions"
+        );
+        let from = batch.header.l1_block;
+        let existing = self
+            .l1
+            .state_games_opened(from, latest)
+            .await?
+            .into_iter()
+            .find(|e| {
+                e.challenger == self.address
+                    && e.batchIndex == batch.header.index
+                    && e.blockNumber == block.number
+            });
+        let (id, opened_at) = match existing {
+            Some(event) => (
+                u64::try_from(event.gameId)
+                    .map_err(|_| StepError::Other("a game id beyond 64 bits".into()))?,
+                from,
+            ),
+            None => {
+                let previous = if fault.block == 0 && batch.header.index > 0 {
+                    self.l1
+                        .current_batch(batch.header.index - 1)
+                        .await?
+                        .ok_or_else(|| StepError::Other("the batch before is gone".into()))?
+                } else {
+                    batch.header
+                };
+                let mut headers = vec![fault.parent];
+                headers.extend(batch.blocks[fault.block..].iter().map(|b| b.header));
+                let opened = self
+                    .l1
+                    .open_state_game(&batch.header, &previous, &headers)
+                    .await?;
+                metrics::counter!(m::L1_GAS_SPENT_TOTAL).increment(opened.receipt.gas_used);
+                metrics::counter!(m::GAMES_OPENED_TOTAL).increment(1);
+                (opened.id, opened.receipt.block_number.unwrap_or(latest))
+            }
+        };
+        info!(
+            game = id,
+            batch = batch.header.index,
+            block = block.number,
+            "state game opened"
+        );
+        let record = GameRecord {
+            id,
+            batch_index: batch.header.index,
+            record_hash: block.hash(),
+            model_id: [0; 32],
+            input: verdict_specs::Tensor::from_i8(vec![1], vec![0])
+                .map_err(|e| StepError::Other(e.to_string()))?,
+            lie: false,
+            opened_at,
+            over: false,
+            state_trace: Some(fault.trace),
+        };
+        self.store.put_game(&record)?;
+        self.games.push(record);
+        self.update_gauges();
+        Ok(())
+    }
+
     async fn open_game(
         &mut self,
         batch: &PostedBatch,
@@ -324,6 +468,7 @@ impl Runner {
             lie,
             opened_at,
             over: false,
+            state_trace: None,
         };
         self.store.put_game(&record)?;
         self.games.push(record);
@@ -401,6 +546,15 @@ impl Runner {
         record: &GameRecord,
         game: &verdict_specs::game::Game,
     ) -> Result<Option<Move>, StepError> {
+        if let Some(trace) = &record.state_trace {
+            // A state game: agree exactly with the midpoints the honest trace holds.
+            return Ok(match game.status {
+                Status::AwaitingChoice => Some(Move::Choose {
+                    agree: trace.get(game.mid() as usize) == Some(&game.mid_state),
+                }),
+                _ => None,
+            });
+        }
         if record.lie {
             // A lying challenger disputes everything; the honest defender still wins.
             return Ok(Some(match game.status {

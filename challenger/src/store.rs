@@ -39,6 +39,11 @@ pub struct GameRecord {
     pub opened_at: u64,
     /// Over (the last status read from L1 was final).
     pub over: bool,
+    /// A state game (specs/state.md §6): the honest trace `S_0 … S_n` of the disputed
+    /// block, which midpoints are judged against. `record_hash` then holds the block's
+    /// hash and `model_id`/`input` are unused.
+    #[serde(default)]
+    pub state_trace: Option<Vec<Hash>>,
 }
 
 /// Why the store failed.
@@ -143,6 +148,7 @@ mod tests {
             lie: false,
             opened_at: 40,
             over: false,
+            state_trace: Some(vec![[3; 32], [4; 32]]),
         };
         {
             let store = ChallengerStore::open(dir.path()).expect("open");

@@ -1,8 +1,9 @@
 //! `verdict`: one binary for every Verdict role.
 //!
-//! `devnet`, `sequencer`, `challenger`, `node`, `verify`, `infer`, `model
-//! import|eval|run|inspect`, `l1`; the bridge commands join when withdrawals land.
+//! `devnet`, `sequencer`, `challenger`, `node`, `verify`, `infer`, `bridge
+//! deposit|withdraw|status|prove`, `model import|eval|run|inspect`, `l1`.
 
+mod bridge;
 mod challenger;
 mod devnet;
 mod infer;
@@ -37,6 +38,9 @@ enum Command {
     Devnet(devnet::DevnetArgs),
     /// Sign an inference request, send it to a node, print the output and its status.
     Infer(infer::InferArgs),
+    /// Move ETH between L1 and L2: deposit, withdraw, follow a withdrawal, claim it on L1.
+    #[command(subcommand)]
+    Bridge(bridge::BridgeCommand),
     /// Run the sequencer alone against any L1 endpoint (configured by a TOML file).
     Sequencer(sequencer::SequencerArgs),
     /// Check posted batches and win dispute games against wrong records.
@@ -55,6 +59,7 @@ fn main() -> ExitCode {
         Command::Model(command) => model::run(command),
         Command::Devnet(args) => devnet::run(args),
         Command::Infer(args) => infer::run(args),
+        Command::Bridge(command) => bridge::run(command),
         Command::Sequencer(args) => sequencer::run(args),
         Command::Challenger(args) => challenger::run(args),
         Command::Verify(args) => verify::run(args),

@@ -53,7 +53,9 @@ pub(crate) struct SequencerArgs {
     fault_rate: Option<f64>,
 
     /// What a fault gets wrong: output (the final output), intermediate (one value
-    /// mid-model, flowing on), or silent (a wrong output, and no defence). Overrides
+    /// mid-model, flowing on), silent (a wrong output, and no defence); or the state:
+    /// fee (charged the fee + 1 wei), deposit (a deposit credited 1 wei more),
+    /// withdrawal (a forged 1-wei withdrawal from the sender to the sequencer). Overrides
     /// `fault_mode`.
     #[arg(long, value_name = "MODE")]
     fault_mode: Option<verdict_node::fault::FaultMode>,

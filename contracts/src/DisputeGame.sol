@@ -2,15 +2,19 @@
 pragma solidity ^0.8.24;
 
 import {BatchData} from "./BatchData.sol";
+import {L2Block} from "./L2Block.sol";
 import {Merkle} from "./Merkle.sol";
 import {ModelRegistry} from "./ModelRegistry.sol";
 import {OneStepVerifier} from "./OneStepVerifier.sol";
 import {Rollup} from "./Rollup.sol";
+import {StateStepVerifier} from "./StateStepVerifier.sol";
 
 /// @title DisputeGame
-/// @notice Bisection games over inference traces (specs/game.md §4): a bonded challenger
-/// disputes one record of a posted batch, the sequencer defends it, and the
-/// `OneStepVerifier` settles the single op they end up disagreeing on.
+/// @notice Bisection games of two kinds. Inference games (specs/game.md §4): a bonded
+/// challenger disputes one record of a posted batch, the sequencer defends it, and the
+/// `OneStepVerifier` settles the single op they end up disagreeing on. State games
+/// (specs/state.md §6): the challenger disputes one block's state transition, and the
+/// `StateStepVerifier` settles the single transaction they end up disagreeing on.
 /// @dev Many games may run at once; each holds its batch header, so resolving a game needs
 /// nothing re-supplied. Bonds and rewards are paid out by `withdraw` (pull payments).
 contract DisputeGame {
@@ -28,8 +32,14 @@ contract DisputeGame {
         Abandoned
     }
 
+    /// What a game disputes: one record's inference trace, or one block's state trace.
+    enum Kind {
+        Inference,
+        State
+    }
+
     /// How a record is shown to be in a batch (specs/l2.md): its path to the block's
-    /// records root, the block header (153 bytes) and every later header of the batch.
+    /// records root, the block header (169 bytes) and every later header of the batch.
     struct RecordInclusion {
         bytes32[] recordProof;
         uint256 index;
@@ -53,6 +63,7 @@ contract DisputeGame {
     /// One game as stored; `getGame` returns it with the derived fields.
     struct Game {
         Status status;
+        Kind kind;
         address challenger;
         uint32 opCount;
         uint8 depth;
@@ -63,6 +74,8 @@ contract DisputeGame {
         uint64 challengerClock;
         uint64 defenderClock;
         uint64 lastMove;
+        /// The disputed L2 block (state games).
+        uint64 blockNumber;
         bytes32 stateLo;
         bytes32 stateHi;
         bytes32 midState;
@@ -98,16 +111,18 @@ contract DisputeGame {
         bytes32 recordHash;
         bytes32 modelId;
         bytes32 recordOutput;
+        /// Appended after the inference-game fields; `opCount` of a state game is its `n`.
+        Kind kind;
+        uint64 blockNumber;
     }
 
     uint256 internal constant RECORD_BYTES = 165;
-    uint256 internal constant BLOCK_HEADER_BYTES = 153;
     uint8 internal constant RECORD_DOMAIN = 0x06;
-    uint8 internal constant BLOCK_DOMAIN = 0x07;
 
     Rollup public immutable rollup;
     ModelRegistry public immutable registry;
     OneStepVerifier public immutable verifier;
+    StateStepVerifier public immutable stateVerifier;
     /// Wei a challenger locks to open a game.
     uint256 public immutable challengerBond;
     /// Each party's chess clock, in L1 blocks, for a whole game.
@@ -115,6 +130,8 @@ contract DisputeGame {
 
     uint256 public gameCount;
     mapping(uint256 gameId => Game) internal games;
+    /// What the steps of each state game are checked against.
+    mapping(uint256 gameId => StateStepVerifier.StepContext) internal stateContexts;
     /// Bonds won or returned, waiting for `withdraw`.
     mapping(address account => uint256) public credits;
 
@@ -128,6 +145,14 @@ contract DisputeGame {
         bytes32 modelId,
         uint256 opCount
     );
+    event StateGameOpened(
+        uint256 indexed gameId,
+        uint64 indexed batchIndex,
+        bytes32 indexed batchHash,
+        uint64 blockNumber,
+        address challenger,
+        uint256 steps
+    );
     event FinalStatePosted(uint256 indexed gameId, bytes32 finalState);
     event MidpointPosted(uint256 indexed gameId, uint256 lo, uint256 hi, uint256 mid, bytes32 state);
     event Chosen(uint256 indexed gameId, bool agree, uint256 lo, uint256 hi);
@@ -139,12 +164,10 @@ contract DisputeGame {
 
     error WrongBond(uint256 sent, uint256 required);
     error BadRecord();
-    error BadBlockHeader(uint256 which);
     error RecordNotInBlock(uint256 index);
-    error BlockBeforeBatch(uint64 block_, uint64 firstBlock);
-    error BrokenChain(uint256 which);
-    error WrongOutputRoot(bytes32 expected, bytes32 actual);
-    error WrongLastBlock(uint64 expected, uint64 actual);
+    /// A block without transactions whose state root equals its parent's.
+    error NothingToDispute();
+    error WrongKind(uint256 gameId, Kind kind);
     error NoSuchGame(uint256 gameId);
     error WrongStatus(uint256 gameId, Status status);
     error NotDefender(address caller);
@@ -166,12 +189,14 @@ contract DisputeGame {
         Rollup rollup_,
         ModelRegistry registry_,
         OneStepVerifier verifier_,
+        StateStepVerifier stateVerifier_,
         uint256 challengerBond_,
         uint64 clockBlocks_
     ) {
         rollup = rollup_;
         registry = registry_;
         verifier = verifier_;
+        stateVerifier = stateVerifier_;
         challengerBond = challengerBond_;
         clockBlocks = clockBlocks_;
     }
@@ -214,18 +239,56 @@ contract DisputeGame {
         g.modelId = modelId;
         g.recordOutput = bytes32(record[117:149]);
         g.batchHash = batchHash;
-        g.header = PackedHeader({
-            index: header.index,
-            firstBlock: header.firstBlock,
-            lastBlock: header.lastBlock,
-            depositsStart: header.depositsStart,
-            depositsEnd: header.depositsEnd,
-            l1Block: header.l1Block,
-            outputRoot: header.outputRoot,
-            dataHash: header.dataHash,
-            depositAccumulator: header.depositAccumulator
-        });
+        _storeHeader(g, header);
         emit GameOpened(gameId, header.index, batchHash, recordHash, inclusion.index, msg.sender, modelId, n);
+    }
+
+    /// @notice Opens a state game against block `headers[1]` of `batch` (specs/state.md
+    /// §6) with the bond `challengerBond`, inside the batch's dispute window: `headers[0]`
+    /// is its parent and `headers[1..]` chain to the batch's output root; `previousBatch`
+    /// is only read when the block is the batch's first (and not block 1). A block without
+    /// transactions, or whose header breaks a rule by itself, is decided at once.
+    function openState(
+        BatchData.Header calldata batch,
+        BatchData.Header calldata previousBatch,
+        bytes[] calldata headers
+    ) external payable returns (uint256 gameId) {
+        if (msg.value != challengerBond) {
+            revert WrongBond(msg.value, challengerBond);
+        }
+        StateStepVerifier.StateClaim memory c = stateVerifier.readClaim(batch, previousBatch, headers);
+        bool decided = c.headerInvalid || c.steps == 0;
+        if (decided && !c.headerInvalid && c.startState == c.endState) revert NothingToDispute();
+        // Reverts unless the batch is current, not final and inside its window.
+        bytes32 batchHash = rollup.openDispute(batch);
+
+        gameId = ++gameCount;
+        Game storage g = games[gameId];
+        g.status = c.steps == 1 ? Status.AwaitingProof : Status.AwaitingMidpoint;
+        g.kind = Kind.State;
+        g.challenger = msg.sender;
+        g.hi = c.steps;
+        g.challengerClock = clockBlocks;
+        g.defenderClock = clockBlocks;
+        g.lastMove = uint64(block.number);
+        g.blockNumber = c.blockNumber;
+        g.stateLo = c.startState;
+        g.stateHi = c.endState;
+        g.batchHash = batchHash;
+        _storeHeader(g, batch);
+        stateContexts[gameId] = c.context;
+        emit StateGameOpened(gameId, batch.index, batchHash, c.blockNumber, msg.sender, c.steps);
+        if (decided) _resolve(gameId, g, Status.ChallengerWon);
+    }
+
+    /// @notice The defender's proof of state step `k = lo` of a state game at
+    /// `hi = lo + 1`. A malformed proof reverts (the defender may retry while its clock
+    /// runs); a well-formed one decides the game.
+    function proveState(uint256 gameId, StateStepVerifier.StateStepProof calldata proof) external {
+        Game storage g = _defenderMove(gameId, Status.AwaitingProof);
+        if (g.kind != Kind.State) revert WrongKind(gameId, g.kind);
+        bool holds = stateVerifier.verify(stateContexts[gameId], g.lo, g.stateLo, g.stateHi, proof);
+        _resolve(gameId, g, holds ? Status.DefenderWon : Status.ChallengerWon);
     }
 
     /// @notice The defender's final state `S_n` (with the proof that leaf `n` holds the
@@ -256,7 +319,8 @@ contract DisputeGame {
             g.stateHi = g.midState;
         }
         g.midState = bytes32(0);
-        g.status = g.hi - g.lo == 1 ? Status.AwaitingReveal : Status.AwaitingMidpoint;
+        Status atOne = g.kind == Kind.State ? Status.AwaitingProof : Status.AwaitingReveal;
+        g.status = g.hi - g.lo == 1 ? atOne : Status.AwaitingMidpoint;
         emit Chosen(gameId, agree, g.lo, g.hi);
     }
 
@@ -312,6 +376,7 @@ contract DisputeGame {
     /// well-formed one decides the game.
     function prove(uint256 gameId, OneStepVerifier.OneStepProof calldata proof) external {
         Game storage g = _defenderMove(gameId, Status.AwaitingProof);
+        if (g.kind != Kind.Inference) revert WrongKind(gameId, g.kind);
         ModelRegistry.Model memory model = registry.getModel(g.modelId);
         bool holds = verifier.verify(
             model.graphHash,
@@ -367,7 +432,12 @@ contract DisputeGame {
         Game storage g = games[gameId];
         v.status = g.status;
         v.challenger = g.challenger;
-        v.opCount = g.opCount;
+        if (g.kind == Kind.State) {
+            StateStepVerifier.StepContext storage c = stateContexts[gameId];
+            v.opCount = uint256(c.deposits) + c.records + c.withdrawals;
+        } else {
+            v.opCount = g.opCount;
+        }
         v.depth = g.depth;
         v.lo = g.lo;
         v.hi = g.hi;
@@ -386,6 +456,13 @@ contract DisputeGame {
         v.recordHash = g.recordHash;
         v.modelId = g.modelId;
         v.recordOutput = g.recordOutput;
+        v.kind = g.kind;
+        v.blockNumber = g.blockNumber;
+    }
+
+    /// @notice What the steps of state game `gameId` are checked against.
+    function stateContext(uint256 gameId) external view returns (StateStepVerifier.StepContext memory) {
+        return stateContexts[gameId];
     }
 
     /// @notice The batch header a game disputes.
@@ -461,6 +538,20 @@ contract DisputeGame {
         emit GameResolved(gameId, outcome, winner);
     }
 
+    function _storeHeader(Game storage g, BatchData.Header calldata header) private {
+        g.header = PackedHeader({
+            index: header.index,
+            firstBlock: header.firstBlock,
+            lastBlock: header.lastBlock,
+            depositsStart: header.depositsStart,
+            depositsEnd: header.depositsEnd,
+            l1Block: header.l1Block,
+            outputRoot: header.outputRoot,
+            dataHash: header.dataHash,
+            depositAccumulator: header.depositAccumulator
+        });
+    }
+
     function _header(Game storage g) private view returns (BatchData.Header memory) {
         PackedHeader storage p = g.header;
         return BatchData.Header({
@@ -482,25 +573,14 @@ contract DisputeGame {
         pure
     {
         bytes calldata block_ = inc.blockHeader;
-        _checkBlockHeader(block_, 0);
-        bytes32 recordsRoot = bytes32(block_[49:81]);
-        if (!Merkle.verify(recordHash, inc.index, inc.recordProof, recordsRoot)) revert RecordNotInBlock(inc.index);
-        uint64 number = uint64(bytes8(block_[1:9]));
-        if (number < header.firstBlock) revert BlockBeforeBatch(number, header.firstBlock);
-        bytes32 hash = keccak256(block_);
-        for (uint256 i = 0; i < inc.laterHeaders.length; i++) {
-            bytes calldata later = inc.laterHeaders[i];
-            _checkBlockHeader(later, i + 1);
-            if (bytes32(later[9:41]) != hash || uint64(bytes8(later[1:9])) != number + 1) revert BrokenChain(i + 1);
-            hash = keccak256(later);
-            number++;
+        L2Block.check(block_, 0);
+        if (
+            inc.index >= L2Block.recordCount(block_)
+                || !Merkle.verify(recordHash, inc.index, inc.recordProof, L2Block.recordsRoot(block_))
+        ) {
+            revert RecordNotInBlock(inc.index);
         }
-        if (hash != header.outputRoot) revert WrongOutputRoot(header.outputRoot, hash);
-        if (number != header.lastBlock) revert WrongLastBlock(header.lastBlock, number);
-    }
-
-    function _checkBlockHeader(bytes calldata h, uint256 which) private pure {
-        if (h.length != BLOCK_HEADER_BYTES || uint8(h[0]) != BLOCK_DOMAIN) revert BadBlockHeader(which);
+        L2Block.checkInBatch(header, block_, inc.laterHeaders, 0, 0);
     }
 
     /// game.md §1: leaf 0 holds the input, every other leaf is zero, all nodes hashed.

@@ -29,7 +29,16 @@ contract ModelRegistry {
     /// Most input axes accepted.
     uint256 public constant MAX_RANK = 8;
 
+    /// A fee in force from an L1 block on (until the next change).
+    struct FeeChange {
+        uint64 fromBlock;
+        uint256 fee;
+    }
+
     mapping(bytes32 modelId => Model) private models;
+    /// Each model's fees, oldest first: the registration's, then one per block with a
+    /// `setFee` (the last call in a block wins). L2 blocks pay `feeAt(model, l1_origin)`.
+    mapping(bytes32 modelId => FeeChange[]) private feeHistory;
     mapping(bytes32 nameHash => bytes32 modelId) private idsByName;
     /// Every registered id, in registration order.
     bytes32[] public modelIds;
@@ -87,13 +96,20 @@ contract ModelRegistry {
         m.name = name;
         idsByName[nameHash] = modelId;
         modelIds.push(modelId);
+        feeHistory[modelId].push(FeeChange({fromBlock: uint64(block.number), fee: fee}));
         emit ModelRegistered(modelId, msg.sender, name, graphHash, weights, ops, inputShape, fee);
     }
 
-    /// @notice Sets the fee per inference (owner only); applies to requests ordered after it.
+    /// @notice Sets the fee per inference (owner only), in force from this L1 block on:
+    /// L2 blocks whose `l1_origin` is this block or later pay it.
     function setFee(bytes32 modelId, uint256 fee) external {
         _onlyOwner(modelId);
         models[modelId].feePerInference = fee;
+        FeeChange[] storage history = feeHistory[modelId];
+        uint64 now_ = uint64(block.number);
+        FeeChange storage last = history[history.length - 1];
+        if (last.fromBlock == now_) last.fee = fee;
+        else history.push(FeeChange({fromBlock: now_, fee: fee}));
         emit FeeChanged(modelId, fee);
     }
 
@@ -131,6 +147,28 @@ contract ModelRegistry {
 
     function feePerInference(bytes32 modelId) external view returns (uint256) {
         return models[modelId].feePerInference;
+    }
+
+    /// @notice The fee in force at L1 block `l1Block` (specs/state.md §3): `registered`
+    /// is false when the model did not exist yet at that block (or never).
+    function feeAt(bytes32 modelId, uint64 l1Block) external view returns (bool registered, uint256 fee) {
+        FeeChange[] storage history = feeHistory[modelId];
+        uint256 n = history.length;
+        if (n == 0 || history[0].fromBlock > l1Block) return (false, 0);
+        // The last change at or before l1Block: history[lo].fromBlock <= l1Block always.
+        uint256 lo = 0;
+        uint256 hi = n;
+        while (hi - lo > 1) {
+            uint256 mid = (lo + hi) / 2;
+            if (history[mid].fromBlock <= l1Block) lo = mid;
+            else hi = mid;
+        }
+        return (true, history[lo].fee);
+    }
+
+    /// @notice Every fee change of a model, oldest first (the registration's first).
+    function feeChanges(bytes32 modelId) external view returns (FeeChange[] memory) {
+        return feeHistory[modelId];
     }
 
     function modelCount() external view returns (uint256) {

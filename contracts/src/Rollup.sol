@@ -35,6 +35,9 @@ contract Rollup {
     uint64 public immutable disputeWindow;
     /// The sequencer's bond must be at least this to post.
     uint256 public immutable minBond;
+    /// A deposit queued in L1 block `b` must be consumed by a batch posted before block
+    /// `b + inclusionDeadline` (specs/state.md §4): no batch is accepted while it is due.
+    uint64 public immutable inclusionDeadline;
     address private immutable deployer;
 
     /// The contract allowed to open and close disputes and to revert batches; set once.
@@ -77,6 +80,8 @@ contract Rollup {
     error ZeroOutputRoot();
     error DepositsWentBack(uint64 depositsEnd, uint64 consumed);
     error WrongDepositAccumulator(uint64 depositsEnd, bytes32 stated, bytes32 actual);
+    /// Deposit `index`, queued at L1 block `queuedAt`, had to be consumed before `deadline`.
+    error DepositOverdue(uint64 index, uint64 queuedAt, uint64 deadline);
     error UnknownBatch(uint64 index, bytes32 batchHash);
     error AlreadyFinalized(uint64 index);
     error NotNextToFinalize(uint64 index, uint64 next);
@@ -87,12 +92,19 @@ contract Rollup {
     error NothingToWithdraw();
     error TransferFailed(address to, uint256 amount);
 
-    constructor(Bridge bridge_, address sequencer_, uint64 disputeWindow_, uint256 minBond_) {
+    constructor(
+        Bridge bridge_,
+        address sequencer_,
+        uint64 disputeWindow_,
+        uint256 minBond_,
+        uint64 inclusionDeadline_
+    ) {
         if (address(bridge_) == address(0) || sequencer_ == address(0)) revert ZeroAddress();
         bridge = bridge_;
         sequencer = sequencer_;
         disputeWindow = disputeWindow_;
         minBond = minBond_;
+        inclusionDeadline = inclusionDeadline_;
         deployer = msg.sender;
         head = Head({batchCount: 0, finalizedCount: 0, nextBlock: 1, depositsConsumed: 0});
     }
@@ -139,7 +151,8 @@ contract Rollup {
     /// @notice Posts L2 blocks `firstBlock..=lastBlock`, whose last block hash is
     /// `outputRoot` and which consumed the bridge's deposit queue up to `depositsEnd`
     /// (accumulator `depositAccumulator`). `data` (the batch data) is hashed here, so
-    /// the posted hash always matches what anyone reads from this transaction.
+    /// the posted hash always matches what anyone reads from this transaction. Refused
+    /// while the first deposit it leaves in the queue is overdue (forced inclusion).
     function postBatch(
         uint64 firstBlock,
         uint64 lastBlock,
@@ -159,6 +172,7 @@ contract Rollup {
         // Reverts with the bridge's CountBeyondQueue when the batch claims unqueued deposits.
         bytes32 actual = bridge.accumulatorAt(depositsEnd);
         if (actual != depositAccumulator) revert WrongDepositAccumulator(depositsEnd, depositAccumulator, actual);
+        _checkNotOverdue(depositsEnd);
 
         index = h.batchCount;
         BatchData.Header memory header = BatchData.Header({
@@ -288,6 +302,18 @@ contract Rollup {
     function _requireUnfinalized(BatchData.Header calldata header) private view returns (bytes32 batchHash) {
         batchHash = _requireCurrent(header);
         if (header.index < head.finalizedCount) revert AlreadyFinalized(header.index);
+    }
+
+    /// The oldest deposit left in the queue (`depositsEnd`, if any) must not be due yet.
+    function _checkNotOverdue(uint64 depositsEnd) private view {
+        if (depositsEnd >= bridge.depositCount()) return;
+        uint64 queuedAt = bridge.depositBlock(depositsEnd);
+        uint256 deadline = uint256(queuedAt) + inclusionDeadline;
+        if (block.number >= deadline) {
+            // casting to 'uint64' is safe because deadline <= block.number, far below 2^64
+            // forge-lint: disable-next-line(unsafe-typecast)
+            revert DepositOverdue(depositsEnd, queuedAt, uint64(deadline));
+        }
     }
 
     function _windowEnd(BatchData.Header calldata header) private view returns (uint256) {

@@ -6,7 +6,9 @@ import {Bridge} from "../src/Bridge.sol";
 import {DisputeGame} from "../src/DisputeGame.sol";
 import {ModelRegistry} from "../src/ModelRegistry.sol";
 import {OneStepVerifier} from "../src/OneStepVerifier.sol";
+import {L2Block} from "../src/L2Block.sol";
 import {Rollup} from "../src/Rollup.sol";
+import {StateStepVerifier} from "../src/StateStepVerifier.sol";
 import {Case, Nodes, StepFixture} from "./OneStepVerifier.t.sol";
 import {T, TraceBuilder as B} from "./harness/TraceBuilder.sol";
 
@@ -15,6 +17,7 @@ import {T, TraceBuilder as B} from "./harness/TraceBuilder.sol";
 contract DisputeGameTest is StepFixture {
     uint64 internal constant WINDOW = 100;
     uint64 internal constant CLOCK = 20;
+    uint64 internal constant DEADLINE = 64;
     uint256 internal constant MIN_BOND = 1 ether;
     uint256 internal constant BOND = 0.1 ether;
     address internal constant SEQUENCER = address(0x5E0);
@@ -26,6 +29,7 @@ contract DisputeGameTest is StepFixture {
     Bridge internal bridge;
     Rollup internal rollup;
     ModelRegistry internal registry;
+    StateStepVerifier internal stateVerifier;
     DisputeGame internal game;
     bytes internal graph;
     bytes32 internal modelId;
@@ -33,9 +37,11 @@ contract DisputeGameTest is StepFixture {
     function setUp() public override {
         super.setUp();
         bridge = new Bridge();
-        rollup = new Rollup(bridge, SEQUENCER, WINDOW, MIN_BOND);
+        rollup = new Rollup(bridge, SEQUENCER, WINDOW, MIN_BOND, DEADLINE);
+        bridge.setRollup(address(rollup));
         registry = new ModelRegistry();
-        game = new DisputeGame(rollup, registry, verifier, BOND, CLOCK);
+        stateVerifier = new StateStepVerifier(rollup, registry);
+        game = new DisputeGame(rollup, registry, verifier, stateVerifier, BOND, CLOCK);
         rollup.setDisputeGame(address(game));
         vm.deal(SEQUENCER, 10 ether);
         vm.deal(CHALLENGER, 10 ether);
@@ -101,9 +107,23 @@ contract DisputeGameTest is StepFixture {
         );
     }
 
-    function blockHeader(uint64 number, bytes32 parent, bytes32 recordsRoot) internal pure returns (bytes memory) {
+    function blockHeader(uint64 number, bytes32 parent, bytes32 recordsRoot, uint32 records)
+        internal
+        pure
+        returns (bytes memory)
+    {
         return abi.encodePacked(
-            uint8(7), number, parent, uint64(1000 + number), recordsRoot, bytes32(0), uint64(0), bytes32(0)
+            uint8(7),
+            number,
+            parent,
+            uint64(1000 + number),
+            recordsRoot,
+            bytes32(0),
+            uint64(0),
+            bytes32(0),
+            records,
+            uint32(0),
+            uint64(0)
         );
     }
 
@@ -120,11 +140,11 @@ contract DisputeGameTest is StepFixture {
         }
         inc.recordProof = B.prove(hs, which);
         inc.index = which;
-        inc.blockHeader = blockHeader(next, bytes32(0), B.levels(hs)[B.levels(hs).length - 1][0]);
+        inc.blockHeader = blockHeader(next, bytes32(0), B.levels(hs)[B.levels(hs).length - 1][0], uint32(recs.length));
         bytes32 hash = keccak256(inc.blockHeader);
         inc.laterHeaders = new bytes[](blocks - 1);
         for (uint64 i = 1; i < blocks; i++) {
-            inc.laterHeaders[i - 1] = blockHeader(next + i, hash, bytes32(0));
+            inc.laterHeaders[i - 1] = blockHeader(next + i, hash, bytes32(0), 0);
             hash = keccak256(inc.laterHeaders[i - 1]);
         }
         h = BatchData.Header({
@@ -380,11 +400,12 @@ contract DisputeGameTest is StepFixture {
         }
         inc.recordProof = B.prove(hs, which);
         inc.index = which;
-        inc.blockHeader = blockHeader(h.firstBlock, bytes32(0), B.levels(hs)[B.levels(hs).length - 1][0]);
+        inc.blockHeader =
+            blockHeader(h.firstBlock, bytes32(0), B.levels(hs)[B.levels(hs).length - 1][0], uint32(recs.length));
         bytes32 hash = keccak256(inc.blockHeader);
         inc.laterHeaders = new bytes[](h.lastBlock - h.firstBlock);
         for (uint64 i = 1; i <= h.lastBlock - h.firstBlock; i++) {
-            inc.laterHeaders[i - 1] = blockHeader(h.firstBlock + i, hash, bytes32(0));
+            inc.laterHeaders[i - 1] = blockHeader(h.firstBlock + i, hash, bytes32(0), 0);
             hash = keccak256(inc.laterHeaders[i - 1]);
         }
     }
@@ -411,13 +432,13 @@ contract DisputeGameTest is StepFixture {
         bad = inclusionOf(recs, 1, h);
         bad.laterHeaders = new bytes[](0);
         vm.expectRevert(
-            abi.encodeWithSelector(DisputeGame.WrongOutputRoot.selector, h.outputRoot, keccak256(bad.blockHeader))
+            abi.encodeWithSelector(L2Block.WrongOutputRoot.selector, h.outputRoot, keccak256(bad.blockHeader))
         );
         openBy(CHALLENGER, h, recs[1], bad);
 
         bad = inclusionOf(recs, 1, h);
-        bad.laterHeaders[0] = blockHeader(h.firstBlock + 1, bytes32(uint256(1)), bytes32(0));
-        vm.expectRevert(abi.encodeWithSelector(DisputeGame.BrokenChain.selector, 1));
+        bad.laterHeaders[0] = blockHeader(h.firstBlock + 1, bytes32(uint256(1)), bytes32(0), 0);
+        vm.expectRevert(abi.encodeWithSelector(L2Block.BrokenChain.selector, 1));
         openBy(CHALLENGER, h, recs[1], bad);
 
         bytes memory shortRecord = new bytes(164);
@@ -470,5 +491,41 @@ contract DisputeGameTest is StepFixture {
         vm.prank(CHALLENGER);
         game.nameElement(id, 0);
         proveStep(id, honest);
+    }
+
+    /// Version-2 headers: a record at or beyond the header's record_count is not in the
+    /// block, even when its path folds to the records root.
+    function test_the_record_count_bounds_the_index() public {
+        T[] memory honest = trace(false);
+        bytes[] memory recs = new bytes[](2);
+        recs[0] = record(B.commitment(honest[3]), 0);
+        recs[1] = record(B.commitment(honest[3]), 1);
+        (BatchData.Header memory h, DisputeGame.RecordInclusion memory inc) = postWith(recs, 1, 1);
+        bytes32 root = B.levels(hashesOf(recs))[1][0];
+        inc.blockHeader = blockHeader(h.firstBlock, bytes32(0), root, 1);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.RecordNotInBlock.selector, 1));
+        openBy(CHALLENGER, h, recs[1], inc);
+    }
+
+    /// A block header of any length but 169 bytes is refused.
+    function testFuzz_only_169_byte_headers_are_read(uint8 length) public {
+        vm.assume(length != 169);
+        T[] memory honest = trace(false);
+        bytes memory rec = record(B.commitment(honest[3]), 1);
+        (BatchData.Header memory h, DisputeGame.RecordInclusion memory inc) = postOne(rec);
+        bytes memory header = new bytes(length);
+        for (uint256 i = 0; i < length && i < 169; i++) {
+            header[i] = inc.blockHeader[i];
+        }
+        inc.blockHeader = header;
+        vm.expectRevert(abi.encodeWithSelector(L2Block.BadBlockHeader.selector, 0));
+        openBy(CHALLENGER, h, rec, inc);
+    }
+
+    function hashesOf(bytes[] memory recs) internal pure returns (bytes32[] memory hs) {
+        hs = new bytes32[](recs.length);
+        for (uint256 i = 0; i < recs.length; i++) {
+            hs[i] = keccak256(recs[i]);
+        }
     }
 }

@@ -127,4 +127,78 @@ contract ModelRegistryTest is Test {
         bool allowed = (c >= "a" && c <= "z") || (c >= "0" && c <= "9") || c == "." || c == "_" || c == "-";
         assertTrue(registry.validName(string(abi.encodePacked("m", c))) == allowed, "alphabet");
     }
+
+    event FeeChanged(bytes32 indexed modelId, uint256 feePerInference);
+
+    function assertFeeAt(bytes32 id, uint64 l1Block, bool registered, uint256 fee) internal view {
+        (bool r, uint256 f) = registry.feeAt(id, l1Block);
+        assertTrue(r == registered, string.concat("registered at ", vm.toString(l1Block)));
+        assertEq(f, fee, string.concat("fee at ", vm.toString(l1Block)));
+    }
+
+    /// The fee in force at each L1 block: the registration's from its block, each change
+    /// from the block it was made in, the last change of a block winning; nothing before
+    /// the registration.
+    function test_fee_history_answers_for_any_block() public {
+        vm.roll(10);
+        bytes32 id = registerDigits();
+        vm.roll(20);
+        vm.prank(ALICE);
+        vm.expectEmit(true, false, false, true);
+        emit FeeChanged(id, 2 gwei);
+        registry.setFee(id, 2 gwei);
+        vm.roll(30);
+        vm.startPrank(ALICE);
+        registry.setFee(id, 3 gwei);
+        registry.setFee(id, 4 gwei);
+        vm.stopPrank();
+
+        assertFeeAt(id, 0, false, 0);
+        assertFeeAt(id, 9, false, 0);
+        assertFeeAt(id, 10, true, 1 gwei);
+        assertFeeAt(id, 19, true, 1 gwei);
+        assertFeeAt(id, 20, true, 2 gwei);
+        assertFeeAt(id, 29, true, 2 gwei);
+        assertFeeAt(id, 30, true, 4 gwei);
+        assertFeeAt(id, type(uint64).max, true, 4 gwei);
+        assertFeeAt(keccak256("unknown"), 30, false, 0);
+        assertEq(registry.feePerInference(id), 4 gwei, "current fee");
+        assertEq(registry.getModel(id).feePerInference, 4 gwei, "model's fee");
+        assertEq(registry.feeChanges(id).length, 3, "one change per block");
+    }
+
+    /// A change in the registration block replaces the registration's fee.
+    function test_a_fee_set_in_the_registration_block_replaces_it() public {
+        vm.roll(5);
+        bytes32 id = registerDigits();
+        vm.prank(ALICE);
+        registry.setFee(id, 7);
+        assertFeeAt(id, 5, true, 7);
+        assertFeeAt(id, 4, false, 0);
+        assertEq(registry.feeChanges(id).length, 1, "one entry");
+    }
+
+    /// Any sequence of changes at increasing blocks: feeAt agrees with a linear scan.
+    function testFuzz_fee_at_matches_a_linear_scan(uint8[8] calldata gaps, uint64 query) public {
+        vm.roll(100);
+        bytes32 id = registerDigits();
+        uint64[9] memory blocks;
+        uint256[9] memory fees;
+        (blocks[0], fees[0]) = (100, 1 gwei);
+        uint64 b = 100;
+        for (uint256 i = 0; i < 8; i++) {
+            b += gaps[i]; // a zero gap changes the fee twice in one block
+            vm.roll(b);
+            vm.prank(ALICE);
+            registry.setFee(id, 1000 + i);
+            (blocks[i + 1], fees[i + 1]) = (b, 1000 + i);
+        }
+        query = uint64(bound(query, 90, uint256(b) + 10));
+        bool registered = query >= 100;
+        uint256 expected;
+        for (uint256 i = 0; i < 9; i++) {
+            if (blocks[i] <= query) expected = fees[i];
+        }
+        assertFeeAt(id, query, registered, registered ? expected : 0);
+    }
 }

@@ -10,6 +10,7 @@ import {Rollup} from "../src/Rollup.sol";
 /// as the dispute game, so the tests can drive the dispute hooks directly.
 abstract contract RollupFixture is Test {
     uint64 internal constant WINDOW = 10;
+    uint64 internal constant DEADLINE = 64;
     uint256 internal constant MIN_BOND = 1 ether;
     address internal constant SEQUENCER = address(0x5E0);
     address internal constant CHALLENGER = address(0xC4A1);
@@ -19,7 +20,7 @@ abstract contract RollupFixture is Test {
 
     function setUp() public virtual {
         bridge = new Bridge();
-        rollup = new Rollup(bridge, SEQUENCER, WINDOW, MIN_BOND);
+        rollup = new Rollup(bridge, SEQUENCER, WINDOW, MIN_BOND, DEADLINE);
         rollup.setDisputeGame(address(this));
         vm.deal(SEQUENCER, 100 ether);
         vm.prank(SEQUENCER);
@@ -107,7 +108,7 @@ contract RollupTest is RollupFixture {
         rollup.postBatch(2, 2, bytes32(uint256(1)), 0, 0, "");
         vm.stopPrank();
 
-        Rollup unbonded = new Rollup(bridge, SEQUENCER, WINDOW, MIN_BOND);
+        Rollup unbonded = new Rollup(bridge, SEQUENCER, WINDOW, MIN_BOND, DEADLINE);
         vm.prank(SEQUENCER);
         vm.expectRevert(abi.encodeWithSelector(Rollup.BondTooLow.selector, 0, MIN_BOND));
         unbonded.postBatch(1, 1, bytes32(uint256(1)), 0, 0, "");
@@ -270,10 +271,59 @@ contract RollupTest is RollupFixture {
         h.l1Block = uint64(vm.parseJsonUint(json, string.concat(p, "l1_block")));
     }
 
+    /// A deposit queued at block b holds every post from block b + DEADLINE on that
+    /// does not consume it; consuming it (or posting earlier) is accepted.
+    function test_forced_inclusion_refuses_posts_while_a_deposit_is_due() public {
+        vm.roll(100);
+        depositFrom(address(0xD1), 1 ether);
+        vm.roll(110);
+        depositFrom(address(0xD2), 2 ether);
+        assertEq(bridge.depositBlock(0), 100, "queued at 100");
+        assertEq(bridge.depositBlock(1), 110, "queued at 110");
+
+        vm.roll(100 + DEADLINE - 1);
+        post(1, 0, ""); // deposit 0 not due yet
+        vm.roll(100 + DEADLINE);
+        vm.prank(SEQUENCER);
+        vm.expectRevert(abi.encodeWithSelector(Rollup.DepositOverdue.selector, 0, 100, 100 + DEADLINE));
+        rollup.postBatch(2, 2, bytes32(uint256(1)), 0, 0, "");
+        post(1, 1, ""); // consumes deposit 0; deposit 1 is due only at 110 + DEADLINE
+
+        vm.roll(110 + DEADLINE);
+        bytes32 acc1 = bridge.accumulatorAt(1);
+        vm.prank(SEQUENCER);
+        vm.expectRevert(abi.encodeWithSelector(Rollup.DepositOverdue.selector, 1, 110, 110 + DEADLINE));
+        rollup.postBatch(3, 3, bytes32(uint256(1)), 1, acc1, "");
+        post(1, 2, "");
+        (,,, uint64 consumed) = rollup.head();
+        assertEq(consumed, 2, "both consumed");
+        assertEq(rollup.inclusionDeadline(), DEADLINE, "deadline");
+    }
+
+    /// Any deadline and any wait: the post that leaves the deposit fails exactly from
+    /// block `queuedAt + deadline` on.
+    function testFuzz_the_inclusion_deadline_is_exact(uint64 deadline, uint32 queuedAt, uint32 wait) public {
+        deadline = uint64(bound(deadline, 1, 1_000_000));
+        Rollup r = new Rollup(bridge, SEQUENCER, WINDOW, MIN_BOND, deadline);
+        vm.prank(SEQUENCER);
+        r.bond{value: MIN_BOND}();
+        vm.roll(queuedAt);
+        depositFrom(address(0xD1), 1);
+        uint256 postAt = uint256(queuedAt) + bound(wait, 0, 2 * deadline);
+        vm.roll(postAt);
+        vm.prank(SEQUENCER);
+        if (postAt >= uint256(queuedAt) + deadline) {
+            vm.expectRevert(
+                abi.encodeWithSelector(Rollup.DepositOverdue.selector, 0, queuedAt, uint256(queuedAt) + deadline)
+            );
+        }
+        r.postBatch(1, 1, bytes32(uint256(1)), 0, 0, "");
+    }
+
     /// Any window and any posting block: finalize fails one block early and works on time.
     function testFuzz_the_window_is_exact(uint64 window, uint32 start) public {
         window = uint64(bound(window, 1, 1_000_000));
-        Rollup r = new Rollup(bridge, SEQUENCER, window, MIN_BOND);
+        Rollup r = new Rollup(bridge, SEQUENCER, window, MIN_BOND, DEADLINE);
         vm.prank(SEQUENCER);
         r.bond{value: MIN_BOND}();
         vm.roll(start);

@@ -11,6 +11,8 @@ import {Rollup} from "../src/Rollup.sol";
 /// sequencer and the dispute game, and records what it saw in ghost variables.
 contract RollupHandler is Test {
     uint64 public constant WINDOW = 5;
+    /// Short, so the handler's random walk meets overdue deposits.
+    uint64 public constant DEADLINE = 16;
     uint256 public constant MIN_BOND = 1 ether;
 
     Bridge public immutable bridge;
@@ -24,6 +26,7 @@ contract RollupHandler is Test {
 
     bool public earlyFinalization;
     bool public badPostAccepted;
+    bool public overduePostAccepted;
     uint256 public paidIn;
     uint256 public paidOut;
     uint256 public posts;
@@ -32,7 +35,7 @@ contract RollupHandler is Test {
 
     constructor() {
         bridge = new Bridge();
-        rollup = new Rollup(bridge, address(this), WINDOW, MIN_BOND);
+        rollup = new Rollup(bridge, address(this), WINDOW, MIN_BOND, DEADLINE);
         rollup.setDisputeGame(address(this));
         vm.deal(address(this), 1_000_000 ether);
     }
@@ -70,6 +73,9 @@ contract RollupHandler is Test {
         bytes memory data = abi.encode(nextBlock, lastBlock, depositsEnd);
         try rollup.postBatch(nextBlock, lastBlock, keccak256(data), depositsEnd, acc, data) returns (uint64 index) {
             if (!honest) badPostAccepted = true;
+            if (depositsEnd < queued && block.number >= uint256(bridge.depositBlock(depositsEnd)) + DEADLINE) {
+                overduePostAccepted = true;
+            }
             headers.push(
                 BatchData.Header(
                     index,
@@ -219,6 +225,12 @@ contract RollupInvariantTest is Test {
         }
         assertEq(consumed, expectedStart, "head consumed");
         assertEq(nextBlock, expectedBlock, "head next block");
+    }
+
+    /// No batch was accepted while the first deposit it left in the queue was due
+    /// (queued `DEADLINE` or more blocks before the post).
+    function invariant_no_post_ignores_an_overdue_deposit() public view {
+        assertTrue(!handler.overduePostAccepted(), "a post ignored an overdue deposit");
     }
 
     /// Every wei the rollup holds is a bond, a credit or burnt, and what came in minus

@@ -5,10 +5,21 @@
 //! (`keccak("verdict-fault" ‖ request_hash) < rate · 2^256`), so the builder that writes a
 //! wrong record and the defender that later plays its game agree without sharing state,
 //! also across restarts.
+//!
+//! The state faults (`fee`, `deposit`, `withdrawal`) leave every output right and break
+//! the state transition instead (specs/state.md §3), so a challenger must win a state
+//! game. Deposit `q` is faulty when
+//! `is_faulty(keccak("verdict-fault-deposit" ‖ q as 8 bytes big-endian))`.
 
 use std::str::FromStr;
 
+use alloy::primitives::B256;
+use alloy::signers::SignerSync;
+use alloy::signers::local::PrivateKeySigner;
 use verdict_specs::game::Claims;
+use verdict_specs::l2::Address;
+use verdict_specs::l2::request::SigningDomain;
+use verdict_specs::l2::withdrawal::{SignedWithdrawal, Withdrawal};
 use verdict_specs::tensor::{Tensor, TensorData};
 use verdict_specs::{Hash, Model, hash::keccak};
 
@@ -24,19 +35,51 @@ pub enum FaultMode {
     /// The output is wrong and the sequencer makes no move in its games (it loses on the
     /// clock).
     Silent,
+    /// The output is right, but the request is charged the registered fee + 1 wei (when
+    /// its `max_fee` allows): the record and the state both say so.
+    Fee,
+    /// A faulty deposit is credited 1 wei more than its amount (the stored deposit stays
+    /// the one L1 queued).
+    Deposit,
+    /// After a faulty request the block carries a withdrawal of 1 wei from its sender to
+    /// the sequencer that the sender never signed.
+    Withdrawal,
+}
+
+impl FaultMode {
+    /// Every mode, in `--fault-mode` order.
+    pub const ALL: [FaultMode; 6] = [
+        Self::Output,
+        Self::Intermediate,
+        Self::Silent,
+        Self::Fee,
+        Self::Deposit,
+        Self::Withdrawal,
+    ];
+
+    /// Whether a faulty request gets a wrong output (the inference game's faults).
+    pub fn wrong_output(self) -> bool {
+        matches!(self, Self::Output | Self::Intermediate | Self::Silent)
+    }
+
+    /// Whether the fault is in the state transition (state games).
+    pub fn is_state_fault(self) -> bool {
+        !self.wrong_output()
+    }
 }
 
 impl FromStr for FaultMode {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "output" => Ok(Self::Output),
-            "intermediate" => Ok(Self::Intermediate),
-            "silent" => Ok(Self::Silent),
-            other => Err(format!(
-                "unknown fault mode {other:?}; expected output, intermediate or silent"
-            )),
-        }
+        Self::ALL
+            .into_iter()
+            .find(|mode| mode.to_string() == s)
+            .ok_or_else(|| {
+                format!(
+                    "unknown fault mode {s:?}; expected output, intermediate, silent, fee, \
+                     deposit or withdrawal"
+                )
+            })
     }
 }
 
@@ -46,6 +89,9 @@ impl std::fmt::Display for FaultMode {
             Self::Output => "output",
             Self::Intermediate => "intermediate",
             Self::Silent => "silent",
+            Self::Fee => "fee",
+            Self::Deposit => "deposit",
+            Self::Withdrawal => "withdrawal",
         })
     }
 }
@@ -67,8 +113,36 @@ impl FaultPlan {
         self.rate >= 1.0 || (top as f64) < self.rate * 18_446_744_073_709_551_616.0
     }
 
+    /// The fee a request with `request_hash` is charged when `fee` is registered: one wei
+    /// more for a faulty request in `fee` mode when `max_fee` allows it.
+    pub fn charged_fee(&self, request_hash: &Hash, fee: u128, max_fee: u128) -> u128 {
+        match fee.checked_add(1) {
+            Some(more)
+                if self.mode == FaultMode::Fee
+                    && more <= max_fee
+                    && self.is_faulty(request_hash) =>
+            {
+                more
+            }
+            _ => fee,
+        }
+    }
+
+    /// Whether deposit `index` is credited wrongly (`deposit` mode).
+    pub fn is_faulty_deposit(&self, index: u64) -> bool {
+        self.mode == FaultMode::Deposit
+            && self.is_faulty(&keccak(&[b"verdict-fault-deposit", &index.to_be_bytes()]))
+    }
+
+    /// Whether the request with `request_hash` is followed by a forged withdrawal
+    /// (`withdrawal` mode).
+    pub fn forges_withdrawal(&self, request_hash: &Hash) -> bool {
+        self.mode == FaultMode::Withdrawal && self.is_faulty(request_hash)
+    }
+
     /// The values a faulty sequencer claims for this request (input first, its wrong
-    /// output last); `None` when `input` does not fit the model.
+    /// output last); `None` when `input` does not fit the model, or in a mode that leaves
+    /// outputs right.
     pub fn claims(&self, model: &Model, input: &Tensor, request_hash: &Hash) -> Option<Claims> {
         let n = model.graph().nodes.len();
         let seed = keccak(&[b"verdict-fault-at", request_hash]);
@@ -76,6 +150,7 @@ impl FaultPlan {
         let honest = verdict_specs::interpreter::trace(model, input).ok()?;
         let mut values = match self.mode {
             FaultMode::Output | FaultMode::Silent => honest.clone(),
+            FaultMode::Fee | FaultMode::Deposit | FaultMode::Withdrawal => return None,
             FaultMode::Intermediate => {
                 // Any node but the last when there are two or more.
                 let node = if n > 1 { pick(0, n - 1) } else { 0 };
@@ -95,6 +170,32 @@ impl FaultPlan {
             values[last] = scrambled(model, n - 1, &values[last], seed[2]);
         }
         Some(Claims::new(values))
+    }
+}
+
+/// A withdrawal of 1 wei from `sender` (at `nonce`) to `recipient`, signed by a fixed key
+/// that is not the sender's: valid-looking, but no honest state transition accepts it.
+pub fn forged_withdrawal(
+    domain: &SigningDomain,
+    sender: Address,
+    nonce: u64,
+    recipient: Address,
+) -> SignedWithdrawal {
+    let withdrawal = Withdrawal {
+        sender,
+        nonce,
+        recipient,
+        amount: 1,
+    };
+    let forger = PrivateKeySigner::from_bytes(&B256::from(keccak(&[b"verdict-fault-forger"])))
+        .expect("a keccak digest is a valid secp256k1 key but with negligible odds");
+    let signature = forger
+        .sign_hash_sync(&B256::from(withdrawal.signing_hash(domain)))
+        .expect("signing with a local key does not fail")
+        .as_bytes();
+    SignedWithdrawal {
+        withdrawal,
+        signature,
     }
 }
 
@@ -147,6 +248,61 @@ mod tests {
         assert!((850..1150).contains(&hits), "{hits}");
         assert_eq!("silent".parse(), Ok(FaultMode::Silent));
         assert!("loud".parse::<FaultMode>().is_err());
+        for mode in FaultMode::ALL {
+            assert_eq!(mode.to_string().parse(), Ok(mode));
+        }
+        assert_eq!("fee".parse(), Ok(FaultMode::Fee));
+        assert_eq!("deposit".parse(), Ok(FaultMode::Deposit));
+        assert_eq!("withdrawal".parse(), Ok(FaultMode::Withdrawal));
+        let serde: FaultMode = serde_json::from_str("\"withdrawal\"").unwrap();
+        assert_eq!(serde, FaultMode::Withdrawal);
+    }
+
+    #[test]
+    fn state_faults_leave_outputs_alone() {
+        let all = |mode| FaultPlan { rate: 1.0, mode };
+        let case = &verdict_specs::vectors::model_cases()[0];
+        let model =
+            Model::new(case.graph.clone(), case.weights.clone(), Default::default()).unwrap();
+        for mode in [FaultMode::Fee, FaultMode::Deposit, FaultMode::Withdrawal] {
+            assert!(mode.is_state_fault() && !mode.wrong_output());
+            assert!(all(mode).claims(&model, &case.input, &[1; 32]).is_none());
+        }
+        // The fee: one wei more, only in fee mode and only within the max fee.
+        assert_eq!(all(FaultMode::Fee).charged_fee(&[1; 32], 10, 11), 11);
+        assert_eq!(all(FaultMode::Fee).charged_fee(&[1; 32], 10, 10), 10);
+        assert_eq!(all(FaultMode::Output).charged_fee(&[1; 32], 10, 11), 10);
+        assert_eq!(
+            all(FaultMode::Fee).charged_fee(&[1; 32], u128::MAX, u128::MAX),
+            u128::MAX
+        );
+        assert!(all(FaultMode::Deposit).is_faulty_deposit(3));
+        assert!(!all(FaultMode::Fee).is_faulty_deposit(3));
+        let half = FaultPlan {
+            rate: 0.5,
+            mode: FaultMode::Deposit,
+        };
+        let hits = (0..1000).filter(|&q| half.is_faulty_deposit(q)).count();
+        assert!((400..600).contains(&hits), "{hits}");
+        assert!(all(FaultMode::Withdrawal).forges_withdrawal(&[1; 32]));
+        assert!(!all(FaultMode::Fee).forges_withdrawal(&[1; 32]));
+    }
+
+    #[test]
+    fn a_forged_withdrawal_is_signed_by_someone_else() {
+        let domain = SigningDomain {
+            chain_id: 31337,
+            rollup: [9; 20],
+        };
+        let forged = forged_withdrawal(&domain, [1; 20], 4, [2; 20]);
+        assert_eq!(forged.withdrawal.amount, 1);
+        assert_eq!(forged.withdrawal.nonce, 4);
+        let signer = verdict_specs::l2::signature::recover_signer(
+            &forged.signature,
+            &forged.withdrawal.signing_hash(&domain),
+        )
+        .expect("a well-formed signature");
+        assert_ne!(signer, [1; 20]);
     }
 
     #[test]

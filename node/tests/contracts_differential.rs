@@ -40,6 +40,7 @@ fn deploy() -> Contracts {
             sequencer_: DEPLOYER,
             disputeWindow_: 10,
             minBond_: U256::from(1),
+            inclusionDeadline_: 1_000_000,
         },
     ));
     let (rollup, _) = evm.deploy(DEPLOYER, code).expect("rollup");

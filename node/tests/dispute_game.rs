@@ -12,12 +12,9 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use alloy::primitives::{B256, U256};
-use support::DEV_KEYS;
-use verdict_node::l1::client::signer::load_signer;
-use verdict_node::l1::client::{ClientConfig, L1Client};
+use support::{dev_client as client, ether};
 use verdict_node::l1::contracts::{BatchPost, ModelRegistration, VerdictL1};
 use verdict_node::l1::deploy::{DeployParams, deploy};
 use verdict_node::l1::devchain::{DevChain, DevChainConfig};
@@ -34,22 +31,6 @@ use verdict_specs::{Model, Tensor, interpreter, merkle};
 
 const WINDOW: u64 = 200;
 const CLOCK: u64 = 10;
-
-fn ether(n: u64) -> U256 {
-    U256::from(n) * U256::from(10).pow(U256::from(18))
-}
-
-async fn client(url: &str, key: usize) -> L1Client {
-    let signer = load_signer(DEV_KEYS[key], None).expect("dev key");
-    let config = ClientConfig {
-        receipt_timeout: Duration::from_secs(20),
-        poll_interval: Duration::from_millis(20),
-        ..ClientConfig::default()
-    };
-    L1Client::connect(url, Some(signer), config)
-        .await
-        .expect("connect")
-}
 
 /// The three parties on one deployment.
 struct Parties {
@@ -71,6 +52,7 @@ async fn setup(url: &str) -> Parties {
         min_bond: ether(1),
         challenger_bond: ether(1) / U256::from(10),
         clock_blocks: CLOCK,
+        inclusion_deadline: 64,
     };
     let deployment = deploy(&deployer, &params).await.expect("deploy");
     let sequencer = VerdictL1::new(sequencer_client, deployment.clone()).expect("bind");
@@ -137,11 +119,15 @@ impl Parties {
             state_root: [1; 32],
             deposits_consumed: 0,
             withdrawals_root: [0; 32],
+            record_count: 1,
+            withdrawal_count: 0,
+            l1_origin: 0,
         };
         let data = batch_data::encode(
             &[BlockBody {
                 header,
                 inferences: vec![tx],
+                withdrawals: vec![],
             }],
             true,
         );

@@ -44,6 +44,7 @@ async fn ethers_talks_to_the_embedded_chain() {
         min_bond: U256::from(1),
         challenger_bond: U256::from(1),
         clock_blocks: 10,
+        inclusion_deadline: 64,
     };
     let deployment = deploy(&client, &params).await.expect("deploy");
 

@@ -62,6 +62,7 @@ async fn run_flow(url: &str) -> FlowState {
         min_bond: ether(1),
         challenger_bond: U256::from(1),
         clock_blocks: 10,
+        inclusion_deadline: 64,
     };
     let deployment = deploy(&deployer, &params).await.expect("deploy");
     let owner = VerdictL1::new(deployer, deployment.clone()).expect("bind");

@@ -25,9 +25,10 @@ impl Seen {
         match event {
             FollowEvent::Logs { logs, .. } => {
                 for log in logs {
-                    let event = log
-                        .log_decode::<Bridge::DepositQueued>()
-                        .expect("a deposit log");
+                    // The bridge also logs its one-time `RollupSet` at deployment.
+                    let Ok(event) = log.log_decode::<Bridge::DepositQueued>() else {
+                        continue;
+                    };
                     self.0
                         .push((log.block_number.expect("mined"), event.inner.data.amount));
                 }
@@ -67,6 +68,7 @@ async fn a_reorg_is_reported_and_the_new_logs_follow() {
         min_bond: U256::from(1),
         challenger_bond: U256::from(1),
         clock_blocks: 10,
+        inclusion_deadline: 64,
     };
     let deployment = deploy(&client, &params).await.expect("deploy");
     let l1 = VerdictL1::new(client.clone(), deployment.clone()).expect("bind");

@@ -26,8 +26,9 @@ use verdict_node::rpc::api::BlockTag;
 use verdict_node::rpc::server::{OPENRPC_JSON, openrpc_document};
 use verdict_node::rpc::types::{
     AccountJson, BatchJson, BlockHeaderJson, BlockJson, BlockRecords, ChainInfo, InclusionProof,
-    InferenceJson, InferenceReceipt, ModelJson, RecordJson, SignedRequestJson, Status,
-    SubscriptionEvent, SubscriptionKind,
+    InferenceJson, InferenceReceipt, ModelJson, RecordJson, SignedRequestJson,
+    SignedWithdrawalJson, Status, SubscriptionEvent, SubscriptionKind, WithdrawalInclusion,
+    WithdrawalJson, WithdrawalReceipt,
 };
 use verdict_node::rpc::{
     ErrorCode, MetricsRender, RpcError, RpcServer, RpcServerConfig, VerdictApiClient,
@@ -77,6 +78,7 @@ fn hash(byte: u8) -> B256 {
 }
 
 const SENDER: Address = address!("0x70997970c51812dc3a010c7d01b50e0d17dc79c8");
+const RECIPIENT: Address = address!("0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc");
 
 fn header(number: u64) -> BlockHeaderJson {
     BlockHeaderJson {
@@ -88,6 +90,9 @@ fn header(number: u64) -> BlockHeaderJson {
         state_root: hash(0xdd),
         deposits_consumed: U64::from(3),
         withdrawals_root: B256::ZERO,
+        record_count: U64::from(2),
+        withdrawal_count: U64::ZERO,
+        l1_origin: U64::from(7),
     }
 }
 
@@ -150,6 +155,28 @@ fn model() -> ModelJson {
     }
 }
 
+fn withdrawal_json() -> WithdrawalJson {
+    WithdrawalJson {
+        withdrawal_hash: hash(0x5a),
+        sender: SENDER,
+        nonce: U64::from(8),
+        recipient: RECIPIENT,
+        amount: U256::from(5 * 10u64.pow(17)),
+        block_number: U64::from(43),
+        index: U64::from(1),
+        status: Status::Finalized,
+        batch_index: Some(U64::from(5)),
+        proof: Some(WithdrawalInclusion {
+            proof: vec![hash(0x4b)],
+            index: U64::from(1),
+            block: header(43),
+            later_headers: vec![header(44)],
+            output_root: hash(0xbb),
+            batch_index: U64::from(5),
+        }),
+    }
+}
+
 fn to_json(value: impl Serialize) -> Value {
     serde_json::to_value(value).expect("API types serialize")
 }
@@ -192,6 +219,29 @@ impl VerdictApiServer for Canned {
                 batch_index: U64::from(5),
             }),
         }))
+    }
+
+    async fn send_withdrawal(
+        &self,
+        withdrawal: SignedWithdrawalJson,
+    ) -> RpcResult<WithdrawalReceipt> {
+        self.record("verdict_sendWithdrawal", json!([to_json(&withdrawal)]));
+        withdrawal
+            .to_signed()
+            .map_err(|e| RpcError::new(ErrorCode::BadRequest, e.to_string()))?;
+        Ok(WithdrawalReceipt {
+            withdrawal_hash: hash(0x5a),
+            block_number: U64::from(43),
+            index: U64::from(1),
+        })
+    }
+
+    async fn get_withdrawal(&self, withdrawal_hash: B256) -> RpcResult<Option<WithdrawalJson>> {
+        self.record("verdict_getWithdrawal", json!([withdrawal_hash]));
+        if withdrawal_hash.is_zero() {
+            return Ok(None);
+        }
+        Ok(Some(withdrawal_json()))
     }
 
     async fn block_number(&self) -> RpcResult<U64> {
@@ -347,6 +397,8 @@ fn call_error_code(error: ClientError) -> i32 {
 const TRAIT_PARAMS: &[(&str, &[&str])] = &[
     ("verdict_sendInference", &["request"]),
     ("verdict_getInference", &["record_hash"]),
+    ("verdict_sendWithdrawal", &["withdrawal"]),
+    ("verdict_getWithdrawal", &["withdrawal_hash"]),
     ("verdict_blockNumber", &[]),
     ("verdict_getBlockByNumber", &["block", "full"]),
     ("verdict_getBlockByHash", &["hash", "full"]),
@@ -589,6 +641,7 @@ fn openrpc_names_exactly_the_registered_methods() {
 fn openrpc_params_are_the_traits_in_camel_case() {
     assert_eq!(doc_param_name("name_or_id"), "nameOrId");
     assert_eq!(doc_param_name("record_hash"), "recordHash");
+    assert_eq!(doc_param_name("withdrawal_hash"), "withdrawalHash");
     assert_eq!(doc_param_name("full"), "full");
     let methods = doc_methods();
     for (name, params) in TRAIT_PARAMS {
@@ -811,6 +864,228 @@ async fn typed_client_answers_fit_the_schemas() {
         .request::<Value, _>(
             "verdict_sendInference",
             rpc_params![json!({"sender": SENDER, "extra": 1})],
+        )
+        .await
+        .expect_err("rejected");
+    assert_eq!(call_error_code(error), -32602);
+}
+
+/// The keys of a JSON object, sorted.
+fn keys(value: &Value) -> Vec<&str> {
+    let mut keys: Vec<&str> = value
+        .as_object()
+        .unwrap_or_else(|| panic!("not an object: {value}"))
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    keys
+}
+
+/// The names of a component schema's properties, sorted; they are also its required list.
+fn schema_fields(name: &str) -> Vec<&'static str> {
+    let schema = &openrpc_document()["components"]["schemas"][name];
+    let properties = keys(&schema["properties"]);
+    let mut required: Vec<&str> = schema["required"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{name} has a required list"))
+        .iter()
+        .map(|r| r.as_str().expect("a field name"))
+        .collect();
+    required.sort_unstable();
+    assert_eq!(properties, required, "every field of {name} is required");
+    properties
+}
+
+#[test]
+fn block_header_json_has_the_documented_camel_case_fields() {
+    let json = to_json(header(42));
+    assert_eq!(
+        keys(&json),
+        [
+            "depositsConsumed",
+            "hash",
+            "l1Origin",
+            "number",
+            "parentHash",
+            "recordCount",
+            "recordsRoot",
+            "stateRoot",
+            "timestamp",
+            "withdrawalCount",
+            "withdrawalsRoot",
+        ]
+    );
+    assert_eq!(keys(&json), schema_fields("BlockHeader"));
+    assert_eq!(json["recordCount"], "0x2");
+    assert_eq!(json["withdrawalCount"], "0x0");
+    assert_eq!(json["l1Origin"], "0x7");
+    // A block is its header's fields plus its own.
+    let block = to_json(block_json(None));
+    let mut expected = schema_fields("BlockHeader");
+    expected.extend(["depositCount", "records", "status"]);
+    expected.sort_unstable();
+    assert_eq!(keys(&block), expected);
+    assert_eq!(keys(&block), schema_fields("Block"));
+    Schemas::new().assert_valid(
+        &json!({"$ref": "#/components/schemas/BlockHeader"}),
+        &json,
+        "header",
+    );
+}
+
+/// The withdrawal methods through the typed client, and their answers as they travel on
+/// the wire (camelCase, every documented field and no other).
+#[tokio::test]
+async fn withdrawals_over_http_have_camel_case_fields() {
+    let (server, api) = start(&local_config(), None).await;
+    let client = http_client(&server);
+    let schemas = Schemas::new();
+    let methods = doc_methods();
+    let result_schema = |name: &str| &methods[name]["result"]["schema"];
+
+    let withdrawal = SignedWithdrawalJson {
+        sender: SENDER,
+        nonce: U64::from(8),
+        recipient: RECIPIENT,
+        amount: U256::from(5 * 10u64.pow(17)),
+        signature: Bytes::from(vec![0x4e; 65]),
+    };
+    let receipt = client
+        .send_withdrawal(withdrawal.clone())
+        .await
+        .expect("a receipt");
+    assert_eq!(receipt.withdrawal_hash, hash(0x5a));
+    assert_eq!(
+        (receipt.block_number, receipt.index),
+        (U64::from(43), U64::from(1))
+    );
+    // The client sent the camelCase object the document describes.
+    let sent = api.last_args("verdict_sendWithdrawal");
+    assert_eq!(
+        keys(&sent[0]),
+        ["amount", "nonce", "recipient", "sender", "signature"]
+    );
+    assert_eq!(keys(&sent[0]), schema_fields("SignedWithdrawal"));
+    assert_eq!(sent[0]["amount"], "0x6f05b59d3b20000");
+    schemas.assert_valid(
+        &methods["verdict_sendWithdrawal"]["params"][0]["schema"],
+        &sent[0],
+        "sent withdrawal",
+    );
+
+    // On the wire.
+    let (status, answer) = post_raw(
+        &server,
+        json!({
+            "jsonrpc": "2.0", "id": 1, "method": "verdict_sendWithdrawal",
+            "params": [to_json(&withdrawal)]
+        })
+        .to_string(),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    let receipt = &answer["result"];
+    assert_eq!(keys(receipt), ["blockNumber", "index", "withdrawalHash"]);
+    assert_eq!(keys(receipt), schema_fields("WithdrawalReceipt"));
+    assert_eq!(receipt["withdrawalHash"], json!(hash(0x5a)));
+    schemas.assert_valid(
+        result_schema("verdict_sendWithdrawal"),
+        receipt,
+        "withdrawal receipt",
+    );
+
+    let found = client
+        .get_withdrawal(hash(0x5a))
+        .await
+        .expect("a call")
+        .expect("a withdrawal");
+    assert_eq!(found, withdrawal_json());
+    assert_eq!(api.last_args("verdict_getWithdrawal"), json!([hash(0x5a)]));
+    let (status, answer) = post_raw(
+        &server,
+        json!({
+            "jsonrpc": "2.0", "id": 2, "method": "verdict_getWithdrawal",
+            "params": {"withdrawalHash": hash(0x5a)}
+        })
+        .to_string(),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    let found = &answer["result"];
+    assert_eq!(
+        keys(found),
+        [
+            "amount",
+            "batchIndex",
+            "blockNumber",
+            "index",
+            "nonce",
+            "proof",
+            "recipient",
+            "sender",
+            "status",
+            "withdrawalHash",
+        ]
+    );
+    assert_eq!(keys(found), schema_fields("Withdrawal"));
+    assert_eq!(found["status"], "finalized");
+    let proof = &found["proof"];
+    assert_eq!(
+        keys(proof),
+        [
+            "batchIndex",
+            "block",
+            "index",
+            "laterHeaders",
+            "outputRoot",
+            "proof",
+        ]
+    );
+    assert_eq!(keys(proof), schema_fields("WithdrawalInclusion"));
+    assert_eq!(keys(&proof["block"]), schema_fields("BlockHeader"));
+    assert_eq!(proof["block"]["withdrawalCount"], "0x0");
+    assert_eq!(proof["laterHeaders"][0]["number"], "0x2c");
+    schemas.assert_valid(result_schema("verdict_getWithdrawal"), found, "withdrawal");
+
+    // Unknown: null, which the schema allows.
+    assert_eq!(
+        client.get_withdrawal(B256::ZERO).await.expect("a call"),
+        None
+    );
+    schemas.assert_valid(
+        result_schema("verdict_getWithdrawal"),
+        &Value::Null,
+        "null withdrawal",
+    );
+
+    // Malformed beyond the schema: a Verdict error code.
+    let short_signature = SignedWithdrawalJson {
+        signature: Bytes::from(vec![0u8; 64]),
+        ..withdrawal.clone()
+    };
+    let error = client
+        .send_withdrawal(short_signature)
+        .await
+        .expect_err("rejected");
+    assert_eq!(call_error_code(error), ErrorCode::BadRequest.code());
+    let too_much = SignedWithdrawalJson {
+        amount: U256::from(u128::MAX) + U256::from(1),
+        ..withdrawal
+    };
+    let error = client
+        .send_withdrawal(too_much)
+        .await
+        .expect_err("rejected");
+    assert_eq!(call_error_code(error), ErrorCode::BadRequest.code());
+    // Unknown fields (here snake_case) are rejected by the schema (-32602).
+    let error = client
+        .request::<Value, _>(
+            "verdict_sendWithdrawal",
+            rpc_params![json!({
+                "sender": SENDER, "nonce": "0x8", "recipient": RECIPIENT, "amount": "0x1",
+                "signature": Bytes::from(vec![0x4e; 65]), "withdrawal_hash": hash(1)
+            })],
         )
         .await
         .expect_err("rejected");

@@ -5,13 +5,13 @@
 
 use std::sync::Arc;
 
-use alloy::primitives::{B256, Signature};
 use serde_json::json;
-use verdict_node::rpc::types::SignedRequestJson;
+use verdict_node::rpc::types::{SignedRequestJson, SignedWithdrawalJson};
 use verdict_node::rpc::{ErrorCode, RpcError};
 use verdict_specs::Hash;
 use verdict_specs::interpreter::{InputError, check_input};
 use verdict_specs::l2::request::{SignedRequest, SigningDomain};
+use verdict_specs::l2::withdrawal::SignedWithdrawal;
 
 use crate::models::{ModelSet, ServedModel};
 
@@ -77,13 +77,43 @@ pub fn admit(
     })
 }
 
-fn recover(signature: &[u8; 65], digest: &Hash) -> Result<alloy::primitives::Address, RpcError> {
-    let bad = |reason: String| RpcError::new(ErrorCode::InvalidSignature, reason);
-    let parsed = Signature::from_raw(signature)
-        .map_err(|e| bad(format!("the signature is malformed: {e}")))?;
-    parsed
-        .recover_address_from_prehash(&B256::from(*digest))
-        .map_err(|e| bad(format!("no public key recovers from the signature: {e}")))
+/// The signer under the protocol's rules (low `s`, `v` 27/28 or 0/1): a signature L1's
+/// state one-step verifier would refuse must never enter a block.
+pub(crate) fn recover(
+    signature: &[u8; 65],
+    digest: &Hash,
+) -> Result<alloy::primitives::Address, RpcError> {
+    verdict_specs::l2::signature::recover_signer(signature, digest)
+        .map(alloy::primitives::Address::from)
+        .map_err(|e| RpcError::new(ErrorCode::InvalidSignature, format!("the {e}")))
+}
+
+/// Checks a withdrawal before the builder sees it: shape, amount and signature. Nonce
+/// and balance are checked by the builder against the live state.
+pub fn admit_withdrawal(
+    json: &SignedWithdrawalJson,
+    domain: &SigningDomain,
+) -> Result<SignedWithdrawal, RpcError> {
+    let signed = json
+        .to_signed()
+        .map_err(|e| RpcError::new(ErrorCode::BadRequest, e.to_string()))?;
+    if signed.withdrawal.amount == 0 {
+        return Err(RpcError::new(
+            ErrorCode::BadRequest,
+            "a withdrawal must move at least 1 wei",
+        ));
+    }
+    let signer = recover(&signed.signature, &signed.withdrawal.signing_hash(domain))?;
+    if signer != json.sender {
+        return Err(RpcError::new(
+            ErrorCode::InvalidSignature,
+            format!(
+                "the signature recovers to {signer}, not the sender {}",
+                json.sender
+            ),
+        ));
+    }
+    Ok(signed)
 }
 
 fn input_error(e: InputError) -> RpcError {

@@ -379,6 +379,7 @@ impl Batcher {
             bodies.push(BlockBody {
                 header,
                 inferences: self.store.txs(number)?,
+                withdrawals: self.store.withdrawals(number)?,
             });
         }
         if bodies.is_empty() || last < first {
@@ -493,9 +494,11 @@ mod tests {
         BlockBody {
             header: BlockHeader {
                 number,
+                record_count: inferences as u32,
                 ..BlockHeader::genesis()
             },
             inferences: (0..inferences).map(tx).collect(),
+            withdrawals: vec![],
         }
     }
 

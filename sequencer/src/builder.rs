@@ -9,7 +9,16 @@
 //!
 //! A block is sealed when it holds `max_block_records` records or `max_block_bytes` of
 //! batch data, or `block_time` after it opened. A block opens when there is something to
-//! put in it (a request or a deposit): the chain has no empty blocks.
+//! put in it (a request, a deposit or a withdrawal): the chain has no empty blocks.
+//!
+//! Withdrawals come after a block's inferences (specs/state.md §3), so a withdrawal is
+//! applied at the end of the step it arrives in and seals the block at once; requests
+//! that arrive after it wait for the next block, so a sender's nonces stay in order.
+//!
+//! With a fault plan (tests and demos only, `verdict_node::fault`) the builder gets some
+//! things wrong on purpose: outputs, or in the state modes a fee, a deposit's credit, or
+//! a forged withdrawal. A request executed again after a roll-back and a deposit taken
+//! again after one are always handled right.
 //!
 //! Any failed write stops the builder for good: after it, no answer could be trusted
 //! to be durable, so every later request gets `Unavailable` until a restart.
@@ -24,7 +33,7 @@ use alloy::primitives::{B256, U64, U256};
 use tokio::sync::{broadcast, oneshot};
 use tracing::{error, info, warn};
 use verdict_node::fault::FaultPlan;
-use verdict_node::rpc::types::InferenceReceipt;
+use verdict_node::rpc::types::{InferenceReceipt, WithdrawalReceipt};
 use verdict_node::rpc::{ErrorCode, RpcError};
 use verdict_node::store::WriteSet;
 use verdict_specs::bridge::Deposit;
@@ -34,10 +43,12 @@ use verdict_specs::l2::account::Account;
 use verdict_specs::l2::block::BlockHeader;
 use verdict_specs::l2::record::{InferenceRecord, InferenceTx};
 use verdict_specs::l2::transition::{State, TransitionError};
+use verdict_specs::l2::withdrawal::{SignedWithdrawal, withdrawals_root};
 use verdict_specs::{Hash, Tensor, merkle};
 
 use crate::admission::Admitted;
 use crate::chain_store::{self, ChainStore};
+use crate::state_defence::{credited, faulty_deposits};
 use verdict_node::metrics as m;
 
 /// Where an admitted request's answer goes.
@@ -45,6 +56,39 @@ pub type Reply = oneshot::Sender<Result<InferenceReceipt, RpcError>>;
 
 /// An admitted request waiting for the builder, with its reply channel.
 type Pending = (Box<Admitted>, Reply);
+
+/// Where a withdrawal's answer goes.
+pub type WithdrawalReply = oneshot::Sender<Result<WithdrawalReceipt, RpcError>>;
+
+/// An answer sent once its write is durable.
+enum Answer {
+    Inference(Reply, InferenceReceipt),
+    Withdrawal(WithdrawalReply, WithdrawalReceipt),
+}
+
+impl Answer {
+    fn send(self) {
+        match self {
+            Answer::Inference(reply, receipt) => {
+                let _ = reply.send(Ok(receipt));
+            }
+            Answer::Withdrawal(reply, receipt) => {
+                let _ = reply.send(Ok(receipt));
+            }
+        }
+    }
+
+    fn fail(self, error: RpcError) {
+        match self {
+            Answer::Inference(reply, _) => {
+                let _ = reply.send(Err(error));
+            }
+            Answer::Withdrawal(reply, _) => {
+                let _ = reply.send(Err(error));
+            }
+        }
+    }
+}
 
 /// How the builder cuts blocks.
 #[derive(Clone, Debug)]
@@ -80,6 +124,8 @@ impl Default for BlockConfig {
 pub enum BuilderMsg {
     /// An admitted request and where to send its answer.
     Inference(Box<Admitted>, Reply),
+    /// A withdrawal whose signature the RPC checked, and where to send its answer.
+    Withdrawal(SignedWithdrawal, WithdrawalReply),
     /// New deposits from the L1 queue, in queue order.
     Deposits(Vec<Deposit>),
     /// Seal what is open and stop.
@@ -133,6 +179,7 @@ struct OpenBlock {
     deposits: Vec<Deposit>,
     record_hashes: Vec<Hash>,
     records: usize,
+    withdrawals: Vec<SignedWithdrawal>,
     bytes: usize,
     changed: BTreeSet<Address>,
 }
@@ -145,9 +192,16 @@ pub struct Builder {
     domain: verdict_specs::l2::request::SigningDomain,
     sequencer: Address,
     runtime: tokio::runtime::Handle,
+    l1_origin: u64,
     open: Option<OpenBlock>,
     queued_deposits: Vec<Deposit>,
     next_deposit: u64,
+    pending_withdrawals: Vec<(SignedWithdrawal, WithdrawalReply)>,
+    /// Senders whose requests the `withdrawal` fault follows with a forged withdrawal.
+    forged: Vec<Address>,
+    /// Deposits from this queue index on are taken for the first time (those below were
+    /// taken before a roll-back): only they can be credited wrongly.
+    fresh_deposits: u64,
 }
 
 /// Errors starting the builder.
@@ -167,11 +221,13 @@ pub enum BuilderError {
 impl Builder {
     /// Loads the chain from `store` (creating the genesis on first start) and replays
     /// the open block, so a restart continues exactly where the last durable write left.
+    /// `l1_origin` is the L1 block the models' fees were read at (specs/state.md §2).
     pub fn recover(
         store: ChainStore,
         config: BlockConfig,
         domain: verdict_specs::l2::request::SigningDomain,
         sequencer: Address,
+        l1_origin: u64,
         runtime: tokio::runtime::Handle,
     ) -> Result<(Self, Arc<ChainView>), BuilderError> {
         let head = store.head_or_genesis()?;
@@ -184,6 +240,7 @@ impl Builder {
                 verdict_specs::hash::to_hex(&head.state_root)
             )));
         }
+        let fresh_deposits = store.replay_deposits()?;
         let (events, _) = broadcast::channel(1024);
         let view = Arc::new(ChainView {
             sealed: RwLock::new(head),
@@ -198,9 +255,13 @@ impl Builder {
             domain,
             sequencer,
             runtime,
+            l1_origin,
             open: None,
             queued_deposits: Vec::new(),
             next_deposit: head.deposits_consumed,
+            pending_withdrawals: Vec::new(),
+            forged: Vec::new(),
+            fresh_deposits,
         };
         builder.replay_open_block(&head)?;
         Ok((builder, view))
@@ -215,15 +276,18 @@ impl Builder {
         let number = head.number + 1;
         let deposits = self.store.block_deposits(number)?;
         let txs = self.store.txs(number)?;
-        if deposits.is_empty() && txs.is_empty() {
+        let withdrawals = self.store.withdrawals(number)?;
+        if deposits.is_empty() && txs.is_empty() && withdrawals.is_empty() {
             return Ok(());
         }
         let mut open = OpenBlock::new(number);
         let mut state = self.view.state.write().unwrap_or_else(|p| p.into_inner());
-        for deposit in &deposits {
-            state
-                .apply_deposit(deposit)
-                .map_err(|e| BuilderError::Inconsistent(format!("replaying a deposit: {e}")))?;
+        let faulty = faulty_deposits(self.config.faults.as_ref(), &deposits, self.fresh_deposits);
+        for (deposit, wrong) in deposits.iter().zip(faulty) {
+            // As `open_block`: a credit that would overflow credits nothing.
+            if let Err(e) = state.apply_deposit(&credited(deposit, wrong)) {
+                warn!(index = deposit.index, "deposit not credited: {e}");
+            }
             open.changed.insert(deposit.recipient);
         }
         self.next_deposit += deposits.len() as u64;
@@ -241,6 +305,15 @@ impl Builder {
             open.records += 1;
             open.bytes += encoded_len(tx);
         }
+        for w in &withdrawals {
+            state.apply_withdrawal(&w.withdrawal).map_err(|e| {
+                BuilderError::Inconsistent(format!("replaying a withdrawal of block {number}: {e}"))
+            })?;
+            open.changed.insert(w.withdrawal.sender);
+            open.bytes += verdict_specs::l2::withdrawal::SIGNED_WITHDRAWAL_BYTES;
+        }
+        let sealed_by_withdrawal = !withdrawals.is_empty();
+        open.withdrawals = withdrawals;
         drop(state);
         info!(
             block = number,
@@ -249,6 +322,10 @@ impl Builder {
             "replayed the open block"
         );
         self.open = Some(open);
+        if sealed_by_withdrawal {
+            // A withdrawal ends its block; the crash came between it and the seal.
+            self.seal();
+        }
         Ok(())
     }
 
@@ -269,7 +346,11 @@ impl Builder {
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => disconnected = true,
             }
-            while pending.len() < self.config.max_step_requests && !disconnected {
+            // Requests after a withdrawal wait for the next block (nonce order).
+            while pending.len() < self.config.max_step_requests
+                && !disconnected
+                && self.pending_withdrawals.is_empty()
+            {
                 match inbox.try_recv() {
                     Ok(BuilderMsg::Stop) => disconnected = true,
                     Ok(msg) => self.take(msg, &mut pending),
@@ -291,6 +372,10 @@ impl Builder {
                     self.seal();
                 }
             }
+            if !self.pending_withdrawals.is_empty() || !self.forged.is_empty() {
+                self.apply_withdrawals();
+                self.seal();
+            }
             if self
                 .open
                 .as_ref()
@@ -310,6 +395,7 @@ impl Builder {
     fn take(&mut self, msg: BuilderMsg, pending: &mut Vec<Pending>) {
         match msg {
             BuilderMsg::Inference(admitted, reply) => pending.push((admitted, reply)),
+            BuilderMsg::Withdrawal(w, reply) => self.pending_withdrawals.push((w, reply)),
             BuilderMsg::Stop => {}
             BuilderMsg::Deposits(deposits) => {
                 for d in deposits {
@@ -350,10 +436,18 @@ impl Builder {
             .min(self.config.max_block_deposits);
         let deposits: Vec<Deposit> = self.queued_deposits.drain(..take).collect();
         if !deposits.is_empty() {
+            let faulty =
+                faulty_deposits(self.config.faults.as_ref(), &deposits, self.fresh_deposits);
             let mut state = self.view.state.write().unwrap_or_else(|p| p.into_inner());
             let mut applied = Vec::with_capacity(deposits.len());
-            for d in deposits {
-                match state.apply_deposit(&d) {
+            for (d, wrong) in deposits.into_iter().zip(faulty) {
+                if wrong {
+                    warn!(
+                        index = d.index,
+                        "fault injection: crediting the deposit 1 wei more"
+                    );
+                }
+                match state.apply_deposit(&credited(&d, wrong)) {
                     Ok(()) => {
                         open.changed.insert(d.recipient);
                         applied.push(d);
@@ -376,6 +470,78 @@ impl Builder {
         self.open = Some(open);
     }
 
+    /// Applies the waiting withdrawals at the end of the open block (the caller seals it),
+    /// then the forged ones of the `withdrawal` fault.
+    fn apply_withdrawals(&mut self) {
+        let waiting = std::mem::take(&mut self.pending_withdrawals);
+        let forged = std::mem::take(&mut self.forged);
+        if self.failed() {
+            for (_, reply) in waiting {
+                let _ = reply.send(Err(unavailable()));
+            }
+            return;
+        }
+        if self.open.is_none() {
+            self.open_block();
+        }
+        let Some(open) = self.open.as_mut() else {
+            return;
+        };
+        let mut set = WriteSet::new();
+        let mut answers = Vec::new();
+        let mut written = false;
+        {
+            let mut state = self.view.state.write().unwrap_or_else(|p| p.into_inner());
+            for (signed, reply) in waiting {
+                if let Err(e) = state.apply_withdrawal(&signed.withdrawal) {
+                    let _ = reply.send(Err(transition_error(e)));
+                    continue;
+                }
+                let index = open.withdrawals.len() as u32;
+                chain_store::put_withdrawal(&mut set, open.number, index, &signed);
+                open.changed.insert(signed.withdrawal.sender);
+                open.bytes += verdict_specs::l2::withdrawal::SIGNED_WITHDRAWAL_BYTES;
+                open.withdrawals.push(signed);
+                let receipt = WithdrawalReceipt {
+                    withdrawal_hash: B256::from(signed.withdrawal.leaf()),
+                    block_number: U64::from(open.number),
+                    index: U64::from(index),
+                };
+                answers.push(Answer::Withdrawal(reply, receipt));
+                written = true;
+            }
+            for sender in forged {
+                // At the sender's next nonce as of now, to the sequencer's own L1 address.
+                let nonce = state.account(&sender).nonce;
+                let signed = verdict_node::fault::forged_withdrawal(
+                    &self.domain,
+                    sender,
+                    nonce,
+                    self.sequencer,
+                );
+                if let Err(e) = state.apply_withdrawal(&signed.withdrawal) {
+                    warn!(sender = %alloy::primitives::Address::from(sender), "fault injection: no forged withdrawal: {e}");
+                    continue;
+                }
+                warn!(
+                    sender = %alloy::primitives::Address::from(sender),
+                    nonce,
+                    block = open.number,
+                    "fault injection: a forged withdrawal of 1 wei to the sequencer"
+                );
+                let index = open.withdrawals.len() as u32;
+                chain_store::put_withdrawal(&mut set, open.number, index, &signed);
+                open.changed.insert(sender);
+                open.bytes += verdict_specs::l2::withdrawal::SIGNED_WITHDRAWAL_BYTES;
+                open.withdrawals.push(signed);
+                written = true;
+            }
+        }
+        if written {
+            self.commit_in_background(set, answers, None);
+        }
+    }
+
     /// Checks, applies, executes and records one step of requests (all fit the block).
     fn execute(&mut self, step: Vec<Pending>) {
         if self.failed() {
@@ -388,18 +554,23 @@ impl Builder {
             self.open_block();
         }
         let sequencer = self.sequencer;
+        let faults = self.config.faults;
         let mut accepted = Vec::with_capacity(step.len());
+        let mut fees = Vec::with_capacity(step.len());
         let mut before: HashMap<Address, Account> = HashMap::new();
         {
             let mut state = self.view.state.write().unwrap_or_else(|p| p.into_inner());
             for (admitted, reply) in step {
                 let r = &admitted.signed.request;
-                let fee = admitted.model.fee;
+                let fee = charged_fee(faults.as_ref(), &admitted);
                 for a in [r.sender, sequencer] {
                     before.entry(a).or_insert_with(|| state.account(&a));
                 }
                 match state.apply_inference(&r.sender, r.nonce, fee, r.max_fee, &sequencer) {
-                    Ok(()) => accepted.push((admitted, reply)),
+                    Ok(()) => {
+                        accepted.push((admitted, reply));
+                        fees.push(fee);
+                    }
                     Err(e) => {
                         // Counted by the RPC handler, which sees this error come back.
                         let _ = reply.send(Err(transition_error(e)));
@@ -432,9 +603,13 @@ impl Builder {
         };
         let mut set = WriteSet::new();
         let mut answers = Vec::with_capacity(accepted.len());
-        for ((admitted, reply), output) in accepted.into_iter().zip(outputs) {
+        for (((admitted, reply), output), fee) in accepted.into_iter().zip(outputs).zip(fees) {
             let admitted = *admitted;
-            let fee = admitted.model.fee;
+            if faults.is_some_and(|plan| {
+                !admitted.replayed && plan.forges_withdrawal(&admitted.request_hash)
+            }) {
+                self.forged.push(admitted.signed.request.sender);
+            }
             let record = InferenceRecord {
                 request_hash: admitted.request_hash,
                 sender: admitted.signed.request.sender,
@@ -463,7 +638,7 @@ impl Builder {
                 index: U64::from(index),
                 fee: U256::from(fee),
             };
-            answers.push((reply, receipt));
+            answers.push(Answer::Inference(reply, receipt));
         }
         self.commit_in_background(set, answers, None);
     }
@@ -496,7 +671,10 @@ impl Builder {
             records_root: merkle::root(&open.record_hashes),
             state_root,
             deposits_consumed: parent.deposits_consumed + open.deposits.len() as u64,
-            withdrawals_root: [0; 32],
+            withdrawals_root: withdrawals_root(&open.withdrawals),
+            record_count: open.records as u32,
+            withdrawal_count: open.withdrawals.len() as u32,
+            l1_origin: self.l1_origin,
         };
         let mut set = WriteSet::new();
         chain_store::put_seal(
@@ -518,10 +696,7 @@ impl Builder {
     fn commit_in_background(
         &self,
         set: WriteSet,
-        answers: Vec<(
-            oneshot::Sender<Result<InferenceReceipt, RpcError>>,
-            InferenceReceipt,
-        )>,
+        answers: Vec<Answer>,
         sealed: Option<ChainEvent>,
     ) {
         let durable = self.store.commit(set);
@@ -529,9 +704,12 @@ impl Builder {
         self.runtime.spawn(async move {
             match durable.await {
                 Ok(()) => {
-                    let count = answers.len() as u64;
-                    for (reply, receipt) in answers {
-                        let _ = reply.send(Ok(receipt));
+                    let count = answers
+                        .iter()
+                        .filter(|a| matches!(a, Answer::Inference(..)))
+                        .count() as u64;
+                    for answer in answers {
+                        answer.send();
                     }
                     metrics::counter!(m::RECORDS_TOTAL).increment(count);
                     if let Some(event) = sealed {
@@ -543,11 +721,11 @@ impl Builder {
                 Err(e) => {
                     error!("a chain write failed; the sequencer stops taking requests: {e}");
                     view.failed.store(true, Ordering::SeqCst);
-                    for (reply, _) in answers {
-                        let _ = reply.send(Err(RpcError::new(
+                    for answer in answers {
+                        answer.fail(RpcError::new(
                             ErrorCode::Internal,
-                            format!("the record could not be made durable: {e}"),
-                        )));
+                            format!("the write could not be made durable: {e}"),
+                        ));
                     }
                 }
             }
@@ -563,7 +741,8 @@ impl OpenBlock {
             deposits: Vec::new(),
             record_hashes: Vec::new(),
             records: 0,
-            bytes: verdict_specs::l2::block::HEADER_BYTES + 4,
+            withdrawals: Vec::new(),
+            bytes: verdict_specs::l2::block::HEADER_BYTES,
             changed: BTreeSet::new(),
         }
     }
@@ -596,7 +775,11 @@ fn run_models(
         for (&i, output) in positions.iter().zip(model.run(&inputs)?) {
             let admitted = &accepted[i].0;
             let wrong = faults
-                .filter(|plan| !admitted.replayed && plan.is_faulty(&admitted.request_hash))
+                .filter(|plan| {
+                    plan.mode.wrong_output()
+                        && !admitted.replayed
+                        && plan.is_faulty(&admitted.request_hash)
+                })
                 .and_then(|plan| {
                     plan.claims(
                         &model.model,
@@ -619,6 +802,26 @@ fn run_models(
             })
         })
         .collect()
+}
+
+/// The fee `admitted` is charged: the model's, or one wei more under the `fee` fault
+/// (never for a request executed again after a roll-back).
+fn charged_fee(faults: Option<&FaultPlan>, admitted: &Admitted) -> u128 {
+    let fee = admitted.model.fee;
+    match faults {
+        Some(plan) if !admitted.replayed => {
+            let charged =
+                plan.charged_fee(&admitted.request_hash, fee, admitted.signed.request.max_fee);
+            if charged != fee {
+                warn!(
+                    request = %verdict_specs::hash::to_hex(&admitted.request_hash),
+                    fee, charged, "fault injection: charging 1 wei above the registered fee"
+                );
+            }
+            charged
+        }
+        _ => fee,
+    }
 }
 
 fn unavailable() -> RpcError {
@@ -645,6 +848,12 @@ fn transition_error(e: TransitionError) -> RpcError {
             format!("the sender's L2 balance {balance} wei cannot pay the fee {fee} wei; deposit through the bridge first"),
         )
         .with_data(serde_json::json!({"balance": balance.to_string(), "fee": fee.to_string()})),
+        TransitionError::WithdrawalAboveBalance { balance, amount } => RpcError::new(
+            ErrorCode::InsufficientBalance,
+            format!("the sender's L2 balance {balance} wei is below the withdrawal of {amount} wei"),
+        )
+        .with_data(serde_json::json!({"balance": balance.to_string(), "amount": amount.to_string()})),
+        TransitionError::ZeroWithdrawal => RpcError::new(ErrorCode::BadRequest, "a withdrawal must move at least 1 wei"),
         TransitionError::FeeAboveMax { fee, max_fee } => RpcError::new(
             ErrorCode::FeeTooLow,
             format!("maxFee {max_fee} wei is below the fee {fee} wei"),

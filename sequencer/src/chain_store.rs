@@ -39,6 +39,7 @@ use verdict_specs::l2::Address;
 use verdict_specs::l2::account::{ACCOUNT_BYTES, Account};
 use verdict_specs::l2::block::BlockHeader;
 use verdict_specs::l2::record::InferenceTx;
+use verdict_specs::l2::withdrawal::SignedWithdrawal;
 
 const META: &str = "meta";
 const HEADERS: &str = "headers";
@@ -49,6 +50,8 @@ const BLOCK_RECORDS: &str = "block_records";
 const DEPOSITS: &str = "deposits";
 const ACCOUNTS: &str = "accounts";
 const BATCHES: &str = "batches";
+const WITHDRAWALS: &str = "withdrawals";
+const WITHDRAWAL_LEAVES: &str = "withdrawal_leaves";
 
 const COLUMN_FAMILIES: &[&str] = &[
     META,
@@ -60,6 +63,8 @@ const COLUMN_FAMILIES: &[&str] = &[
     DEPOSITS,
     ACCOUNTS,
     BATCHES,
+    WITHDRAWALS,
+    WITHDRAWAL_LEAVES,
 ];
 
 /// A batch the sequencer posted, as it tracks it.
@@ -209,6 +214,37 @@ impl ChainStore {
             .transpose()
     }
 
+    /// Every withdrawal of block `number` (sealed or open), in order.
+    pub fn withdrawals(&self, number: u64) -> Result<Vec<SignedWithdrawal>> {
+        let prefix = number.to_be_bytes();
+        let mut out = Vec::new();
+        for entry in self.store.scan_from(WITHDRAWALS, &tx_key(number, 0)) {
+            let (key, value) = entry?;
+            if !key.starts_with(&prefix) {
+                break;
+            }
+            let what = || format!("withdrawal {} of block {number}", out.len());
+            let mut r = Reader::new(&value);
+            let w = SignedWithdrawal::decode(&mut r).map_err(|e| corrupt(what(), e))?;
+            r.finish().map_err(|e| corrupt(what(), e))?;
+            out.push(w);
+        }
+        Ok(out)
+    }
+
+    /// Where the withdrawal with `leaf` is: block number and index.
+    pub fn withdrawal_location(&self, leaf: &Hash) -> Result<Option<(u64, u32)>> {
+        let Some(bytes) = self.store.get(WITHDRAWAL_LEAVES, leaf)? else {
+            return Ok(None);
+        };
+        if bytes.len() != 12 {
+            return Err(corrupt("a withdrawal index", "not 12 bytes"));
+        }
+        let number = u64_value(&bytes[..8], "a withdrawal index")?;
+        let index = u32::from_be_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
+        Ok(Some((number, index)))
+    }
+
     /// Where the record with `hash` is: block number and index.
     pub fn record_location(&self, hash: &Hash) -> Result<Option<(u64, u32)>> {
         let Some(bytes) = self.store.get(RECORDS, hash)? else {
@@ -299,8 +335,10 @@ impl ChainStore {
                 set.delete(cf, entry?.0);
             }
         }
-        for entry in self.store.scan_from(TXS, &from) {
-            set.delete(TXS, entry?.0);
+        for cf in [TXS, WITHDRAWALS] {
+            for entry in self.store.scan_from(cf, &from) {
+                set.delete(cf, entry?.0);
+            }
         }
         for number in to.number + 1.. {
             let Some(header) = self.header(number)? else {
@@ -313,6 +351,14 @@ impl ChainStore {
             let (hash, location) = entry?;
             if location.len() == 12 && u64_value(&location[..8], "a record location")? > to.number {
                 set.delete(RECORDS, hash);
+            }
+        }
+        for entry in self.store.scan_from(WITHDRAWAL_LEAVES, &[]) {
+            let (leaf, location) = entry?;
+            if location.len() == 12
+                && u64_value(&location[..8], "a withdrawal location")? > to.number
+            {
+                set.delete(WITHDRAWAL_LEAVES, leaf);
             }
         }
         for entry in self.store.scan_from(ACCOUNTS, &[]) {
@@ -513,6 +559,18 @@ pub fn put_tx(
     set.put(TXS, tx_key(number, index), bytes);
     set.put(RECORDS, record_hash.to_vec(), tx_key(number, index));
     len
+}
+
+/// Puts one accepted withdrawal (and its leaf index) into `set`.
+pub fn put_withdrawal(set: &mut WriteSet, number: u64, index: u32, withdrawal: &SignedWithdrawal) {
+    let mut w = Writer::new();
+    withdrawal.encode(&mut w);
+    set.put(WITHDRAWALS, tx_key(number, index), w.finish());
+    set.put(
+        WITHDRAWAL_LEAVES,
+        withdrawal.withdrawal.leaf().to_vec(),
+        tx_key(number, index),
+    );
 }
 
 /// Puts the deposits a newly opened block consumes into `set`.

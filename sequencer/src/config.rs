@@ -95,12 +95,12 @@ pub const KEYS: &[(&str, &str, &str)] = &[
     (
         "fault_rate",
         "0.0",
-        "TESTS AND DEMOS ONLY: fraction of requests answered wrongly (and defended)",
+        "TESTS AND DEMOS ONLY: fraction of requests (or deposits) handled wrongly (and defended)",
     ),
     (
         "fault_mode",
         "\"output\"",
-        "what a fault gets wrong: \"output\", \"intermediate\" (a wrong value mid-model), or \"silent\" (wrong output, no defence)",
+        "what a fault gets wrong: \"output\", \"intermediate\" (a wrong value mid-model), \"silent\" (wrong output, no defence); state faults: \"fee\" (fee + 1 wei), \"deposit\" (a deposit credited 1 wei more), \"withdrawal\" (a forged 1-wei withdrawal to the sequencer)",
     ),
 ];
 

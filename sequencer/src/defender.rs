@@ -1,10 +1,12 @@
-//! Defending the sequencer's records in dispute games: every game opened against one of
-//! its records is answered from a re-execution of that record (bisection midpoints, the
-//! reveal, the one-step proof) until it ends. The games it follows and how far it has
-//! read L1 are kept in the chain database, so a restart resumes them.
+//! Defending the sequencer's records and blocks in dispute games: every game opened
+//! against one of its records is answered from a re-execution of that record (bisection
+//! midpoints, the reveal, the one-step proof), every state game against one of its blocks
+//! from that block's state trace (`state_defence`), until it ends. The games it follows
+//! and how far it has read L1 are kept in the chain database, so a restart resumes them.
 //!
 //! A sequencer with a fault plan defends the wrong answers it gave the way a cheater
-//! would: from its own faulty run (or, in `silent` mode, not at all).
+//! would: from its own faulty run (or, in `silent` mode, not at all); a wrong state it
+//! defends with its own trace, and loses at the step that has no honest proof.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -23,6 +25,7 @@ use verdict_specs::l2::request::SigningDomain;
 
 use crate::chain_store::{ChainStore, ChainStoreError};
 use crate::models::ModelSet;
+use crate::state_defence::{STATE_GAME, StateDefence, StateMove};
 
 /// Most L1 blocks read in one `eth_getLogs`.
 const MAX_RANGE: u64 = 2_000;
@@ -54,7 +57,9 @@ pub struct Defender {
 /// What the defender decided about one game's record, kept while the game runs.
 enum Stance {
     Defend(Arc<Claims>, Arc<crate::models::ServedModel>),
-    /// A faulty sequencer in silent mode, or a record this chain does not hold.
+    /// A state game over one of this chain's blocks.
+    State(Box<StateDefence>),
+    /// A faulty sequencer in silent mode, or a record or block this chain does not hold.
     Silent,
 }
 
@@ -95,6 +100,20 @@ impl Defender {
                     open.push(id);
                 }
             }
+            for event in self.l1.state_games_opened(cursor, to).await? {
+                let id = u64::try_from(event.gameId).unwrap_or(u64::MAX);
+                warn!(
+                    game = id,
+                    batch = event.batchIndex,
+                    block = event.blockNumber,
+                    steps = %event.steps,
+                    challenger = %event.challenger,
+                    "a state game was opened against a block"
+                );
+                if !open.contains(&id) {
+                    open.push(id);
+                }
+            }
             self.store.set_defender_state(to + 1, &open)?;
         }
         let mut still_open = Vec::with_capacity(open.len());
@@ -125,14 +144,16 @@ impl Defender {
         let Some(game) = game_of(&view) else {
             return Ok(false);
         };
+        let is_state = view.kind == STATE_GAME;
+        let subject = if is_state { "block" } else { "record" };
         if game.status.is_over() {
             match game.status {
-                Status::DefenderWon => info!(game = id, "dispute game won: the record stands"),
+                Status::DefenderWon => info!(game = id, "dispute game won: the {subject} stands"),
                 Status::ChallengerWon => {
                     warn!(
                         game = id,
                         batch = view.batchIndex,
-                        "dispute game LOST: the batch is reverted and the bond slashed"
+                        "dispute game over a {subject} LOST: the batch is reverted and the bond slashed"
                     )
                 }
                 _ => info!(game = id, "dispute game abandoned"),
@@ -151,10 +172,31 @@ impl Defender {
             Some(Party::Defender) => {
                 let stance = match stances.entry(id) {
                     std::collections::hash_map::Entry::Occupied(known) => known.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(slot) if is_state => {
+                        slot.insert(self.state_stance(id, &view).await?)
+                    }
                     std::collections::hash_map::Entry::Vacant(slot) => {
                         slot.insert(self.stance(&view.recordHash.0)?)
                     }
                 };
+                if let Stance::State(defence) = stance {
+                    match defence.next_move(id, &game) {
+                        Some(StateMove::Bisect(mv)) => {
+                            info!(game = id, status = ?game.status, lo = game.lo, hi = game.hi, "defending the block");
+                            self.l1.game_move(id, &mv).await?;
+                        }
+                        Some(StateMove::Prove(proof)) => {
+                            info!(
+                                game = id,
+                                step = game.lo,
+                                "defending the block: proving the step"
+                            );
+                            self.l1.prove_state(id, &proof).await?;
+                        }
+                        None => {}
+                    }
+                    return Ok(true);
+                }
                 let Stance::Defend(claims, model) = stance else {
                     return Ok(true);
                 };
@@ -179,6 +221,31 @@ impl Defender {
             _ => {}
         }
         Ok(true)
+    }
+
+    /// How to play the state game `id`.
+    async fn state_stance(
+        &self,
+        id: u64,
+        view: &verdict_node::l1::games::GameView,
+    ) -> Result<Stance, DefendError> {
+        if self
+            .faults
+            .is_some_and(|plan| plan.mode == FaultMode::Silent)
+        {
+            warn!(game = id, "fault injection: not defending");
+            return Ok(Stance::Silent);
+        }
+        let defence = StateDefence::prepare(
+            &self.l1,
+            &self.store,
+            self.domain,
+            self.faults.as_ref(),
+            id,
+            view,
+        )
+        .await?;
+        Ok(defence.map_or(Stance::Silent, |d| Stance::State(Box::new(d))))
     }
 
     /// How to play the game over the record with `record_hash`.

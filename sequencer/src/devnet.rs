@@ -37,6 +37,8 @@ pub const DEMO_CHALLENGER_BOND_ETHER: &str = "0.1";
 /// Each party's chess clock in a dispute game, in L1 blocks (a minute at the devnet's
 /// one-second blocks; see specs/economics.md for production values).
 pub const DEMO_CLOCK_BLOCKS: u64 = 20;
+/// Forced-inclusion deadline of the demo deployment, in L1 blocks (about a minute).
+pub const DEMO_INCLUSION_DEADLINE: u64 = 64;
 
 /// What [`prepare`] leaves ready.
 pub struct Prepared {
@@ -111,6 +113,7 @@ pub async fn deployment(
             min_bond: parse_ether("1")?,
             challenger_bond: parse_ether(DEMO_CHALLENGER_BOND_ETHER)?,
             clock_blocks: DEMO_CLOCK_BLOCKS,
+            inclusion_deadline: DEMO_INCLUSION_DEADLINE,
         },
     )
     .await

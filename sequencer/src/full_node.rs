@@ -9,7 +9,7 @@
 //! is written in one RocksDB write with its blocks, so a killed node resumes from the
 //! last whole batch.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -27,6 +27,7 @@ use verdict_node::rpc::types::Status;
 use verdict_node::store::WriteSet;
 use verdict_specs::batch::BatchHeader;
 use verdict_specs::bridge::Deposit;
+use verdict_specs::game::state_step::{StepRules, block_txs};
 use verdict_specs::l2::block::BlockHeader;
 use verdict_specs::l2::posted::PostedBatch;
 use verdict_specs::l2::request::SigningDomain;
@@ -147,6 +148,7 @@ impl FullNode {
             deposits: Vec::new(),
             deposits_scanned_to: deployment.deployed_at_block.saturating_sub(1),
             halted: None,
+            fees: HashMap::new(),
         };
         let (stop, stop_rx) = watch::channel(false);
         let task = tokio::spawn(follower.run(config.poll, stop_rx));
@@ -180,6 +182,8 @@ struct Follower {
     deposits_scanned_to: u64,
     /// Set when a batch was found invalid: nothing after it can be applied.
     halted: Option<u64>,
+    /// `feeAt(model, l1_block)` answers read so far.
+    fees: HashMap<(Hash, u64), Option<u128>>,
 }
 
 impl Follower {
@@ -343,6 +347,16 @@ impl Follower {
         Ok(&self.deposits[from as usize..to as usize])
     }
 
+    /// `ModelRegistry.feeAt(model, l1_block)`, cached (fee history never changes).
+    async fn fee_at(&mut self, model: Hash, l1_block: u64) -> Result<Option<u128>, FollowError> {
+        if let Some(fee) = self.fees.get(&(model, l1_block)) {
+            return Ok(*fee);
+        }
+        let fee = self.l1.fee_at(model.into(), l1_block).await?;
+        self.fees.insert((model, l1_block), fee);
+        Ok(fee)
+    }
+
     /// Checks, applies, re-executes and stores one posted batch, in one write.
     async fn apply(
         &mut self,
@@ -383,21 +397,38 @@ impl Follower {
                 .await
                 .map_err(|e| invalid(e.to_string()))?
                 .to_vec();
-            for d in &deposits {
-                state
-                    .apply_deposit(d)
-                    .map_err(|e| invalid(format!("block {}: {e}", h.number)))?;
-                changed.insert(d.recipient);
+            // The complete rules of specs/state.md §3: signatures, the registered fee at
+            // the block's l1_origin, nonces and balances, in trace order.
+            let mut fees = HashMap::new();
+            for tx in &block.inferences {
+                let model = tx.signed.request.model_id;
+                if let std::collections::hash_map::Entry::Vacant(e) = fees.entry(model) {
+                    e.insert(self.fee_at(model, h.l1_origin).await?);
+                }
+            }
+            let fee_at = |model: &Hash, _: u64| fees.get(model).copied().flatten();
+            let rules = StepRules {
+                domain: self.domain,
+                sequencer,
+                l1_origin: h.l1_origin,
+                batch_l1_block: header.l1_block,
+                fee_at: &fee_at,
+            };
+            let txs = block_txs(&deposits, &block.inferences, &block.withdrawals);
+            if let Some((k, e)) = check_signatures(&txs, &self.domain) {
+                return Err(invalid(format!("block {} transaction {k}: {e}", h.number)));
+            }
+            for (k, tx) in txs.iter().enumerate() {
+                tx.apply_verified(&mut state, &rules)
+                    .map_err(|e| invalid(format!("block {} transaction {k}: {e}", h.number)))?;
+                changed.extend(tx.touched(&sequencer));
             }
             consumed = h.deposits_consumed;
             for (i, tx) in block.inferences.iter().enumerate() {
-                let r = &tx.signed.request;
-                state
-                    .apply_inference(&r.sender, r.nonce, tx.fee, r.max_fee, &sequencer)
-                    .map_err(|e| invalid(format!("block {} inference {i}: {e}", h.number)))?;
-                changed.insert(r.sender);
-                changed.insert(sequencer);
                 chain_store::put_tx(&mut set, h.number, i as u32, tx, &hashes[i]);
+            }
+            for (i, w) in block.withdrawals.iter().enumerate() {
+                chain_store::put_withdrawal(&mut set, h.number, i as u32, w);
             }
             if state.root() != h.state_root {
                 return Err(invalid(format!(
@@ -479,4 +510,31 @@ impl Follower {
         }
         wrong
     }
+}
+
+/// Checks every signature of a block on all cores (secp256k1 recovery is most of a
+/// transaction's check); the first bad one, if any.
+fn check_signatures(
+    txs: &[verdict_specs::game::state_step::StateTx],
+    domain: &SigningDomain,
+) -> Option<(usize, verdict_specs::game::state_step::StepError)> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = txs.len().div_ceil(threads).max(64);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = txs
+            .chunks(chunk)
+            .enumerate()
+            .map(|(c, part)| {
+                scope.spawn(move || {
+                    part.iter().enumerate().find_map(|(i, tx)| {
+                        tx.check_signature(domain).err().map(|e| (c * chunk + i, e))
+                    })
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .filter_map(|w| w.join().ok().flatten())
+            .min_by_key(|(k, _)| *k)
+    })
 }

@@ -9,6 +9,7 @@
 //! - [`deposits`]: following the bridge's queue.
 //! - [`rpc`]: the `verdict_*` API.
 //! - [`config`]: the TOML configuration.
+//! - [`defender`], [`state_defence`]: playing the dispute games over records and blocks.
 
 pub mod admission;
 pub mod batcher;
@@ -22,6 +23,7 @@ pub mod full_node;
 pub mod models;
 pub mod rollback;
 pub mod rpc;
+pub mod state_defence;
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -184,6 +186,8 @@ impl Sequencer {
                 min: deployment.min_bond,
             });
         }
+        // Fees are read at (or just after) this L1 block; blocks charge them as of it.
+        let l1_origin = l1.client().block_number().await?;
         let models = Arc::new(load_models(&l1, model_files, config.executor_threads).await?);
 
         let domain = SigningDomain {
@@ -196,6 +200,7 @@ impl Sequencer {
             config.block(),
             domain,
             address.into_array(),
+            l1_origin,
             runtime,
         )?;
         let next_deposit = builder.next_deposit();
@@ -305,7 +310,8 @@ impl Sequencer {
         let sequencer = restart.deployment.sequencer.into_array();
         self.stop().await;
         let to = first.saturating_sub(1);
-        rollback::roll_back(&store, to, &sequencer)
+        let faults = restart.config.faults();
+        rollback::roll_back_with(&store, to, &sequencer, faults.as_ref())
             .map_err(|e| StartError::Rpc(format!("rolling the chain back: {e}")))?;
         let head = rollback_batches(&store, to)?;
         info!(

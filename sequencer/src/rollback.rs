@@ -4,10 +4,11 @@
 //! back right, under a new record.
 
 use tracing::{info, warn};
+use verdict_node::fault::FaultPlan;
 use verdict_specs::l2::Address;
-use verdict_specs::l2::transition::State;
 
 use crate::chain_store::{ChainStore, ChainStoreError};
+use crate::state_defence::{self, ReplayError};
 
 /// Why a roll-back could not be done.
 #[derive(Debug, thiserror::Error)]
@@ -23,25 +24,27 @@ pub enum RollbackError {
 /// Rolls `store` back to block `to` (the last block L1 still holds), recomputing the
 /// state by replaying blocks `1..=to`; returns how many inferences wait to run again.
 pub fn roll_back(store: &ChainStore, to: u64, sequencer: &Address) -> Result<usize, RollbackError> {
+    roll_back_with(store, to, sequencer, None)
+}
+
+/// [`roll_back`] for a sequencer that injected faults under `faults`: the replay
+/// reproduces the wrong credits it sealed (see `state_defence`).
+pub fn roll_back_with(
+    store: &ChainStore,
+    to: u64,
+    sequencer: &Address,
+    faults: Option<&FaultPlan>,
+) -> Result<usize, RollbackError> {
     let Some(target) = store.header(to)? else {
         return Err(RollbackError::Inconsistent(format!(
             "block {to} is not stored"
         )));
     };
-    let mut state = State::new();
-    for number in 1..=to {
-        for deposit in store.block_deposits(number)? {
-            state
-                .apply_deposit(&deposit)
-                .map_err(|e| RollbackError::Inconsistent(format!("block {number}: {e}")))?;
-        }
-        for tx in store.txs(number)? {
-            let r = &tx.signed.request;
-            state
-                .apply_inference(&r.sender, r.nonce, tx.fee, r.max_fee, sequencer)
-                .map_err(|e| RollbackError::Inconsistent(format!("block {number}: {e}")))?;
-        }
-    }
+    let mut state =
+        state_defence::replay_chain(store, to, faults, sequencer).map_err(|e| match e {
+            ReplayError::Store(e) => RollbackError::Store(e),
+            other => RollbackError::Inconsistent(other.to_string()),
+        })?;
     if state.root() != target.state_root {
         return Err(RollbackError::Inconsistent(format!(
             "the state after block {to} replays to another root"

@@ -11,8 +11,9 @@ use jsonrpsee::{PendingSubscriptionSink, SubscriptionMessage};
 use tokio::sync::{broadcast, oneshot};
 use verdict_node::rpc::types::{
     AccountJson, BlockHeaderJson, BlockJson, BlockRecords, ChainInfo, InclusionProof,
-    InferenceJson, InferenceReceipt, ModelJson, RecordJson, SignedRequestJson, Status,
-    SubscriptionEvent, SubscriptionKind,
+    InferenceJson, InferenceReceipt, ModelJson, RecordJson, SignedRequestJson,
+    SignedWithdrawalJson, Status, SubscriptionEvent, SubscriptionKind, WithdrawalInclusion,
+    WithdrawalJson, WithdrawalReceipt,
 };
 use verdict_node::rpc::{ErrorCode, RpcError, VerdictApiServer};
 use verdict_specs::l2::block::BlockHeader;
@@ -20,7 +21,7 @@ use verdict_specs::l2::record::InferenceTx;
 use verdict_specs::l2::request::SigningDomain;
 use verdict_specs::merkle;
 
-use crate::admission::admit;
+use crate::admission::{admit, admit_withdrawal};
 use crate::batcher::BatchView;
 use crate::builder::{BuilderMsg, ChainEvent, ChainView};
 use crate::chain_store::ChainStore;
@@ -102,6 +103,47 @@ impl SequencerApi {
         self.store.header(number).map_err(internal)
     }
 
+    /// The headers after block `number` up to the last block of `batch`.
+    fn later_headers(&self, number: u64, last_block: u64) -> RpcResult<Vec<BlockHeaderJson>> {
+        let mut later = Vec::new();
+        for n in number + 1..=last_block {
+            match self.store.header(n).map_err(internal)? {
+                Some(h) => later.push(BlockHeaderJson::from(&h)),
+                None => return Err(internal(format!("block {n} of a posted batch is missing"))),
+            }
+        }
+        Ok(later)
+    }
+
+    fn withdrawal_proof(&self, number: u64, index: u32) -> RpcResult<Option<WithdrawalInclusion>> {
+        let Some(batch) = self.batches.containing(number) else {
+            return Ok(None);
+        };
+        let Some(block) = self.store.header(number).map_err(internal)? else {
+            return Ok(None);
+        };
+        let leaves: Vec<_> = self
+            .store
+            .withdrawals(number)
+            .map_err(internal)?
+            .iter()
+            .map(|w| w.withdrawal.leaf())
+            .collect();
+        let Some(path) = merkle::prove(&leaves, index as usize) else {
+            return Err(internal(format!(
+                "withdrawal {index} of block {number} has no proof"
+            )));
+        };
+        Ok(Some(WithdrawalInclusion {
+            proof: path.siblings.into_iter().map(B256::from).collect(),
+            index: U64::from(index),
+            block: BlockHeaderJson::from(&block),
+            later_headers: self.later_headers(number, batch.header.last_block)?,
+            output_root: B256::from(batch.header.output_root),
+            batch_index: U64::from(batch.header.index),
+        }))
+    }
+
     fn proof(&self, number: u64, index: u32) -> RpcResult<Option<InclusionProof>> {
         let Some(batch) = self.batches.containing(number) else {
             return Ok(None);
@@ -115,13 +157,7 @@ impl SequencerApi {
                 "record {index} of block {number} has no proof"
             )));
         };
-        let mut later = Vec::new();
-        for n in number + 1..=batch.header.last_block {
-            match self.store.header(n).map_err(internal)? {
-                Some(h) => later.push(BlockHeaderJson::from(&h)),
-                None => return Err(internal(format!("block {n} of a posted batch is missing"))),
-            }
-        }
+        let later = self.later_headers(number, batch.header.last_block)?;
         Ok(Some(InclusionProof {
             record_proof: path.siblings.into_iter().map(B256::from).collect(),
             index: U64::from(index),
@@ -211,6 +247,74 @@ impl VerdictApiServer for SequencerApi {
             record: self.record_json(&tx),
             block_number: U64::from(number),
             block_hash,
+            index: U64::from(index),
+            status,
+            batch_index: batch.map(|b| U64::from(b.header.index)),
+            proof,
+        }))
+    }
+
+    async fn send_withdrawal(
+        &self,
+        withdrawal: SignedWithdrawalJson,
+    ) -> RpcResult<WithdrawalReceipt> {
+        let unavailable = |why: &str| -> ErrorObjectOwned {
+            RpcError::new(ErrorCode::Unavailable, why.to_string()).into()
+        };
+        if self.read_only {
+            return Err(unavailable(
+                "this is a read-only full node: send withdrawals to the sequencer",
+            ));
+        }
+        if self.chain.failed.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(unavailable(
+                "the sequencer stopped taking requests after a storage failure; see its log",
+            ));
+        }
+        let signed = admit_withdrawal(&withdrawal, &self.domain)?;
+        let (reply, answer) = oneshot::channel();
+        self.builder
+            .send(BuilderMsg::Withdrawal(signed, reply))
+            .map_err(|_| unavailable("the sequencer is shutting down"))?;
+        let result = answer
+            .await
+            .map_err(|_| unavailable("the sequencer is shutting down"))?;
+        metrics::counter!(m::REQUESTS_TOTAL, m::LABEL_METHOD => "sendWithdrawal", m::LABEL_OUTCOME => match &result {
+            Ok(_) => "ok".to_string(),
+            Err(e) => e.code.code().to_string(),
+        })
+        .increment(1);
+        result.map_err(Into::into)
+    }
+
+    async fn get_withdrawal(&self, withdrawal_hash: B256) -> RpcResult<Option<WithdrawalJson>> {
+        let Some((number, index)) = self
+            .store
+            .withdrawal_location(&withdrawal_hash.0)
+            .map_err(internal)?
+        else {
+            return Ok(None);
+        };
+        let withdrawals = self.store.withdrawals(number).map_err(internal)?;
+        let Some(signed) = withdrawals.get(index as usize) else {
+            return Ok(None);
+        };
+        let w = signed.withdrawal;
+        let sealed = number <= self.chain.sealed().number;
+        let batch = self.batches.containing(number);
+        let status = batch.as_ref().map(|b| b.status).unwrap_or(Status::Pending);
+        let proof = if sealed {
+            self.withdrawal_proof(number, index)?
+        } else {
+            None
+        };
+        Ok(Some(WithdrawalJson {
+            withdrawal_hash,
+            sender: Address::from(w.sender),
+            nonce: U64::from(w.nonce),
+            recipient: Address::from(w.recipient),
+            amount: U256::from(w.amount),
+            block_number: U64::from(number),
             index: U64::from(index),
             status,
             batch_index: batch.map(|b| U64::from(b.header.index)),

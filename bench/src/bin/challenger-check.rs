@@ -125,10 +125,14 @@ fn main() -> Result<()> {
             state_root: [1; 32],
             deposits_consumed: 0,
             withdrawals_root: [0; 32],
+            record_count: chunk.len() as u32,
+            withdrawal_count: 0,
+            l1_origin: 0,
         };
         blocks.push(BlockBody {
             header,
             inferences: chunk.to_vec(),
+            withdrawals: vec![],
         });
         parent = header;
     }

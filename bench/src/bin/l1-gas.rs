@@ -84,6 +84,7 @@ fn deploy(spec: SpecId) -> Result<Chain> {
             sequencer_: SEQUENCER,
             disputeWindow_: WINDOW,
             minBond_: U256::from(1),
+            inclusionDeadline_: 1_000_000,
         },
     ));
     let (rollup, _) = evm.deploy(SEQUENCER, code)?;

@@ -648,9 +648,11 @@ fn fit_cost(model: &ServedModel, pool: &[SignedRequestJson]) -> Result<FitCost> 
         bodies.push(BlockBody {
             header: BlockHeader {
                 number,
+                record_count: inferences.len() as u32,
                 ..BlockHeader::genesis()
             },
             inferences,
+            withdrawals: vec![],
         });
     }
     let blocks_in = bodies.len();

@@ -58,6 +58,12 @@ pub(crate) struct DeployArgs {
     #[arg(long, value_name = "BLOCKS", default_value_t = 150)]
     clock_blocks: u64,
 
+    /// L1 blocks within which every queued deposit must be consumed by a posted batch
+    /// (forced inclusion: the Rollup refuses any post that leaves an older deposit out).
+    /// 7200 is about a day on Ethereum.
+    #[arg(long, value_name = "BLOCKS", default_value_t = 7200)]
+    inclusion_deadline: u64,
+
     /// Where to write the deployment file.
     #[arg(long, value_name = "FILE", default_value = "deployment.json")]
     out: PathBuf,
@@ -103,6 +109,9 @@ async fn run_async(args: DeployArgs) -> Result<()> {
     if args.clock_blocks == 0 {
         bail!("--clock-blocks must be at least 1 block");
     }
+    if args.inclusion_deadline == 0 {
+        bail!("--inclusion-deadline must be at least 1 block");
+    }
     if args.dispute_window == 0 {
         bail!("--dispute-window must be at least 1 block");
     }
@@ -137,6 +146,7 @@ async fn run_async(args: DeployArgs) -> Result<()> {
         min_bond,
         challenger_bond,
         clock_blocks: args.clock_blocks,
+        inclusion_deadline: args.inclusion_deadline,
     };
     let deployment = deploy(&client, &params).await?;
     deployment.write(&args.out).with_context(|| {
@@ -159,6 +169,10 @@ async fn run_async(args: DeployArgs) -> Result<()> {
             "  challenger bond {} ETH, game clock {} L1 blocks per side",
             format_ether(deployment.challenger_bond),
             deployment.clock_blocks
+        );
+        println!(
+            "  deposits must be included within {} L1 blocks",
+            deployment.inclusion_deadline
         );
         println!(
             "  dispute window {} L1 blocks, minimum bond {} ETH",

@@ -222,7 +222,16 @@ async fn a_faulty_sequencer_loses(mode: &'static str, senders: usize, per_sender
 
     // The chain goes on: the wrong answer is executed again, right, and every record
     // ends up final.
-    let domain = domain_of(&devnet.client().chain_info().await.expect("chainInfo"));
+    // The sequencer restarts its API while it rebuilds (about a second); retry through it.
+    let mut info = devnet.client().chain_info().await;
+    for _ in 0..50 {
+        if info.is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        info = devnet.client().chain_info().await;
+    }
+    let domain = domain_of(&info.expect("chainInfo"));
     let honest_record = |s: &Sent| {
         let input_root = s.request.input.commitment();
         InferenceRecord {

@@ -1,13 +1,18 @@
 //! The roles end to end, as real processes on the embedded L1, in one test binary so
 //! their mostly idle waits (L1 blocks, dispute windows) overlap:
+//! - [`bridge`]: deposit, fees, withdrawal, finality and one claim on L1;
 //! - [`dispute`]: a faulty sequencer caught, reverted and slashed; a lying challenger
 //!   losing; both sides restarted mid-game;
+//! - [`state_dispute`]: wrong state transitions (fee, deposit, withdrawal) caught by
+//!   state games;
 //! - [`full_node`]: `verdict node` rebuilding the chain from L1 alone;
 //! - [`verify`]: `verdict verify` against L1, and against a lying L2 endpoint.
 
 #[path = "../support/mod.rs"]
 mod support;
 
+mod bridge;
 mod dispute;
 mod full_node;
+mod state_dispute;
 mod verify;

@@ -11,6 +11,8 @@ interface Vm {
     function warp(uint256 timestamp) external;
     function expectRevert(bytes calldata revertData) external;
     function expectRevert(bytes4 selector) external;
+    /// Expects a revert whose data starts with `selector` (any arguments).
+    function expectPartialRevert(bytes4 selector) external;
     function expectEmit(bool topic1, bool topic2, bool topic3, bool data) external;
     function assume(bool condition) external pure;
     function readFile(string calldata path) external view returns (string memory);
@@ -25,6 +27,9 @@ interface Vm {
     function parseUint(string calldata value) external pure returns (uint256);
     function keyExistsJson(string calldata json, string calldata key) external view returns (bool);
     function toString(uint256 value) external pure returns (string memory);
+    function addr(uint256 privateKey) external pure returns (address);
+    function sign(uint256 privateKey, bytes32 digest) external pure returns (uint8 v, bytes32 r, bytes32 s);
+    function chainId(uint256 newChainId) external;
 }
 
 /// A small base for forge tests: the cheatcode handle and assertions that say what

@@ -2,7 +2,8 @@
 //! from the artifacts `scripts/contract-artifacts.sh` writes to `node/artifacts/` (ABI and
 //! bytecode, checked against the Solidity sources in CI).
 //!
-//! Each module (`Rollup`, `Bridge`, `ModelRegistry`, `OneStepVerifier`, `DisputeGame`) holds the calls, events, errors and
+//! Each module (`Rollup`, `Bridge`, `ModelRegistry`, `OneStepVerifier`, `StateStepVerifier`,
+//! `DisputeGame`) holds the calls, events, errors and
 //! structs of its contract, `BYTECODE` for deployment, and an instance type for calls
 //! through a provider.
 
@@ -17,12 +18,17 @@ sol!(
     "artifacts/Rollup.json"
 );
 
-sol!(
-    #[sol(rpc)]
-    #[derive(Debug, PartialEq, Eq)]
-    Bridge,
-    "artifacts/Bridge.json"
-);
+/// `Bridge` in a module of its own: its ABI names `BatchData.Header` (withdrawal claims).
+pub mod bridge {
+    #![allow(missing_docs, unreachable_pub, clippy::too_many_arguments)]
+    alloy::sol!(
+        #[sol(rpc)]
+        #[derive(Debug, PartialEq, Eq)]
+        Bridge,
+        "artifacts/Bridge.json"
+    );
+}
+pub use bridge::Bridge;
 
 sol!(
     #[sol(rpc)]
@@ -50,3 +56,15 @@ pub mod game {
     );
 }
 pub use game::DisputeGame;
+
+/// `StateStepVerifier` in a module of its own (its ABI names `BatchData.Header`).
+pub mod state_step {
+    #![allow(missing_docs, unreachable_pub, clippy::too_many_arguments)]
+    alloy::sol!(
+        #[sol(rpc)]
+        #[derive(Debug, PartialEq, Eq)]
+        StateStepVerifier,
+        "artifacts/StateStepVerifier.json"
+    );
+}
+pub use state_step::StateStepVerifier;

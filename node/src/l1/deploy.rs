@@ -1,7 +1,9 @@
 //! Deploying Verdict's contracts to any endpoint, and the deployment file that tells
 //! every other command where they are.
 
-use super::bindings::{Bridge, DisputeGame, ModelRegistry, OneStepVerifier, Rollup};
+use super::bindings::{
+    Bridge, DisputeGame, ModelRegistry, OneStepVerifier, Rollup, StateStepVerifier,
+};
 use super::client::{L1Client, L1Error};
 use alloy::primitives::{Address, U256};
 use alloy::sol_types::SolConstructor;
@@ -9,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// File format version of [`Deployment`].
-pub const DEPLOYMENT_VERSION: u32 = 2;
+pub const DEPLOYMENT_VERSION: u32 = 3;
 
 /// Parameters of a deployment.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,6 +26,8 @@ pub struct DeployParams {
     pub challenger_bond: U256,
     /// Each party's chess clock in a dispute game, in L1 blocks.
     pub clock_blocks: u64,
+    /// L1 blocks within which a queued deposit must be consumed by a posted batch.
+    pub inclusion_deadline: u64,
 }
 
 /// Where the contracts live and how they were set up; written as JSON by
@@ -55,6 +59,10 @@ pub struct Deployment {
     pub challenger_bond: U256,
     /// Each party's chess clock, in L1 blocks.
     pub clock_blocks: u64,
+    /// The StateStepVerifier (state-transition one-step proofs).
+    pub state_step_verifier: Address,
+    /// L1 blocks within which a queued deposit must be consumed (forced inclusion).
+    pub inclusion_deadline: u64,
 }
 
 /// Errors reading or writing a deployment file.
@@ -145,19 +153,36 @@ pub async fn deploy(client: &L1Client, params: &DeployParams) -> Result<Deployme
         sequencer_: params.sequencer,
         disputeWindow_: params.dispute_window,
         minBond_: params.min_bond,
+        inclusionDeadline_: params.inclusion_deadline,
     };
     let mut code = Rollup::BYTECODE.to_vec();
     code.extend_from_slice(&constructor.abi_encode());
     let (rollup, receipt) = client.deploy("Rollup", code).await?;
     tracing::info!(%rollup, gas = receipt.gas_used, "deployed Rollup");
+    client
+        .send(
+            bridge,
+            Bridge::setRollupCall { rollup_: rollup },
+            U256::ZERO,
+        )
+        .await?;
     let (one_step_verifier, receipt) = client
         .deploy("OneStepVerifier", OneStepVerifier::BYTECODE.to_vec())
         .await?;
     tracing::info!(%one_step_verifier, gas = receipt.gas_used, "deployed OneStepVerifier");
+    let constructor = StateStepVerifier::constructorCall {
+        rollup_: rollup,
+        registry_: model_registry,
+    };
+    let mut code = StateStepVerifier::BYTECODE.to_vec();
+    code.extend_from_slice(&constructor.abi_encode());
+    let (state_step_verifier, receipt) = client.deploy("StateStepVerifier", code).await?;
+    tracing::info!(%state_step_verifier, gas = receipt.gas_used, "deployed StateStepVerifier");
     let constructor = DisputeGame::constructorCall {
         rollup_: rollup,
         registry_: model_registry,
         verifier_: one_step_verifier,
+        stateVerifier_: state_step_verifier,
         challengerBond_: params.challenger_bond,
         clockBlocks_: params.clock_blocks,
     };
@@ -187,6 +212,8 @@ pub async fn deploy(client: &L1Client, params: &DeployParams) -> Result<Deployme
         dispute_game,
         challenger_bond: params.challenger_bond,
         clock_blocks: params.clock_blocks,
+        state_step_verifier,
+        inclusion_deadline: params.inclusion_deadline,
     })
 }
 
@@ -224,6 +251,8 @@ mod tests {
             dispute_game: Address::repeat_byte(7),
             challenger_bond: U256::from(10).pow(U256::from(17)),
             clock_blocks: 20,
+            state_step_verifier: Address::repeat_byte(8),
+            inclusion_deadline: 64,
         }
     }
 

@@ -8,6 +8,7 @@
 //! - [`devchain`]: the embedded L1, a small anvil on revm, used by `verdict l1` and by
 //!   `verdict devnet` when no external endpoint is given (DESIGN.md §6).
 //! - [`local_evm`]: the contracts in an in-process revm, for differential tests and gas.
+//! - [`withdrawals`]: claiming withdrawals on L1, and the fee history records pay.
 
 pub mod bindings;
 pub mod client;
@@ -16,3 +17,5 @@ pub mod deploy;
 pub mod devchain;
 pub mod games;
 pub mod local_evm;
+pub mod state_games;
+pub mod withdrawals;

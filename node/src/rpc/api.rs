@@ -6,7 +6,8 @@ use jsonrpsee::proc_macros::rpc;
 
 use super::types::{
     AccountJson, BatchJson, BlockJson, ChainInfo, InferenceJson, InferenceReceipt, ModelJson,
-    SignedRequestJson, SubscriptionEvent, SubscriptionKind,
+    SignedRequestJson, SignedWithdrawalJson, SubscriptionEvent, SubscriptionKind, WithdrawalJson,
+    WithdrawalReceipt,
 };
 
 /// A block tag or number: `"latest"`, `"earliest"`, or a hex quantity.
@@ -22,6 +23,20 @@ pub trait VerdictApi {
     /// A record by hash, with its status and (once posted) its inclusion proof.
     #[method(name = "getInference")]
     async fn get_inference(&self, record_hash: B256) -> RpcResult<Option<InferenceJson>>;
+
+    /// Debits the sender's L2 balance for a withdrawal to L1 (specs/state.md §1); answers
+    /// once the withdrawal is durable in a block. Claim it on L1 with
+    /// `Bridge.finalizeWithdrawal` once its batch is final (`verdict bridge prove`).
+    #[method(name = "sendWithdrawal")]
+    async fn send_withdrawal(
+        &self,
+        withdrawal: SignedWithdrawalJson,
+    ) -> RpcResult<WithdrawalReceipt>;
+
+    /// A withdrawal by its hash (leaf), with its batch status and, once posted, the
+    /// inclusion proof `Bridge.finalizeWithdrawal` takes.
+    #[method(name = "getWithdrawal")]
+    async fn get_withdrawal(&self, withdrawal_hash: B256) -> RpcResult<Option<WithdrawalJson>>;
 
     /// The latest sealed block's number.
     #[method(name = "blockNumber")]

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use verdict_specs::Tensor;
 use verdict_specs::l2::block::BlockHeader;
 use verdict_specs::l2::request::{InferenceRequest, SignedRequest};
+use verdict_specs::l2::withdrawal::{SignedWithdrawal, Withdrawal};
 
 /// A signed inference request as `verdict_sendInference` takes it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,6 +34,9 @@ pub enum RequestShapeError {
     /// The max fee does not fit 128 bits.
     #[error("maxFee {0} is above 2^128 - 1 wei")]
     MaxFeeTooLarge(U256),
+    /// A withdrawal's amount does not fit 128 bits.
+    #[error("amount {0} is above 2^128 - 1 wei")]
+    AmountTooLarge(U256),
 }
 
 impl SignedRequestJson {
@@ -69,6 +73,114 @@ impl SignedRequestJson {
             signature,
         })
     }
+}
+
+/// A signed withdrawal as `verdict_sendWithdrawal` takes it (specs/state.md §1).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SignedWithdrawalJson {
+    /// The L2 account debited (the signer).
+    pub sender: Address,
+    /// The sender's next nonce (shared with inference requests).
+    pub nonce: U64,
+    /// The L1 address paid once the batch is final.
+    pub recipient: Address,
+    /// Wei, at least 1.
+    pub amount: U256,
+    /// 65-byte signature `r ‖ s ‖ v` over the EIP-712 digest.
+    pub signature: Bytes,
+}
+
+impl SignedWithdrawalJson {
+    /// The JSON form of a signed withdrawal.
+    pub fn from_signed(signed: &SignedWithdrawal) -> Self {
+        let w = &signed.withdrawal;
+        Self {
+            sender: Address::from(w.sender),
+            nonce: U64::from(w.nonce),
+            recipient: Address::from(w.recipient),
+            amount: U256::from(w.amount),
+            signature: Bytes::copy_from_slice(&signed.signature),
+        }
+    }
+
+    /// The protocol form; fails on a signature of the wrong length or an amount above u128.
+    pub fn to_signed(&self) -> Result<SignedWithdrawal, RequestShapeError> {
+        let signature: [u8; 65] = self
+            .signature
+            .as_ref()
+            .try_into()
+            .map_err(|_| RequestShapeError::SignatureLength(self.signature.len()))?;
+        let amount = u128::try_from(self.amount)
+            .map_err(|_| RequestShapeError::AmountTooLarge(self.amount))?;
+        Ok(SignedWithdrawal {
+            withdrawal: Withdrawal {
+                sender: self.sender.into_array(),
+                nonce: self.nonce.to::<u64>(),
+                recipient: self.recipient.into_array(),
+                amount,
+            },
+            signature,
+        })
+    }
+}
+
+/// The answer to `verdict_sendWithdrawal`: sent once the withdrawal is durable in a block.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WithdrawalReceipt {
+    /// The withdrawal's leaf (its id on L1: `Bridge.claimed(leaf)`).
+    pub withdrawal_hash: B256,
+    /// The block holding it.
+    pub block_number: U64,
+    /// Its position among the block's withdrawals.
+    pub index: U64,
+}
+
+/// Proof that a withdrawal is in the chain up to a batch's output root: `proof` leads
+/// from the leaf to `block.withdrawalsRoot`, the headers chain to `outputRoot`. The
+/// fields map one to one onto `Bridge.finalizeWithdrawal`'s `WithdrawalInclusion`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WithdrawalInclusion {
+    /// Merkle siblings from the leaf to the withdrawals root, leaf level first.
+    pub proof: Vec<B256>,
+    /// The leaf's position in the block.
+    pub index: U64,
+    /// The withdrawal's block.
+    pub block: BlockHeaderJson,
+    /// The headers after it, up to the batch's last block.
+    pub later_headers: Vec<BlockHeaderJson>,
+    /// The batch's output root.
+    pub output_root: B256,
+    /// The batch index on L1.
+    pub batch_index: U64,
+}
+
+/// `verdict_getWithdrawal`'s answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WithdrawalJson {
+    /// The leaf.
+    pub withdrawal_hash: B256,
+    /// Debited L2 account.
+    pub sender: Address,
+    /// Its nonce.
+    pub nonce: U64,
+    /// Paid L1 address.
+    pub recipient: Address,
+    /// Wei.
+    pub amount: U256,
+    /// The block holding it.
+    pub block_number: U64,
+    /// Position among the block's withdrawals.
+    pub index: U64,
+    /// Where its batch stands.
+    pub status: Status,
+    /// The batch that holds it, once posted.
+    pub batch_index: Option<U64>,
+    /// The inclusion proof, once posted.
+    pub proof: Option<WithdrawalInclusion>,
 }
 
 /// The answer to `verdict_sendInference`: sent once the record is durable.
@@ -188,6 +300,12 @@ pub struct BlockHeaderJson {
     pub deposits_consumed: U64,
     /// The withdrawals root.
     pub withdrawals_root: B256,
+    /// Records in the block.
+    pub record_count: U64,
+    /// Withdrawals in the block.
+    pub withdrawal_count: U64,
+    /// The L1 block whose model fees the block charges.
+    pub l1_origin: U64,
 }
 
 impl From<&BlockHeader> for BlockHeaderJson {
@@ -201,6 +319,9 @@ impl From<&BlockHeader> for BlockHeaderJson {
             state_root: B256::from(h.state_root),
             deposits_consumed: U64::from(h.deposits_consumed),
             withdrawals_root: B256::from(h.withdrawals_root),
+            record_count: U64::from(h.record_count),
+            withdrawal_count: U64::from(h.withdrawal_count),
+            l1_origin: U64::from(h.l1_origin),
         }
     }
 }
@@ -216,6 +337,9 @@ impl BlockHeaderJson {
             state_root: self.state_root.0,
             deposits_consumed: self.deposits_consumed.to::<u64>(),
             withdrawals_root: self.withdrawals_root.0,
+            record_count: self.record_count.saturating_to::<u32>(),
+            withdrawal_count: self.withdrawal_count.saturating_to::<u32>(),
+            l1_origin: self.l1_origin.to::<u64>(),
         }
     }
 }

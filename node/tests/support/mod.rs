@@ -118,3 +118,25 @@ impl Drop for Anvil {
         let _ = self.child.wait();
     }
 }
+
+/// 1 ETH in wei, times `n`.
+pub(crate) fn ether(n: u64) -> alloy::primitives::U256 {
+    alloy::primitives::U256::from(n)
+        * alloy::primitives::U256::from(10).pow(alloy::primitives::U256::from(18))
+}
+
+/// An L1 client signing with dev key `key`, polling fast (the embedded chain and anvil
+/// answer in milliseconds).
+pub(crate) async fn dev_client(url: &str, key: usize) -> verdict_node::l1::client::L1Client {
+    use verdict_node::l1::client::{ClientConfig, L1Client};
+    let signer =
+        verdict_node::l1::client::signer::load_signer(DEV_KEYS[key], None).expect("dev key");
+    let config = ClientConfig {
+        receipt_timeout: Duration::from_secs(20),
+        poll_interval: Duration::from_millis(20),
+        ..ClientConfig::default()
+    };
+    L1Client::connect(url, Some(signer), config)
+        .await
+        .expect("connect")
+}

@@ -8,6 +8,7 @@ pub mod one_step;
 pub mod opening;
 pub mod play;
 pub mod sampling;
+pub mod state_step;
 pub mod trace;
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //! data    = format(u8) ‖ body
 //! format  = 0x00: body is the payload; 0x01: body is the payload compressed with raw
 //!           DEFLATE (RFC 1951)
-//! payload = version(u8 = 1) ‖ block_count(u32) ‖ block_0 ‖ … (block::encode_body each)
+//! payload = version(u8 = 2) ‖ block_count(u32) ‖ block_0 ‖ … (block::encode_body each)
 //! ```
 //!
 //! A decoder refuses a payload above [`MAX_PAYLOAD_BYTES`] once inflated, so a small
@@ -15,9 +15,10 @@ use crate::encoding::{DecodeError, Reader, Writer};
 
 use super::block::{BlockHeader, decode_body, encode_body};
 use super::record::InferenceTx;
+use super::withdrawal::SignedWithdrawal;
 
 /// Payload layout version.
-pub const VERSION: u8 = 1;
+pub const VERSION: u8 = 2;
 /// Format byte: uncompressed payload.
 pub const FORMAT_RAW: u8 = 0x00;
 /// Format byte: raw-DEFLATE-compressed payload.
@@ -33,8 +34,10 @@ pub const DEFLATE_LEVEL: u8 = 6;
 pub struct BlockBody {
     /// The block's header.
     pub header: BlockHeader,
-    /// Its inferences, in order.
+    /// Its inferences, in order (`header.record_count` of them).
     pub inferences: Vec<InferenceTx>,
+    /// Its withdrawals, in order (`header.withdrawal_count` of them).
+    pub withdrawals: Vec<SignedWithdrawal>,
 }
 
 /// Why batch data does not decode.
@@ -63,7 +66,7 @@ pub fn encode_payload(blocks: &[BlockBody]) -> Vec<u8> {
     w.u8(VERSION);
     w.u32(blocks.len() as u32);
     for block in blocks {
-        encode_body(&block.header, &block.inferences, &mut w);
+        encode_body(&block.header, &block.inferences, &block.withdrawals, &mut w);
     }
     w.finish()
 }
@@ -104,11 +107,15 @@ pub fn decode(data: &[u8]) -> Result<Vec<BlockBody>, BatchDataError> {
     if version != VERSION {
         return Err(BatchDataError::Version(version));
     }
-    let count = r.field("block count", |r| r.count(super::block::HEADER_BYTES + 4))?;
+    let count = r.field("block count", |r| r.count(super::block::HEADER_BYTES))?;
     let blocks = (0..count)
         .map(|i| {
             r.field(format!("block {i}"), decode_body)
-                .map(|(header, inferences)| BlockBody { header, inferences })
+                .map(|(header, inferences, withdrawals)| BlockBody {
+                    header,
+                    inferences,
+                    withdrawals,
+                })
         })
         .collect::<Result<Vec<_>, _>>()?;
     r.finish()?;
@@ -136,19 +143,34 @@ mod tests {
             output: Tensor::from_i32(vec![2], vec![5, -6]).expect("tensor"),
             fee: 7,
         };
+        let withdrawal = SignedWithdrawal {
+            withdrawal: crate::l2::withdrawal::Withdrawal {
+                sender: [1; 20],
+                nonce: 1,
+                recipient: [4; 20],
+                amount: 9,
+            },
+            signature: [5; 65],
+        };
         let mut header = BlockHeader::genesis();
         header.number = 1;
+        header.record_count = 2;
+        header.withdrawal_count = 1;
         vec![
             BlockBody {
                 header,
                 inferences: vec![tx.clone(), tx],
+                withdrawals: vec![withdrawal],
             },
             BlockBody {
                 header: BlockHeader {
                     number: 2,
+                    record_count: 0,
+                    withdrawal_count: 0,
                     ..header
                 },
                 inferences: vec![],
+                withdrawals: vec![],
             },
         ]
     }

@@ -8,6 +8,7 @@ use crate::merkle;
 use super::domain;
 use super::record::InferenceTx;
 use super::request::SigningDomain;
+use super::withdrawal::{SIGNED_WITHDRAWAL_BYTES, SignedWithdrawal};
 
 /// A block header. `hash()` chains blocks through `parent_hash`; the last block's hash of
 /// a batch is its `output_root` on L1.
@@ -28,13 +29,19 @@ pub struct BlockHeader {
     pub state_root: Hash,
     /// Deposits from the L1 queue consumed after this block (the L1 message cursor).
     pub deposits_consumed: u64,
-    /// Root of the block's withdrawals (zero: none, until withdrawals exist).
+    /// Merkle root over the block's withdrawal leaves, in order (zero: none).
     #[serde(with = "crate::hash::serde_hex")]
     pub withdrawals_root: Hash,
+    /// Leaves under `records_root`.
+    pub record_count: u32,
+    /// Leaves under `withdrawals_root`.
+    pub withdrawal_count: u32,
+    /// The L1 block whose contract state (model fees) the block was built against.
+    pub l1_origin: u64,
 }
 
 /// Bytes of [`BlockHeader::encode`].
-pub const HEADER_BYTES: usize = 1 + 8 + 32 + 8 + 32 + 32 + 8 + 32;
+pub const HEADER_BYTES: usize = 1 + 8 + 32 + 8 + 32 + 32 + 8 + 32 + 4 + 4 + 8;
 
 impl BlockHeader {
     /// The genesis header: everything zero.
@@ -47,11 +54,15 @@ impl BlockHeader {
             state_root: [0; 32],
             deposits_consumed: 0,
             withdrawals_root: [0; 32],
+            record_count: 0,
+            withdrawal_count: 0,
+            l1_origin: 0,
         }
     }
 
     /// `0x07 ‖ number ‖ parent_hash ‖ timestamp ‖ records_root ‖ state_root ‖
-    /// deposits_consumed ‖ withdrawals_root`, integers big-endian (153 bytes).
+    /// deposits_consumed ‖ withdrawals_root ‖ record_count ‖ withdrawal_count ‖
+    /// l1_origin`, integers big-endian (169 bytes, specs/state.md §2).
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(HEADER_BYTES);
         out.push(domain::BLOCK);
@@ -62,6 +73,9 @@ impl BlockHeader {
         out.extend_from_slice(&self.state_root);
         out.extend_from_slice(&self.deposits_consumed.to_be_bytes());
         out.extend_from_slice(&self.withdrawals_root);
+        out.extend_from_slice(&self.record_count.to_be_bytes());
+        out.extend_from_slice(&self.withdrawal_count.to_be_bytes());
+        out.extend_from_slice(&self.l1_origin.to_be_bytes());
         out
     }
 
@@ -82,6 +96,9 @@ impl BlockHeader {
         let state_root = r.field("state root", |r| r.array::<32>())?;
         let deposits_consumed = u64_field(r, "deposits consumed")?;
         let withdrawals_root = r.field("withdrawals root", |r| r.array::<32>())?;
+        let record_count = r.field("record count", |r| r.u32())?;
+        let withdrawal_count = r.field("withdrawal count", |r| r.u32())?;
+        let l1_origin = u64_field(r, "l1 origin")?;
         Ok(Self {
             number,
             parent_hash,
@@ -90,6 +107,9 @@ impl BlockHeader {
             state_root,
             deposits_consumed,
             withdrawals_root,
+            record_count,
+            withdrawal_count,
+            l1_origin,
         })
     }
 
@@ -99,7 +119,8 @@ impl BlockHeader {
     }
 }
 
-/// A whole block: header, the deposits it consumed (in queue order), its inferences.
+/// A whole block: header, the deposits it consumed (in queue order), its inferences and
+/// its withdrawals.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Block {
     /// The header.
@@ -109,6 +130,8 @@ pub struct Block {
     pub deposits: Vec<Deposit>,
     /// Inferences, in execution order.
     pub inferences: Vec<InferenceTx>,
+    /// Withdrawals, applied after the inferences.
+    pub withdrawals: Vec<SignedWithdrawal>,
 }
 
 /// The records root of a list of inferences.
@@ -120,23 +143,57 @@ pub fn records_root(inferences: &[InferenceTx], domain: &SigningDomain) -> Hash 
     merkle::root(&leaves)
 }
 
-/// Writes a block body for batch data: header, inference count, inferences. Deposits are
-/// implied by `deposits_consumed` and read from L1.
-pub fn encode_body(header: &BlockHeader, inferences: &[InferenceTx], w: &mut Writer) {
+/// Writes a block body for batch data: the header, then its `record_count` inferences
+/// and `withdrawal_count` withdrawals. Deposits are implied by `deposits_consumed` and
+/// read from L1.
+pub fn encode_body(
+    header: &BlockHeader,
+    inferences: &[InferenceTx],
+    withdrawals: &[SignedWithdrawal],
+    w: &mut Writer,
+) {
+    debug_assert_eq!(header.record_count as usize, inferences.len());
+    debug_assert_eq!(header.withdrawal_count as usize, withdrawals.len());
     w.raw(&header.encode());
-    w.u32(inferences.len() as u32);
     for tx in inferences {
         tx.encode(w);
     }
+    for withdrawal in withdrawals {
+        withdrawal.encode(w);
+    }
 }
 
-/// Reads one [`encode_body`] entry: the header and its inferences.
-pub fn decode_body(r: &mut Reader<'_>) -> Result<(BlockHeader, Vec<InferenceTx>), DecodeError> {
+/// The smallest inference in batch data: a signed request (20 + 8 + 32 + 16 + 2 + 65
+/// bytes with the smallest tensor), an output (2) and a fee (16).
+pub const MIN_INFERENCE_BYTES: usize = 159;
+
+/// What [`decode_body`] reads: a header with its transactions.
+pub type DecodedBody = (BlockHeader, Vec<InferenceTx>, Vec<SignedWithdrawal>);
+
+/// Reads one [`encode_body`] entry from untrusted bytes; the counts come from the header
+/// and are checked against the bytes left before anything is allocated.
+pub fn decode_body(r: &mut Reader<'_>) -> Result<DecodedBody, DecodeError> {
+    let at = r.offset();
     let header = r.field("header", BlockHeader::decode)?;
-    // A signed request is at least 20 + 8 + 32 + 16 + 2 + 65 bytes; an output 2; a fee 16.
-    let count = r.field("inference count", |r| r.count(159))?;
-    let inferences = (0..count)
+    let records = header.record_count as usize;
+    let withdrawals = header.withdrawal_count as usize;
+    let least = records
+        .saturating_mul(MIN_INFERENCE_BYTES)
+        .saturating_add(withdrawals.saturating_mul(SIGNED_WITHDRAWAL_BYTES));
+    if least > r.remaining() {
+        return Err(r.error_at(
+            at,
+            format!(
+                "{records} inferences and {withdrawals} withdrawals cannot fit in the {} bytes left",
+                r.remaining()
+            ),
+        ));
+    }
+    let inferences = (0..records)
         .map(|i| r.field(format!("inference {i}"), InferenceTx::decode))
         .collect::<Result<_, _>>()?;
-    Ok((header, inferences))
+    let withdrawals = (0..withdrawals)
+        .map(|i| r.field(format!("withdrawal {i}"), SignedWithdrawal::decode))
+        .collect::<Result<_, _>>()?;
+    Ok((header, inferences, withdrawals))
 }

@@ -11,8 +11,10 @@ pub mod block;
 pub mod posted;
 pub mod record;
 pub mod request;
+pub mod signature;
 pub mod smt;
 pub mod transition;
+pub mod withdrawal;
 
 /// A 20-byte account address (an Ethereum address: L2 accounts are L1 keys).
 pub type Address = [u8; 20];
@@ -25,4 +27,6 @@ pub mod domain {
     pub const BLOCK: u8 = 0x07;
     /// An account leaf of the state tree.
     pub const ACCOUNT: u8 = 0x08;
+    /// A withdrawal leaf of a block's withdrawals root.
+    pub const WITHDRAWAL: u8 = 0x09;
 }

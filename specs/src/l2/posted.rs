@@ -42,6 +42,9 @@ pub enum PostedBatchError {
     /// A block's records root is not over its inferences.
     #[error("block {0}'s records root does not match its inferences")]
     RecordsRoot(u64),
+    /// A block's withdrawals root is not over its withdrawals.
+    #[error("block {0}'s withdrawals root does not match its withdrawals")]
+    WithdrawalsRoot(u64),
     /// The last block's hash is not the output root.
     #[error("the last block's hash is not the posted output root")]
     OutputRoot,
@@ -116,6 +119,9 @@ impl PostedBatch {
                 .iter()
                 .map(|tx| tx.record(domain).hash())
                 .collect();
+            if super::withdrawal::withdrawals_root(&block.withdrawals) != h.withdrawals_root {
+                return Err(PostedBatchError::WithdrawalsRoot(h.number));
+            }
             if merkle::root(&hashes) != h.records_root {
                 return Err(PostedBatchError::RecordsRoot(h.number));
             }

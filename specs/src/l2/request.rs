@@ -70,14 +70,13 @@ impl InferenceRequest {
     /// The EIP-712 struct hash; `input_commitment` is `self.input.commitment()`, passed in
     /// because callers usually have it already.
     pub fn struct_hash_with(&self, input_commitment: &Hash) -> Hash {
-        keccak(&[
-            &keccak(&[REQUEST_TYPE.as_bytes()]),
-            &word_address(&self.sender),
-            &word_u128(self.nonce.into()),
+        struct_hash(
+            &self.sender,
+            self.nonce,
             &self.model_id,
             input_commitment,
-            &word_u128(self.max_fee),
-        ])
+            self.max_fee,
+        )
     }
 
     /// The EIP-712 digest a wallet signs; also the request's hash.
@@ -120,6 +119,24 @@ impl InferenceRequest {
     }
 }
 
+/// The EIP-712 struct hash of a request from its fields (the input by its commitment).
+pub fn struct_hash(
+    sender: &Address,
+    nonce: u64,
+    model_id: &Hash,
+    input_commitment: &Hash,
+    max_fee: u128,
+) -> Hash {
+    keccak(&[
+        &keccak(&[REQUEST_TYPE.as_bytes()]),
+        &word_address(sender),
+        &word_u128(nonce.into()),
+        model_id,
+        input_commitment,
+        &word_u128(max_fee),
+    ])
+}
+
 /// A 65-byte secp256k1 signature `r ‖ s ‖ v` (v is 27 or 28, or 0 or 1).
 pub type SignatureBytes = [u8; 65];
 
@@ -147,13 +164,13 @@ impl SignedRequest {
     }
 }
 
-fn word_u128(value: u128) -> [u8; 32] {
+pub(crate) fn word_u128(value: u128) -> [u8; 32] {
     let mut word = [0u8; 32];
     word[16..].copy_from_slice(&value.to_be_bytes());
     word
 }
 
-fn word_address(address: &Address) -> [u8; 32] {
+pub(crate) fn word_address(address: &Address) -> [u8; 32] {
     let mut word = [0u8; 32];
     word[12..].copy_from_slice(address);
     word

@@ -1,9 +1,14 @@
-//! The state transition: deposits credit, inferences pay their fee to the sequencer.
+//! The state transition: deposits credit, inferences pay their fee to the sequencer,
+//! withdrawals debit (specs/state.md §3).
 //!
-//! A block applies its deposits first (queue order), then its inferences (block order).
-//! An inference is valid when its nonce is the sender's next nonce, its fee is at most
-//! its `max_fee`, and the sender holds the fee; it moves the fee from the sender to the
-//! sequencer and bumps the sender's nonce. Nothing else changes state.
+//! A block applies its deposits first (queue order), then its inferences, then its
+//! withdrawals (block order). An inference is valid when its nonce is the sender's next
+//! nonce, its fee is at most its `max_fee`, and the sender holds the fee; it moves the
+//! fee from the sender to the sequencer and bumps the sender's nonce. A withdrawal is
+//! valid when its nonce is the sender's next one, its amount is not zero and the sender
+//! holds it; it debits the sender and bumps the nonce. Signatures and the registered fee
+//! are checked by the caller, which holds the keys and the L1 view. Nothing else changes
+//! state.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -13,6 +18,7 @@ use crate::hash::Hash;
 use super::Address;
 use super::account::Account;
 use super::smt::SparseMerkleTree;
+use super::withdrawal::Withdrawal;
 
 /// Why a transaction cannot apply. The state is unchanged when one is returned.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -40,6 +46,17 @@ pub enum TransitionError {
         balance: u128,
         /// The fee.
         fee: u128,
+    },
+    /// A withdrawal of nothing.
+    #[error("a withdrawal must move at least 1 wei")]
+    ZeroWithdrawal,
+    /// The sender does not hold the amount it withdraws.
+    #[error("balance {balance} wei is below the withdrawal of {amount} wei")]
+    WithdrawalAboveBalance {
+        /// The sender's balance.
+        balance: u128,
+        /// The amount.
+        amount: u128,
     },
     /// A balance would pass 2^128 - 1 wei.
     #[error("balance of {} would overflow", crate::hash::to_hex(&pad(address)))]
@@ -158,6 +175,37 @@ impl State {
         Ok(())
     }
 
+    /// Checks a withdrawal against the state without applying it.
+    pub fn check_withdrawal(&self, withdrawal: &Withdrawal) -> Result<(), TransitionError> {
+        let account = self.account(&withdrawal.sender);
+        if withdrawal.nonce != account.nonce {
+            return Err(TransitionError::Nonce {
+                expected: account.nonce,
+                got: withdrawal.nonce,
+            });
+        }
+        if withdrawal.amount == 0 {
+            return Err(TransitionError::ZeroWithdrawal);
+        }
+        if account.balance < withdrawal.amount {
+            return Err(TransitionError::WithdrawalAboveBalance {
+                balance: account.balance,
+                amount: withdrawal.amount,
+            });
+        }
+        Ok(())
+    }
+
+    /// Applies a withdrawal: the sender is debited and its nonce moves on.
+    pub fn apply_withdrawal(&mut self, withdrawal: &Withdrawal) -> Result<(), TransitionError> {
+        self.check_withdrawal(withdrawal)?;
+        let mut account = self.account(&withdrawal.sender);
+        account.balance -= withdrawal.amount;
+        account.nonce += 1;
+        self.put(withdrawal.sender, account);
+        Ok(())
+    }
+
     /// Applies an inference: the sender pays `fee` to `sequencer` and its nonce moves on.
     pub fn apply_inference(
         &mut self,
@@ -245,6 +293,47 @@ mod tests {
             })
         );
         assert_eq!(state.root(), root);
+    }
+
+    #[test]
+    fn a_withdrawal_debits_once_and_refuses_what_is_not_there() {
+        let mut state = State::new();
+        state.apply_deposit(&deposit(10)).expect("deposit");
+        let w = Withdrawal {
+            sender: ALICE,
+            nonce: 0,
+            recipient: SEQ,
+            amount: 4,
+        };
+        let before = state.root();
+        assert_eq!(
+            state.apply_withdrawal(&Withdrawal { amount: 11, ..w }),
+            Err(TransitionError::WithdrawalAboveBalance {
+                balance: 10,
+                amount: 11
+            })
+        );
+        assert_eq!(
+            state.apply_withdrawal(&Withdrawal { amount: 0, ..w }),
+            Err(TransitionError::ZeroWithdrawal)
+        );
+        assert_eq!(state.root(), before);
+        state.apply_withdrawal(&w).expect("applies");
+        assert_eq!(
+            state.account(&ALICE),
+            Account {
+                balance: 6,
+                nonce: 1
+            }
+        );
+        assert_eq!(
+            state.apply_withdrawal(&w),
+            Err(TransitionError::Nonce {
+                expected: 1,
+                got: 0
+            }),
+            "a signed withdrawal is usable once"
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Turning revert data into a sentence: `Error(string)`, `Panic(uint256)`, or a custom
 //! error of one of Verdict's contracts with its arguments.
 
-use crate::l1::bindings::{Bridge, ModelRegistry, Rollup};
+use crate::l1::bindings::{Bridge, DisputeGame, ModelRegistry, Rollup, StateStepVerifier};
 use alloy::sol_types::{Revert, SolError, SolInterface};
 
 /// A readable description of `data`, the revert data of a failed call.
@@ -23,6 +23,12 @@ pub fn describe_revert(data: &[u8]) -> String {
     }
     if let Ok(error) = ModelRegistry::ModelRegistryErrors::abi_decode(data) {
         return format!("ModelRegistry.{error:?}");
+    }
+    if let Ok(error) = DisputeGame::DisputeGameErrors::abi_decode(data) {
+        return format!("DisputeGame.{error:?}");
+    }
+    if let Ok(error) = StateStepVerifier::StateStepVerifierErrors::abi_decode(data) {
+        return format!("StateStepVerifier.{error:?}");
     }
     format!("reverted with unknown data 0x{}", alloy::hex::encode(data))
 }

@@ -1,0 +1,176 @@
+//! Checking every block's state transition (specs/state.md §3): the challenger follows
+//! the L2 state from L1 alone — deposits from the bridge's queue, fees from the model
+//! registry's history, inferences and withdrawals from the batch data — and recomputes
+//! each block's state trace. A block whose state root does not follow, or that holds an
+//! invalid transaction (a forged signature, a wrong fee, an overdraft), is disputed with
+//! a state game; the trace is what the challenger judges midpoints against.
+//!
+//! Unlike records, which are sampled, every block is checked: a transaction costs a few
+//! Merkle path updates, nothing like a model run.
+
+use std::collections::{BTreeMap, HashMap};
+
+use verdict_node::l1::client::{L1Error, Result};
+use verdict_node::l1::contracts::VerdictL1;
+use verdict_specs::Hash;
+use verdict_specs::batch::BatchHeader;
+use verdict_specs::bridge::Deposit;
+use verdict_specs::game::state_step::{StepError, StepRules, block_txs, state_trace};
+use verdict_specs::l2::block::BlockHeader;
+use verdict_specs::l2::posted::PostedBatch;
+use verdict_specs::l2::request::SigningDomain;
+use verdict_specs::l2::transition::State;
+
+/// Most L1 blocks read in one `eth_getLogs`.
+const MAX_RANGE: u64 = 2_000;
+
+/// A block whose state transition does not hold.
+#[derive(Clone, Debug)]
+pub struct StateFault {
+    /// Position of the block in its batch.
+    pub block: usize,
+    /// The honest trace `S_0 … S_n` (the invalid marker after an invalid transaction).
+    pub trace: Vec<Hash>,
+    /// The first invalid transaction, if that is the fault.
+    pub invalid: Option<(usize, StepError)>,
+    /// The disputed block's parent header (what `openState` starts from).
+    pub parent: BlockHeader,
+}
+
+/// The L2 state as of each checked batch, and the L1 data it needs.
+pub struct StateFollower {
+    domain: SigningDomain,
+    sequencer: [u8; 20],
+    /// After each batch that checked out: its header hash, last block, state.
+    after: BTreeMap<u64, (Hash, BlockHeader, State)>,
+    deposits: Vec<Deposit>,
+    deposits_scanned_to: u64,
+    fees: HashMap<(Hash, u64), Option<u128>>,
+}
+
+impl StateFollower {
+    /// A follower from the L2 genesis.
+    pub fn new(domain: SigningDomain, sequencer: [u8; 20], deployed_at: u64) -> Self {
+        Self {
+            domain,
+            sequencer,
+            after: BTreeMap::new(),
+            deposits: Vec::new(),
+            deposits_scanned_to: deployed_at.saturating_sub(1),
+            fees: HashMap::new(),
+        }
+    }
+
+    /// The state and last header before `batch`, if the batch before it was checked
+    /// (batch 0 starts from the genesis).
+    pub fn parent_of(&self, batch: &BatchHeader) -> Option<(BlockHeader, State)> {
+        if batch.index == 0 {
+            return Some((BlockHeader::genesis(), State::new()));
+        }
+        let (_, header, state) = self.after.get(&(batch.index - 1))?;
+        (header.number + 1 == batch.first_block).then(|| (*header, state.clone()))
+    }
+
+    /// The state after batch `index - 1`, if known.
+    pub fn parent_of_index(&self, index: u64) -> Option<&State> {
+        self.after
+            .get(&(index.checked_sub(1)?))
+            .map(|(_, _, state)| state)
+    }
+
+    /// Forgets what was learned about batches from `index` on (L1 reverted them).
+    pub fn forget_from(&mut self, index: u64) {
+        self.after.split_off(&index);
+    }
+
+    /// Recomputes every block of `batch` from `parent`; records the state after it when
+    /// every block holds, or returns the first block that does not.
+    pub async fn check(
+        &mut self,
+        l1: &VerdictL1,
+        batch: &PostedBatch,
+        parent: (BlockHeader, State),
+        latest: u64,
+    ) -> Result<Option<StateFault>> {
+        let (mut parent_header, mut state) = parent;
+        for (position, block) in batch.blocks.iter().enumerate() {
+            let h = &block.header;
+            let deposits = self
+                .deposits(
+                    l1,
+                    parent_header.deposits_consumed,
+                    h.deposits_consumed,
+                    latest,
+                )
+                .await?;
+            let mut fees = HashMap::new();
+            for tx in &block.inferences {
+                let model = tx.signed.request.model_id;
+                let fee = self.fee_at(l1, model, h.l1_origin).await?;
+                fees.insert(model, fee);
+            }
+            let fee_at = move |model: &Hash, _: u64| fees.get(model).copied().flatten();
+            let rules = StepRules {
+                domain: self.domain,
+                sequencer: self.sequencer,
+                l1_origin: h.l1_origin,
+                batch_l1_block: batch.header.l1_block,
+                fee_at: &fee_at,
+            };
+            let txs = block_txs(&deposits, &block.inferences, &block.withdrawals);
+            let (trace, invalid) = state_trace(&state, &txs, &rules);
+            let holds = invalid.is_none() && trace.last() == Some(&h.state_root);
+            if !holds {
+                return Ok(Some(StateFault {
+                    block: position,
+                    trace,
+                    invalid,
+                    parent: parent_header,
+                }));
+            }
+            for tx in &txs {
+                // Valid by the trace above.
+                let _ = tx.apply(&mut state, &rules);
+            }
+            parent_header = *h;
+        }
+        self.after.insert(
+            batch.header.index,
+            (batch.header.hash(), parent_header, state),
+        );
+        Ok(None)
+    }
+
+    /// Queue entries `from..to`, reading the bridge's events as far as needed.
+    async fn deposits(
+        &mut self,
+        l1: &VerdictL1,
+        from: u64,
+        to: u64,
+        latest: u64,
+    ) -> Result<Vec<Deposit>> {
+        while (self.deposits.len() as u64) < to && self.deposits_scanned_to < latest {
+            let start = self.deposits_scanned_to + 1;
+            let end = latest.min(start + MAX_RANGE - 1);
+            self.deposits.extend(l1.deposits(start, end).await?);
+            self.deposits_scanned_to = end;
+        }
+        let (from, to) = (from as usize, to as usize);
+        if to > self.deposits.len() || from > to {
+            return Err(L1Error::Unexpected(format!(
+                "a block consumes deposits {from}..{to}; the queue holds {}",
+                self.deposits.len()
+            )));
+        }
+        Ok(self.deposits[from..to].to_vec())
+    }
+
+    async fn fee_at(&mut self, l1: &VerdictL1, model: Hash, block: u64) -> Result<Option<u128>> {
+        if let Some(fee) = self.fees.get(&(model, block)) {
+            return Ok(*fee);
+        }
+        let fee = l1.fee_at(model.into(), block).await?;
+        self.fees.insert((model, block), fee);
+        Ok(fee)
+    }
+}

@@ -1,0 +1,118 @@
+//! State-transition fraud proofs end to end (specs/state.md §6), with real processes on
+//! the embedded L1: `verdict devnet --faulty-sequencer 1 --fault-mode fee|deposit|
+//! withdrawal` gets a block's state transition wrong (a fee above the registered one, a
+//! mis-credited deposit, a withdrawal its sender never signed); the devnet's challenger
+//! recomputes every block's transition from L1 alone, opens a state game against the
+//! block, and wins it: the batch is reverted and the sequencer's bond slashed.
+
+use std::time::{Duration, Instant};
+
+use alloy::primitives::U256;
+use verdict_node::l1::bindings::Rollup;
+use verdict_node::l1::client::{ClientConfig, L1Client};
+use verdict_node::l1::contracts::VerdictL1;
+use verdict_node::l1::deploy::Deployment;
+use verdict_node::l1::games::game_of;
+use verdict_node::rpc::VerdictApiClient;
+use verdict_specs::game::Status as GameStatus;
+
+use verdict_node::rpc::signing::{domain_of, sign_request_json};
+use verdict_specs::l2::request::InferenceRequest;
+
+use crate::support::{Devnet, dev_key, input_for};
+
+async fn caught(mode: &'static str) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let devnet = Devnet::start(
+        dir.path(),
+        &[
+            "--block-time",
+            "0.2",
+            "--l1-block-time",
+            "0.5",
+            "--dispute-window",
+            "80",
+            "--batch-blocks",
+            "4",
+            "--batch-interval",
+            "2",
+            "--faulty-sequencer",
+            "1",
+            "--fault-mode",
+            mode,
+        ],
+    );
+    let client = devnet.client();
+    if mode != "deposit" {
+        // One paid request: the fault rides on it.
+        let info = client.chain_info().await.expect("chainInfo");
+        let models = client.models().await.expect("models");
+        let model = &models[0];
+        let user = dev_key(2);
+        let nonce = client
+            .get_account(user.address())
+            .await
+            .expect("account")
+            .nonce
+            .to::<u64>();
+        // A max fee above the fee, so the faulty sequencer can overcharge within it.
+        let request = InferenceRequest {
+            sender: user.address().into_array(),
+            nonce,
+            model_id: model.id.0,
+            input: input_for(model, 3),
+            max_fee: model.fee_per_inference.to::<u128>() * 2,
+        };
+        let signed = sign_request_json(&user, request, &domain_of(&info)).expect("signs");
+        client.send_inference(signed).await.expect("answered");
+    }
+    let deployment =
+        Deployment::read(&dir.path().join("deployment.json")).expect("deployment file");
+    let l1 = VerdictL1::new(
+        L1Client::connect(&devnet.l1_rpc, None, ClientConfig::default())
+            .await
+            .expect("L1"),
+        deployment,
+    )
+    .expect("binds");
+
+    // A state game is opened and the challenger wins it.
+    let deadline = Instant::now() + Duration::from_secs(240);
+    let status = 'wait: loop {
+        let latest = l1.client().block_number().await.expect("L1 head");
+        for event in l1.state_games_opened(0, latest).await.expect("logs") {
+            let view = l1.game(event.gameId.to::<u64>()).await.expect("game");
+            let game = game_of(&view).expect("status");
+            if game.status.is_over() {
+                break 'wait game.status;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{mode}: no state game ended in time"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert_eq!(status, GameStatus::ChallengerWon, "{mode}");
+    let burnt = l1
+        .client()
+        .read(l1.deployment().rollup, Rollup::burntCall {})
+        .await
+        .expect("burnt");
+    assert!(burnt > U256::ZERO, "{mode}: the sequencer was slashed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_fee_is_caught_by_a_state_game() {
+    caught("fee").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_miscredited_deposit_is_caught_by_a_state_game() {
+    caught("deposit").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_withdrawal_is_caught_by_a_state_game() {
+    caught("withdrawal").await;
+}

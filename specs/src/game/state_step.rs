@@ -1,0 +1,912 @@
+//! The state trace of one block and its one-step proof (specs/state.md §6).
+//!
+//! A block's transactions are its deposits, then its inferences, then its withdrawals.
+//! `S_0` is the parent's state root, `S_k` the root after `k` transactions, `S_n` the
+//! block's. A state game bisects over these roots to one transaction `k`; the defender
+//! then proves `S_{k+1}` from `S_k` with the transaction (bound to L1: the deposit queue,
+//! the records root or the withdrawals root) and the sparse-tree openings of the accounts
+//! it touches. [`prove`] builds that witness and [`verify`] is the reference the
+//! `StateStepVerifier` contract mirrors.
+
+use crate::bridge::Deposit;
+use crate::hash::{Hash, keccak};
+use crate::l2::Address;
+use crate::l2::account::Account;
+use crate::l2::record::{InferenceRecord, InferenceTx};
+use crate::l2::request::{SignatureBytes, SigningDomain, struct_hash};
+use crate::l2::signature::{SignatureError, recover_signer};
+use crate::l2::smt::{self, DEPTH};
+use crate::l2::transition::{State, TransitionError};
+use crate::l2::withdrawal::{SignedWithdrawal, Withdrawal};
+use crate::merkle::{self, MerkleProof};
+
+/// The state an honest party gives every step after an invalid transaction: it matches
+/// no real root, so the party disagrees with every state past the bad step.
+pub fn invalid_state() -> Hash {
+    keccak(&[b"verdict.state.invalid"])
+}
+
+/// An inference as the state trace sees it: the record's fields plus what the record
+/// only hashes (nonce, max fee) and the signature.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InferenceStep {
+    /// The paying account.
+    pub sender: Address,
+    /// The request's nonce.
+    pub nonce: u64,
+    /// The model.
+    pub model_id: Hash,
+    /// The input's commitment.
+    pub input_root: Hash,
+    /// The most the sender agreed to pay.
+    pub max_fee: u128,
+    /// The output's commitment.
+    pub output_root: Hash,
+    /// The fee charged.
+    pub fee: u128,
+    /// The request's signature.
+    pub signature: SignatureBytes,
+}
+
+/// Bytes of an inference step's `tx`.
+pub const INFERENCE_TX_BYTES: usize = 20 + 8 + 32 + 32 + 16 + 32 + 16;
+/// Bytes of a deposit step's `tx`.
+pub const DEPOSIT_TX_BYTES: usize = 20 + 20 + 32 + 8;
+/// Bytes of a withdrawal step's `tx`.
+pub const WITHDRAWAL_TX_BYTES: usize = 64;
+
+impl InferenceStep {
+    /// The step of a batch-data inference.
+    pub fn of(tx: &InferenceTx) -> Self {
+        let request = &tx.signed.request;
+        Self {
+            sender: request.sender,
+            nonce: request.nonce,
+            model_id: request.model_id,
+            input_root: request.input.commitment(),
+            max_fee: request.max_fee,
+            output_root: tx.output.commitment(),
+            fee: tx.fee,
+            signature: tx.signed.signature,
+        }
+    }
+
+    /// The EIP-712 digest of the request (the record's `request_hash`).
+    pub fn request_hash(&self, domain: &SigningDomain) -> Hash {
+        let inner = struct_hash(
+            &self.sender,
+            self.nonce,
+            &self.model_id,
+            &self.input_root,
+            self.max_fee,
+        );
+        keccak(&[&[0x19, 0x01], &domain.separator(), &inner])
+    }
+
+    /// The record this inference commits to.
+    pub fn record(&self, domain: &SigningDomain) -> InferenceRecord {
+        InferenceRecord {
+            request_hash: self.request_hash(domain),
+            sender: self.sender,
+            model_id: self.model_id,
+            input_root: self.input_root,
+            output_root: self.output_root,
+            fee: self.fee,
+        }
+    }
+
+    /// `sender ‖ nonce ‖ model_id ‖ input_root ‖ max_fee ‖ output_root ‖ fee`.
+    pub fn tx_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(INFERENCE_TX_BYTES);
+        out.extend_from_slice(&self.sender);
+        out.extend_from_slice(&self.nonce.to_be_bytes());
+        out.extend_from_slice(&self.model_id);
+        out.extend_from_slice(&self.input_root);
+        out.extend_from_slice(&self.max_fee.to_be_bytes());
+        out.extend_from_slice(&self.output_root);
+        out.extend_from_slice(&self.fee.to_be_bytes());
+        out
+    }
+}
+
+/// One transaction of a block, in state-trace order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StateTx {
+    /// A deposit from the L1 queue.
+    Deposit(Deposit),
+    /// An inference paying its fee.
+    Inference(InferenceStep),
+    /// A withdrawal.
+    Withdrawal(SignedWithdrawal),
+}
+
+/// A block's transactions in trace order.
+pub fn block_txs(
+    deposits: &[Deposit],
+    inferences: &[InferenceTx],
+    withdrawals: &[SignedWithdrawal],
+) -> Vec<StateTx> {
+    deposits
+        .iter()
+        .map(|d| StateTx::Deposit(*d))
+        .chain(
+            inferences
+                .iter()
+                .map(|tx| StateTx::Inference(InferenceStep::of(tx))),
+        )
+        .chain(withdrawals.iter().map(|w| StateTx::Withdrawal(*w)))
+        .collect()
+}
+
+/// What the rules of a step need from L1 and from the block.
+#[derive(Clone, Copy)]
+pub struct StepRules<'a> {
+    /// The rollup's signing domain.
+    pub domain: SigningDomain,
+    /// The Rollup's sequencer, paid every fee.
+    pub sequencer: Address,
+    /// The block's `l1_origin`.
+    pub l1_origin: u64,
+    /// The L1 block of the batch that posts the block.
+    pub batch_l1_block: u64,
+    /// `ModelRegistry.feeAt(model, l1_block)`: `None` when not registered then.
+    pub fee_at: &'a dyn Fn(&Hash, u64) -> Option<u128>,
+}
+
+/// Why a transaction is invalid: the block holding it is invalid.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum StepError {
+    /// The signature is invalid.
+    #[error("signature: {0}")]
+    Signature(#[from] SignatureError),
+    /// The signature is valid but by someone else.
+    #[error("signed by 0x{}, not by the sender", hex::encode(signer))]
+    WrongSigner {
+        /// Who signed.
+        signer: Address,
+    },
+    /// The block's `l1_origin` is after the L1 block that posted it.
+    #[error("the block's l1 origin {origin} is after its batch's L1 block {batch}")]
+    OriginAfterBatch {
+        /// `l1_origin`.
+        origin: u64,
+        /// The batch's L1 block.
+        batch: u64,
+    },
+    /// The model was not registered at `l1_origin`.
+    #[error("the model was not registered at L1 block {0}")]
+    UnknownModel(u64),
+    /// The fee is not the registered one.
+    #[error("fee {charged} wei is not the registered fee {registered} wei")]
+    WrongFee {
+        /// What the record charged.
+        charged: u128,
+        /// `feeAt(model, l1_origin)`.
+        registered: u128,
+    },
+    /// A rule of the state transition.
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+}
+
+impl StateTx {
+    /// Checks the transaction against `state` and the rules, then applies it. On an
+    /// error the state is unchanged.
+    pub fn apply(&self, state: &mut State, rules: &StepRules<'_>) -> Result<(), StepError> {
+        self.check(state, rules)?;
+        self.apply_unchecked(state, rules)
+    }
+
+    fn apply_unchecked(&self, state: &mut State, rules: &StepRules<'_>) -> Result<(), StepError> {
+        match self {
+            StateTx::Deposit(deposit) => state.apply_deposit(deposit)?,
+            StateTx::Inference(step) => state.apply_inference(
+                &step.sender,
+                step.nonce,
+                step.fee,
+                step.max_fee,
+                &rules.sequencer,
+            )?,
+            StateTx::Withdrawal(signed) => state.apply_withdrawal(&signed.withdrawal)?,
+        }
+        Ok(())
+    }
+
+    /// The new value of touched account `index` (see [`Self::touched`]) given its value
+    /// just before; `None` when a balance would overflow.
+    pub fn updated(&self, index: usize, before: Account) -> Option<Account> {
+        let mut after = before;
+        match (self, index) {
+            (StateTx::Deposit(d), _) => after.balance = before.balance.checked_add(d.amount)?,
+            (StateTx::Inference(step), 0) => {
+                after.balance = before.balance.checked_sub(step.fee)?;
+                after.nonce = before.nonce.checked_add(1)?;
+            }
+            (StateTx::Inference(step), _) => {
+                after.balance = before.balance.checked_add(step.fee)?
+            }
+            (StateTx::Withdrawal(w), _) => {
+                after.balance = before.balance.checked_sub(w.withdrawal.amount)?;
+                after.nonce = before.nonce.checked_add(1)?;
+            }
+        }
+        Some(after)
+    }
+
+    /// Checks the transaction's rules against `state` without changing it: signatures,
+    /// the registered fee, nonces and balances. A deposit always applies (an overflow
+    /// shows when it is applied).
+    pub fn check(&self, state: &State, rules: &StepRules<'_>) -> Result<(), StepError> {
+        self.check_signature(&rules.domain)?;
+        self.check_rules(state, rules)
+    }
+
+    /// Checks the signature alone (deposits have none): the costly part of a check, which
+    /// callers may run in parallel over a block before [`Self::apply_verified`].
+    pub fn check_signature(&self, domain: &SigningDomain) -> Result<(), StepError> {
+        match self {
+            StateTx::Deposit(_) => Ok(()),
+            StateTx::Inference(step) => {
+                check_signer(&step.signature, &step.request_hash(domain), &step.sender)
+            }
+            StateTx::Withdrawal(signed) => {
+                let w = &signed.withdrawal;
+                check_signer(&signed.signature, &w.signing_hash(domain), &w.sender)
+            }
+        }
+    }
+
+    /// [`Self::apply`] for a transaction whose signature [`Self::check_signature`]
+    /// accepted already.
+    pub fn apply_verified(
+        &self,
+        state: &mut State,
+        rules: &StepRules<'_>,
+    ) -> Result<(), StepError> {
+        self.check_rules(state, rules)?;
+        self.apply_unchecked(state, rules)
+    }
+
+    /// Every rule but the signature.
+    fn check_rules(&self, state: &State, rules: &StepRules<'_>) -> Result<(), StepError> {
+        match self {
+            StateTx::Deposit(_) => {}
+            StateTx::Inference(step) => {
+                if rules.l1_origin > rules.batch_l1_block {
+                    return Err(StepError::OriginAfterBatch {
+                        origin: rules.l1_origin,
+                        batch: rules.batch_l1_block,
+                    });
+                }
+                let registered = (rules.fee_at)(&step.model_id, rules.l1_origin)
+                    .ok_or(StepError::UnknownModel(rules.l1_origin))?;
+                if registered != step.fee {
+                    return Err(StepError::WrongFee {
+                        charged: step.fee,
+                        registered,
+                    });
+                }
+                state.check_inference(&step.sender, step.nonce, step.fee, step.max_fee)?;
+            }
+            StateTx::Withdrawal(signed) => state.check_withdrawal(&signed.withdrawal)?,
+        }
+        Ok(())
+    }
+
+    /// The accounts the transaction updates, in update order.
+    pub fn touched(&self, sequencer: &Address) -> Vec<Address> {
+        match self {
+            StateTx::Deposit(d) => vec![d.recipient],
+            StateTx::Inference(step) => vec![step.sender, *sequencer],
+            StateTx::Withdrawal(w) => vec![w.withdrawal.sender],
+        }
+    }
+
+    /// The `tx` bytes of a one-step proof.
+    pub fn tx_bytes(&self) -> Vec<u8> {
+        match self {
+            StateTx::Deposit(d) => {
+                let mut out = Vec::with_capacity(DEPOSIT_TX_BYTES);
+                out.extend_from_slice(&d.sender);
+                out.extend_from_slice(&d.recipient);
+                out.extend_from_slice(&[0u8; 16]);
+                out.extend_from_slice(&d.amount.to_be_bytes());
+                out.extend_from_slice(&d.l1_block.to_be_bytes());
+                out
+            }
+            StateTx::Inference(step) => step.tx_bytes(),
+            StateTx::Withdrawal(w) => w.withdrawal.fields().to_vec(),
+        }
+    }
+
+    /// The signature a proof carries (empty for deposits).
+    pub fn signature(&self) -> Vec<u8> {
+        match self {
+            StateTx::Deposit(_) => Vec::new(),
+            StateTx::Inference(step) => step.signature.to_vec(),
+            StateTx::Withdrawal(w) => w.signature.to_vec(),
+        }
+    }
+}
+
+fn check_signer(
+    signature: &SignatureBytes,
+    digest: &Hash,
+    sender: &Address,
+) -> Result<(), StepError> {
+    let signer = recover_signer(signature, digest)?;
+    if signer != *sender {
+        return Err(StepError::WrongSigner { signer });
+    }
+    Ok(())
+}
+
+/// The trace of a block: `S_0 … S_n`, with every state after an invalid transaction
+/// set to [`invalid_state`]; also the first invalid transaction, if any.
+pub fn state_trace(
+    parent: &State,
+    txs: &[StateTx],
+    rules: &StepRules<'_>,
+) -> (Vec<Hash>, Option<(usize, StepError)>) {
+    let mut state = parent.clone();
+    let mut states = Vec::with_capacity(txs.len() + 1);
+    states.push(state.root());
+    for (k, tx) in txs.iter().enumerate() {
+        if let Err(error) = tx.apply(&mut state, rules) {
+            states.resize(txs.len() + 1, invalid_state());
+            return (states, Some((k, error)));
+        }
+        states.push(state.root());
+    }
+    (states, None)
+}
+
+/// One account's value before its update and its path in the state tree, with zero
+/// siblings left out (`present` bit `l` set: the level-`l` sibling is listed).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountOpening {
+    /// The account.
+    pub account: Address,
+    /// Its value before the update.
+    pub before: Account,
+    /// Which of the 160 siblings are non-zero (bit 0 = the leaf's sibling).
+    pub present: [u8; 32],
+    /// The non-zero siblings, leaf level first.
+    pub siblings: Vec<Hash>,
+}
+
+impl AccountOpening {
+    fn of(state: &mut State, account: Address) -> Self {
+        state.root();
+        let full = state.tree().prove(&account).siblings;
+        let mut present = [0u8; 32];
+        let mut siblings = Vec::new();
+        for (level, sibling) in full.into_iter().enumerate() {
+            if sibling != [0; 32] {
+                present[31 - level / 8] |= 1 << (level % 8);
+                siblings.push(sibling);
+            }
+        }
+        Self {
+            account,
+            before: state.account(&account),
+            present,
+            siblings,
+        }
+    }
+
+    fn has(&self, level: usize) -> bool {
+        self.present[31 - level / 8] >> (level % 8) & 1 == 1
+    }
+
+    /// The root `leaf` folds to over this path; `None` when the sibling list does not
+    /// match `present`.
+    pub fn fold(&self, leaf: Hash) -> Option<Hash> {
+        let mut next = self.siblings.iter();
+        let mut full = Vec::with_capacity(DEPTH);
+        for level in 0..DEPTH {
+            full.push(if self.has(level) {
+                *next.next()?
+            } else {
+                [0; 32]
+            });
+        }
+        if next.next().is_some() || self.present[..12] != [0; 12] {
+            return None;
+        }
+        smt::StateProof { siblings: full }.root_from(&self.account, leaf)
+    }
+}
+
+/// The defender's witness for one step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StateStepProof {
+    /// The transaction's fields (`tx` of specs/state.md §6).
+    pub tx: Vec<u8>,
+    /// Its signature (empty for a deposit).
+    pub signature: Vec<u8>,
+    /// The record's or withdrawal's path to its block root (empty for a deposit).
+    pub tx_proof: Vec<Hash>,
+    /// The openings, in update order.
+    pub accounts: Vec<AccountOpening>,
+}
+
+/// Builds the proof of `tx` applied to `state` (the state `S_k`); `tx_proof` is the
+/// Merkle path of its record or withdrawal leaf. Fails when the transaction is invalid,
+/// for which no proof exists.
+pub fn prove(
+    state: &State,
+    tx: &StateTx,
+    tx_proof: Vec<Hash>,
+    rules: &StepRules<'_>,
+) -> Result<StateStepProof, StepError> {
+    tx.apply(&mut state.clone(), rules)?;
+    // Replay the updates one account at a time, opening each just before it changes.
+    let mut running = state.clone();
+    let mut accounts = Vec::new();
+    for (i, address) in tx.touched(&rules.sequencer).into_iter().enumerate() {
+        let opening = AccountOpening::of(&mut running, address);
+        let after = tx
+            .updated(i, opening.before)
+            .ok_or(TransitionError::Overflow { address })?;
+        running.set_account(address, after);
+        accounts.push(opening);
+    }
+    Ok(StateStepProof {
+        tx: tx.tx_bytes(),
+        signature: tx.signature(),
+        tx_proof,
+        accounts,
+    })
+}
+
+/// What L1 holds about the disputed step.
+pub struct StepContext<'a> {
+    /// The step `k`.
+    pub step: u64,
+    /// `parent.deposits_consumed`: the queue index of the block's first deposit.
+    pub deposits_start: u64,
+    /// The block's deposit count `d`.
+    pub deposits: u64,
+    /// The block's `record_count`.
+    pub records: u64,
+    /// The block's `records_root`.
+    pub records_root: Hash,
+    /// The block's `withdrawals_root`.
+    pub withdrawals_root: Hash,
+    /// `Bridge.accumulatorAt(count)`.
+    pub accumulator_at: &'a dyn Fn(u64) -> Hash,
+    /// The rules (domain, sequencer, fees).
+    pub rules: StepRules<'a>,
+}
+
+/// Why a proof is malformed (the contract reverts; the defender may retry).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum StateStepError {
+    /// `tx` has the wrong length for the step's kind.
+    #[error("tx is {got} bytes, a {kind} step takes {expected}")]
+    TxLength {
+        /// The step kind.
+        kind: &'static str,
+        /// Bytes given.
+        got: usize,
+        /// Bytes expected.
+        expected: usize,
+    },
+    /// The transaction is not the block's transaction `k`.
+    #[error("the transaction is not bound to L1 at this step")]
+    NotBound,
+    /// Wrong number of openings or wrong accounts.
+    #[error("the openings do not name the accounts the transaction touches")]
+    WrongAccounts,
+    /// An opening does not fold to the current root.
+    #[error("opening {0} does not lead to the current state root")]
+    Opening(usize),
+    /// The signature is not 65 bytes.
+    #[error("the signature is not 65 bytes")]
+    SignatureLength,
+}
+
+/// Verifies a step: `Ok(true)` when the proof shows `S_k → S_{k+1}`, `Ok(false)` when the
+/// transaction is invalid or leads elsewhere, `Err` for a malformed proof.
+pub fn verify(
+    ctx: &StepContext<'_>,
+    pre: &Hash,
+    post: &Hash,
+    proof: &StateStepProof,
+) -> Result<bool, StateStepError> {
+    let tx = bind(ctx, proof)?;
+    let touched = tx.touched(&ctx.rules.sequencer);
+    if proof.accounts.len() != touched.len()
+        || proof
+            .accounts
+            .iter()
+            .zip(&touched)
+            .any(|(o, a)| o.account != *a)
+    {
+        return Err(StateStepError::WrongAccounts);
+    }
+    let mut root = *pre;
+    for (i, opening) in proof.accounts.iter().enumerate() {
+        if opening.fold(opening.before.leaf(&opening.account)) != Some(root) {
+            return Err(StateStepError::Opening(i));
+        }
+        // The rules read the first touched account (the payer, or the recipient).
+        if i == 0 {
+            let state = State::from_accounts([(opening.account, opening.before)]);
+            if tx.check(&state, &ctx.rules).is_err() {
+                return Ok(false);
+            }
+        }
+        let Some(after) = tx.updated(i, opening.before) else {
+            return Ok(false);
+        };
+        root = opening
+            .fold(after.leaf(&opening.account))
+            .ok_or(StateStepError::Opening(i))?;
+    }
+    Ok(root == *post)
+}
+
+/// Decodes `tx` for step `k` and checks it is the block's transaction `k` on L1.
+fn bind(ctx: &StepContext<'_>, proof: &StateStepProof) -> Result<StateTx, StateStepError> {
+    let k = ctx.step;
+    let b = &proof.tx;
+    let length = |kind, expected| {
+        if b.len() == expected {
+            Ok(())
+        } else {
+            Err(StateStepError::TxLength {
+                kind,
+                got: b.len(),
+                expected,
+            })
+        }
+    };
+    let signature = || -> Result<SignatureBytes, StateStepError> {
+        proof
+            .signature
+            .as_slice()
+            .try_into()
+            .map_err(|_| StateStepError::SignatureLength)
+    };
+    let path = |index: u64| MerkleProof {
+        index,
+        siblings: proof.tx_proof.clone(),
+    };
+    if k < ctx.deposits {
+        length("deposit", DEPOSIT_TX_BYTES)?;
+        let index = ctx.deposits_start + k;
+        if b[40..56] != [0u8; 16] {
+            return Err(StateStepError::NotBound);
+        }
+        let deposit = Deposit {
+            index,
+            sender: b[..20].try_into().expect("20 bytes"),
+            recipient: b[20..40].try_into().expect("20 bytes"),
+            amount: u128::from_be_bytes(b[56..72].try_into().expect("16 bytes")),
+            l1_block: u64::from_be_bytes(b[72..80].try_into().expect("8 bytes")),
+        };
+        let acc = (ctx.accumulator_at)(index);
+        if crate::bridge::accumulate(&acc, &deposit.hash()) != (ctx.accumulator_at)(index + 1) {
+            return Err(StateStepError::NotBound);
+        }
+        Ok(StateTx::Deposit(deposit))
+    } else if k < ctx.deposits + ctx.records {
+        length("inference", INFERENCE_TX_BYTES)?;
+        let step = InferenceStep {
+            sender: b[..20].try_into().expect("20 bytes"),
+            nonce: u64::from_be_bytes(b[20..28].try_into().expect("8 bytes")),
+            model_id: b[28..60].try_into().expect("32 bytes"),
+            input_root: b[60..92].try_into().expect("32 bytes"),
+            max_fee: u128::from_be_bytes(b[92..108].try_into().expect("16 bytes")),
+            output_root: b[108..140].try_into().expect("32 bytes"),
+            fee: u128::from_be_bytes(b[140..156].try_into().expect("16 bytes")),
+            signature: signature()?,
+        };
+        let leaf = step.record(&ctx.rules.domain).hash();
+        if !path(k - ctx.deposits).verify(leaf, &ctx.records_root) {
+            return Err(StateStepError::NotBound);
+        }
+        Ok(StateTx::Inference(step))
+    } else {
+        length("withdrawal", WITHDRAWAL_TX_BYTES)?;
+        let withdrawal = Withdrawal {
+            sender: b[..20].try_into().expect("20 bytes"),
+            nonce: u64::from_be_bytes(b[20..28].try_into().expect("8 bytes")),
+            recipient: b[28..48].try_into().expect("20 bytes"),
+            amount: u128::from_be_bytes(b[48..64].try_into().expect("16 bytes")),
+        };
+        if !path(k - ctx.deposits - ctx.records).verify(withdrawal.leaf(), &ctx.withdrawals_root) {
+            return Err(StateStepError::NotBound);
+        }
+        Ok(StateTx::Withdrawal(SignedWithdrawal {
+            withdrawal,
+            signature: signature()?,
+        }))
+    }
+}
+
+/// The Merkle path of leaf `index` of `leaves` (for a proof's `tx_proof`).
+pub fn leaf_path(leaves: &[Hash], index: usize) -> Vec<Hash> {
+    merkle::prove(leaves, index)
+        .map(|p| p.siblings)
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::l2::request::InferenceRequest;
+    use crate::l2::request::SignedRequest;
+    use crate::tensor::Tensor;
+    use k256::ecdsa::SigningKey;
+
+    const DOMAIN: SigningDomain = SigningDomain {
+        chain_id: 31337,
+        rollup: [0x77; 20],
+    };
+    const FEE: u128 = 5;
+
+    struct Key(SigningKey);
+
+    impl Key {
+        fn new(seed: u8) -> Self {
+            Key(SigningKey::from_slice(&[seed; 32]).expect("a valid scalar"))
+        }
+        fn address(&self) -> Address {
+            let point = self.0.verifying_key().to_encoded_point(false);
+            let hash = keccak(&[&point.as_bytes()[1..]]);
+            hash[12..].try_into().expect("20 bytes")
+        }
+        fn sign(&self, digest: &Hash) -> SignatureBytes {
+            let (sig, id) = self.0.sign_prehash_recoverable(digest).expect("signs");
+            let mut out = [0u8; 65];
+            out[..64].copy_from_slice(&sig.to_bytes());
+            out[64] = 27 + id.to_byte();
+            out
+        }
+    }
+
+    fn fee_at(_model: &Hash, block: u64) -> Option<u128> {
+        (block >= 10).then_some(FEE)
+    }
+
+    fn rules(sequencer: Address) -> StepRules<'static> {
+        StepRules {
+            domain: DOMAIN,
+            sequencer,
+            l1_origin: 20,
+            batch_l1_block: 30,
+            fee_at: &fee_at,
+        }
+    }
+
+    fn inference(key: &Key, nonce: u64, fee: u128) -> InferenceTx {
+        let request = InferenceRequest {
+            sender: key.address(),
+            nonce,
+            model_id: [0x42; 32],
+            input: Tensor::from_i8(vec![2], vec![1, -1]).expect("tensor"),
+            max_fee: 10,
+        };
+        let signature = key.sign(&request.signing_hash(&DOMAIN));
+        InferenceTx {
+            signed: SignedRequest { request, signature },
+            output: Tensor::from_i32(vec![1], vec![3]).expect("tensor"),
+            fee,
+        }
+    }
+
+    fn withdrawal(key: &Key, nonce: u64, amount: u128) -> SignedWithdrawal {
+        let withdrawal = Withdrawal {
+            sender: key.address(),
+            nonce,
+            recipient: [0xaa; 20],
+            amount,
+        };
+        SignedWithdrawal {
+            withdrawal,
+            signature: key.sign(&withdrawal.signing_hash(&DOMAIN)),
+        }
+    }
+
+    fn deposit(index: u64, recipient: Address, amount: u128) -> Deposit {
+        Deposit {
+            index,
+            sender: [0xd0; 20],
+            recipient,
+            amount,
+            l1_block: 3,
+        }
+    }
+
+    /// A block and everything L1 knows about it.
+    struct Fixture {
+        sequencer: Address,
+        deposits: Vec<Deposit>,
+        inferences: Vec<InferenceTx>,
+        withdrawals: Vec<SignedWithdrawal>,
+        parent: State,
+    }
+
+    impl Fixture {
+        /// Alice and Bob deposit, pay for inferences (Bob is also the sequencer, so his
+        /// inference pays himself), and withdraw.
+        fn new() -> Self {
+            let alice = Key::new(1);
+            let bob = Key::new(2);
+            let mut parent = State::new();
+            parent
+                .apply_deposit(&deposit(0, alice.address(), 50))
+                .expect("deposit");
+            Fixture {
+                sequencer: bob.address(),
+                deposits: vec![
+                    deposit(1, alice.address(), 7),
+                    deposit(2, bob.address(), 20),
+                ],
+                inferences: vec![
+                    inference(&alice, 0, FEE),
+                    inference(&bob, 0, FEE),
+                    inference(&alice, 1, FEE),
+                ],
+                withdrawals: vec![withdrawal(&alice, 2, 30), withdrawal(&bob, 1, 1)],
+                parent,
+            }
+        }
+
+        fn txs(&self) -> Vec<StateTx> {
+            block_txs(&self.deposits, &self.inferences, &self.withdrawals)
+        }
+
+        fn accumulators(&self) -> Vec<Hash> {
+            let mut all = vec![deposit(0, Key::new(1).address(), 50)];
+            all.extend(self.deposits.iter().copied());
+            let mut acc = vec![[0u8; 32]];
+            for d in &all {
+                let next = crate::bridge::accumulate(acc.last().expect("one"), &d.hash());
+                acc.push(next);
+            }
+            acc
+        }
+
+        fn record_leaves(&self) -> Vec<Hash> {
+            self.inferences
+                .iter()
+                .map(|tx| tx.record(&DOMAIN).hash())
+                .collect()
+        }
+
+        fn withdrawal_leaves(&self) -> Vec<Hash> {
+            self.withdrawals
+                .iter()
+                .map(|w| w.withdrawal.leaf())
+                .collect()
+        }
+
+        fn tx_proof(&self, k: usize) -> Vec<Hash> {
+            let (d, r) = (self.deposits.len(), self.inferences.len());
+            if k < d {
+                Vec::new()
+            } else if k < d + r {
+                leaf_path(&self.record_leaves(), k - d)
+            } else {
+                leaf_path(&self.withdrawal_leaves(), k - d - r)
+            }
+        }
+
+        /// Proves and verifies step `k` from `pre` (the state before it) against `post`.
+        fn check(&self, k: usize, pre: &State, post: &Hash) -> Result<bool, StateStepError> {
+            let tx = self.txs()[k];
+            let rules = rules(self.sequencer);
+            let proof = prove(pre, &tx, self.tx_proof(k), &rules).expect("a valid tx");
+            let acc = self.accumulators();
+            let accumulator_at = move |n: u64| acc[n as usize];
+            let ctx = StepContext {
+                step: k as u64,
+                deposits_start: 1,
+                deposits: self.deposits.len() as u64,
+                records: self.inferences.len() as u64,
+                records_root: merkle::root(&self.record_leaves()),
+                withdrawals_root: merkle::root(&self.withdrawal_leaves()),
+                accumulator_at: &accumulator_at,
+                rules,
+            };
+            let mut pre = pre.clone();
+            verify(&ctx, &pre.root(), post, &proof)
+        }
+    }
+
+    #[test]
+    fn every_step_of_an_honest_block_proves_and_a_wrong_post_state_fails() {
+        let f = Fixture::new();
+        let rules = rules(f.sequencer);
+        let txs = f.txs();
+        let (states, invalid) = state_trace(&f.parent, &txs, &rules);
+        assert_eq!(invalid, None);
+        assert_eq!(states.len(), txs.len() + 1);
+        let mut state = f.parent.clone();
+        for (k, tx) in txs.iter().enumerate() {
+            assert_eq!(f.check(k, &state, &states[k + 1]), Ok(true), "step {k}");
+            assert_eq!(f.check(k, &state, &states[k]), Ok(false), "step {k}");
+            tx.apply(&mut state, &rules).expect("valid");
+        }
+    }
+
+    #[test]
+    fn invalid_transactions_stop_the_trace_and_cannot_be_proven() {
+        let f = Fixture::new();
+        let alice = Key::new(1);
+        let cases: Vec<(&str, StateTx)> = vec![
+            (
+                "wrong fee",
+                StateTx::Inference(InferenceStep::of(&inference(&alice, 0, FEE + 1))),
+            ),
+            ("replayed nonce", {
+                let mut w = withdrawal(&alice, 0, 1);
+                w.withdrawal.nonce = 5;
+                StateTx::Withdrawal(w)
+            }),
+            ("forged withdrawal", {
+                let mut w = withdrawal(&Key::new(3), 0, 10);
+                w.withdrawal.sender = alice.address();
+                StateTx::Withdrawal(w)
+            }),
+            ("overdrawn", StateTx::Withdrawal(withdrawal(&alice, 0, 51))),
+        ];
+        let rules = rules(f.sequencer);
+        for (name, tx) in cases {
+            let (states, invalid) = state_trace(&f.parent, &[tx], &rules);
+            assert_eq!(invalid.map(|(k, _)| k), Some(0), "{name}");
+            assert_eq!(states[1], invalid_state(), "{name}");
+            assert!(prove(&f.parent, &tx, Vec::new(), &rules).is_err(), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_proof_for_another_transaction_or_account_is_malformed() {
+        let f = Fixture::new();
+        let rules = rules(f.sequencer);
+        let txs = f.txs();
+        let acc = f.accumulators();
+        let accumulator_at = move |n: u64| acc[n as usize];
+        let ctx = |k: u64| StepContext {
+            step: k,
+            deposits_start: 1,
+            deposits: 2,
+            records: 3,
+            records_root: merkle::root(&f.record_leaves()),
+            withdrawals_root: merkle::root(&f.withdrawal_leaves()),
+            accumulator_at: &accumulator_at,
+            rules,
+        };
+        let mut pre = f.parent.clone();
+        let root = pre.root();
+        // Deposit 1 at step 0 binds; at step 1 (queue index 2) it does not.
+        let proof = prove(&f.parent, &txs[0], Vec::new(), &rules).expect("valid");
+        assert!(verify(&ctx(0), &root, &[0; 32], &proof).is_ok());
+        assert_eq!(
+            verify(&ctx(1), &root, &[0; 32], &proof),
+            Err(StateStepError::NotBound)
+        );
+        let mut wrong = proof.clone();
+        wrong.accounts[0].account = [9; 20];
+        assert_eq!(
+            verify(&ctx(0), &root, &[0; 32], &wrong),
+            Err(StateStepError::WrongAccounts)
+        );
+        let mut wrong = proof.clone();
+        wrong.accounts[0].before.balance += 1;
+        assert_eq!(
+            verify(&ctx(0), &root, &[0; 32], &wrong),
+            Err(StateStepError::Opening(0))
+        );
+        let mut wrong = proof;
+        wrong.tx.pop();
+        assert!(matches!(
+            verify(&ctx(0), &root, &[0; 32], &wrong),
+            Err(StateStepError::TxLength { .. })
+        ));
+    }
+}

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Args;
+use verdict_challenger::{Challenger, ChallengerConfig};
+use verdict_node::l1::client::signer::{KEYSTORE_PASSWORD_ENV, load_signer};
 use verdict_node::l1::deploy::Deployment;
 use verdict_sequencer::ModelFile;
 use verdict_sequencer::full_node::{FullNode, FullNodeConfig};
@@ -21,6 +23,9 @@ use crate::l1::serve::{init_logging, shutdown_or_stdin_eof};
 /// reverted) is followed on L1, reverts included. The `verdict_*` read methods answer as
 /// the sequencer's do (sendInference is refused: send requests to the sequencer). A
 /// restart resumes from the last whole batch.
+///
+/// With --challenge-key the node also runs a challenger in the same process: it disputes
+/// every wrong record and every wrong state transition it finds on L1 (docs/challenger.md).
 #[derive(Args, Debug)]
 pub(crate) struct NodeArgs {
     /// The L1 JSON-RPC endpoint.
@@ -44,6 +49,18 @@ pub(crate) struct NodeArgs {
     /// How often L1 is polled, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 1000)]
     poll_ms: u64,
+    /// Also run a challenger in this process, paying gas and bonds with this L1 key
+    /// (0x-hex or a keystore file, password from VERDICT_KEYSTORE_PASSWORD).
+    #[arg(long, value_name = "KEY")]
+    challenge_key: Option<String>,
+    /// The in-process challenger's sample rate (1: check every record, a full verifier).
+    #[arg(
+        long,
+        value_name = "P",
+        default_value_t = 1.0,
+        requires = "challenge_key"
+    )]
+    challenge_sample_rate: f64,
     /// Stop when stdin closes (for supervisors and test harnesses).
     #[arg(long, hide = true)]
     stop_on_stdin_eof: bool,
@@ -87,13 +104,40 @@ async fn serve(args: NodeArgs) -> Result<()> {
         rpc_addr: SocketAddr::new(args.host, args.rpc_port),
         poll: Duration::from_millis(args.poll_ms.max(1)),
     };
-    let node = FullNode::start(&config, deployment, models, Some(metrics))
+    let challenger_models: Vec<_> = models.iter().map(|m| m.model.clone()).collect();
+    let node = FullNode::start(&config, deployment.clone(), models, Some(metrics))
         .await
         .context("starting the full node")?;
     println!("Node RPC   {}", node.rpc.http_url());
     println!("WebSocket  {}", node.rpc.ws_url());
     println!("Following  {}", args.l1_rpc);
+    let challenger = match &args.challenge_key {
+        None => None,
+        Some(key) => {
+            let signer = load_signer(key, std::env::var(KEYSTORE_PASSWORD_ENV).ok().as_deref())
+                .context("loading --challenge-key")?;
+            let challenger_config = ChallengerConfig {
+                l1_rpc: args.l1_rpc.clone(),
+                data_dir: args.data_dir.join("challenger"),
+                sample_rate: args.challenge_sample_rate,
+                l1_poll_ms: args.poll_ms.max(1),
+                ..ChallengerConfig::default()
+            };
+            let challenger =
+                Challenger::start(&challenger_config, deployment, signer, challenger_models)
+                    .await
+                    .context("starting the in-process challenger")?;
+            println!(
+                "Challenger {} (sample rate {})",
+                challenger.address, args.challenge_sample_rate
+            );
+            Some(challenger)
+        }
+    };
     shutdown_or_stdin_eof(args.stop_on_stdin_eof).await?;
+    if let Some(challenger) = challenger {
+        challenger.stop().await;
+    }
     node.stop().await;
     Ok(())
 }

@@ -3,7 +3,9 @@
 //! withdrawal` gets a block's state transition wrong (a fee above the registered one, a
 //! mis-credited deposit, a withdrawal its sender never signed); the devnet's challenger
 //! recomputes every block's transition from L1 alone, opens a state game against the
-//! block, and wins it: the batch is reverted and the sequencer's bond slashed.
+//! block, and wins it: the batch is reverted and the sequencer's bond slashed. For the
+//! fee case the challenger is not the devnet's but one running inside `verdict node
+//! --challenge-key` (a full node that disputes what it finds).
 
 use std::time::{Duration, Instant};
 
@@ -21,27 +23,70 @@ use verdict_specs::l2::request::InferenceRequest;
 
 use crate::support::{Devnet, dev_key, input_for};
 
-async fn caught(mode: &'static str) {
+/// A `verdict node --challenge-key` process, killed when dropped.
+struct NodeWithChallenger(std::process::Child);
+
+impl Drop for NodeWithChallenger {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn caught(mode: &'static str, in_node: bool) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let devnet = Devnet::start(
-        dir.path(),
-        &[
-            "--block-time",
-            "0.2",
-            "--l1-block-time",
-            "0.5",
-            "--dispute-window",
-            "80",
-            "--batch-blocks",
-            "4",
-            "--batch-interval",
-            "2",
-            "--faulty-sequencer",
-            "1",
-            "--fault-mode",
-            mode,
-        ],
-    );
+    let mut args = vec![
+        "--block-time",
+        "0.2",
+        "--l1-block-time",
+        "0.5",
+        "--dispute-window",
+        "80",
+        "--batch-blocks",
+        "4",
+        "--batch-interval",
+        "2",
+        "--faulty-sequencer",
+        "1",
+        "--fault-mode",
+        mode,
+    ];
+    if in_node {
+        args.push("--no-challenger");
+    }
+    let devnet = Devnet::start(dir.path(), &args);
+    let _node = in_node.then(|| {
+        let key = format!("0x{}", alloy::hex::encode(dev_key(8).to_bytes()));
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_verdict"))
+            .args([
+                "node",
+                "--stop-on-stdin-eof",
+                "--rpc-port",
+                "0",
+                "--poll-ms",
+                "200",
+            ])
+            .args([
+                "--l1-rpc",
+                &devnet.l1_rpc,
+                "--challenge-key",
+                &key,
+                "--deployment",
+            ])
+            .arg(dir.path().join("deployment.json"))
+            .arg("--data-dir")
+            .arg(dir.path().join("node"))
+            .env(
+                "RUST_LOG",
+                std::env::var("VERDICT_TEST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .expect("verdict node starts");
+        NodeWithChallenger(child)
+    });
     let client = devnet.client();
     if mode != "deposit" {
         // One paid request: the fault rides on it.
@@ -103,16 +148,16 @@ async fn caught(mode: &'static str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_wrong_fee_is_caught_by_a_state_game() {
-    caught("fee").await;
+async fn a_wrong_fee_is_caught_by_a_full_node_running_a_challenger() {
+    caught("fee", true).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_miscredited_deposit_is_caught_by_a_state_game() {
-    caught("deposit").await;
+    caught("deposit", false).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_forged_withdrawal_is_caught_by_a_state_game() {
-    caught("withdrawal").await;
+    caught("withdrawal", false).await;
 }

@@ -15,7 +15,7 @@ use verdict_node::l1::contracts::VerdictL1;
 use verdict_specs::Hash;
 use verdict_specs::batch::BatchHeader;
 use verdict_specs::bridge::Deposit;
-use verdict_specs::game::state_step::{StepError, StepRules, block_txs, state_trace};
+use verdict_specs::game::state_step::{StepError, StepRules, apply_trace, block_txs};
 use verdict_specs::l2::block::BlockHeader;
 use verdict_specs::l2::posted::PostedBatch;
 use verdict_specs::l2::request::SigningDomain;
@@ -118,7 +118,8 @@ impl StateFollower {
                 fee_at: &fee_at,
             };
             let txs = block_txs(&deposits, &block.inferences, &block.withdrawals);
-            let (trace, invalid) = state_trace(&state, &txs, &rules);
+            // On a fault the batch is not recorded, so `state` may end half-applied.
+            let (trace, invalid) = apply_trace(&mut state, &txs, &rules);
             let holds = invalid.is_none() && trace.last() == Some(&h.state_root);
             if !holds {
                 return Ok(Some(StateFault {
@@ -127,10 +128,6 @@ impl StateFollower {
                     invalid,
                     parent: parent_header,
                 }));
-            }
-            for tx in &txs {
-                // Valid by the trace above.
-                let _ = tx.apply(&mut state, &rules);
             }
             parent_header = *h;
         }

@@ -292,7 +292,7 @@ fn u64_of(v: U256) -> Result<u64> {
     u64::try_from(v).map_err(|_| L1Error::Unexpected(format!("{v} does not fit 64 bits")))
 }
 
-fn header_to_sol_game(h: &BatchHeader) -> super::bindings::game::BatchData::Header {
+pub(super) fn header_to_sol_game(h: &BatchHeader) -> super::bindings::game::BatchData::Header {
     let s = header_to_sol(h);
     super::bindings::game::BatchData::Header {
         index: s.index,

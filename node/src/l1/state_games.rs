@@ -2,10 +2,10 @@
 //! transition and proving the disputed step. Bisection moves (`choose`, `bisect`),
 //! timeouts and credits are the inference game's (`games`).
 
-use super::bindings::game::{BatchData as GameBatchData, DisputeGame, StateStepVerifier};
+use super::bindings::game::{DisputeGame, StateStepVerifier};
 use super::client::{L1Error, Result};
-use super::contracts::{VerdictL1, decode_event, header_to_sol};
-use super::games::OpenedGame;
+use super::contracts::{VerdictL1, decode_event};
+use super::games::{OpenedGame, header_to_sol_game};
 use alloy::primitives::{Address, B256, Bytes, U256};
 use alloy::rpc::types::TransactionReceipt;
 use verdict_specs::batch::BatchHeader;
@@ -25,8 +25,8 @@ impl VerdictL1 {
         headers: &[BlockHeader],
     ) -> Result<OpenedGame> {
         let call = DisputeGame::openStateCall {
-            batch: game_header(batch),
-            previousBatch: game_header(previous),
+            batch: header_to_sol_game(batch),
+            previousBatch: header_to_sol_game(previous),
             headers: headers.iter().map(|h| Bytes::from(h.encode())).collect(),
         };
         let receipt = self
@@ -77,20 +77,5 @@ pub fn sol_proof(proof: &StateStepProof) -> StateStepVerifier::StateStepProof {
                 siblings: o.siblings.iter().map(|h| B256::from(*h)).collect(),
             })
             .collect(),
-    }
-}
-
-fn game_header(h: &BatchHeader) -> GameBatchData::Header {
-    let s = header_to_sol(h);
-    GameBatchData::Header {
-        index: s.index,
-        firstBlock: s.firstBlock,
-        lastBlock: s.lastBlock,
-        outputRoot: s.outputRoot,
-        dataHash: s.dataHash,
-        depositsStart: s.depositsStart,
-        depositsEnd: s.depositsEnd,
-        depositAccumulator: s.depositAccumulator,
-        l1Block: s.l1Block,
     }
 }

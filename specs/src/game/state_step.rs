@@ -348,11 +348,21 @@ pub fn state_trace(
     txs: &[StateTx],
     rules: &StepRules<'_>,
 ) -> (Vec<Hash>, Option<(usize, StepError)>) {
-    let mut state = parent.clone();
+    apply_trace(&mut parent.clone(), txs, rules)
+}
+
+/// [`state_trace`] applied to `state` itself, which ends as the state after the block
+/// (after the last valid transaction, when one is invalid), so a follower applies each
+/// transaction once.
+pub fn apply_trace(
+    state: &mut State,
+    txs: &[StateTx],
+    rules: &StepRules<'_>,
+) -> (Vec<Hash>, Option<(usize, StepError)>) {
     let mut states = Vec::with_capacity(txs.len() + 1);
     states.push(state.root());
     for (k, tx) in txs.iter().enumerate() {
-        if let Err(error) = tx.apply(&mut state, rules) {
+        if let Err(error) = tx.apply(state, rules) {
             states.resize(txs.len() + 1, invalid_state());
             return (states, Some((k, error)));
         }

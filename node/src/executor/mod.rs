@@ -5,7 +5,7 @@
 //!   slow and obviously right.
 //! - [`BurnExecutor`]: the same graph on burn tensors, batched, every weight prepared once
 //!   at construction. It must agree with the reference bit for bit on every input, batch
-//!   size, thread count and backend; `node/tests/executor_*.rs` check that.
+//!   size, thread count and backend; `node/tests/integration/executor_*.rs` check that.
 //!
 //! # Why the fast executor is exact
 //!

@@ -29,8 +29,9 @@ pub const OPENRPC_JSON: &str = include_str!("../../../specs/openrpc.json");
 /// [`OPENRPC_JSON`], parsed.
 pub fn openrpc_document() -> &'static serde_json::Value {
     static DOCUMENT: LazyLock<serde_json::Value> = LazyLock::new(|| {
-        serde_json::from_str(OPENRPC_JSON)
-            .expect("specs/openrpc.json is valid JSON (checked by node/tests/rpc_server.rs)")
+        serde_json::from_str(OPENRPC_JSON).expect(
+            "specs/openrpc.json is valid JSON (checked by node/tests/integration/rpc_server.rs)",
+        )
     });
     &DOCUMENT
 }

@@ -31,7 +31,7 @@ fn chw(shape: &[u32]) -> [usize; 3] {
 ///
 /// Not burn's `max_pool2d`: its SIMD kernel (burn-ndarray 0.22.1) panics on some valid
 /// geometries, e.g. a `[4, 1]` window with vertical padding over a `148 x 1 x 1` input
-/// (`node/tests/executor_edges.rs` keeps that case).
+/// (`node/tests/integration/executor_edges.rs` keeps that case).
 #[derive(Clone, Debug)]
 pub(super) struct MaxPool {
     input: ValueId,

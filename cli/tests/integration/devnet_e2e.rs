@@ -3,7 +3,7 @@
 //! interpreter's; blocks sealed; batches posted and finalized after the window; every
 //! inclusion proof verifies against the output root posted on L1.
 
-mod support;
+use crate::support;
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};

@@ -2,7 +2,7 @@
 //! `evm_snapshot`/`evm_revert`, then a different block at the same height) is reported
 //! so the consumer can undo, then the new logs are delivered.
 
-mod support;
+use crate::support;
 
 use alloy::primitives::{Address, U256};
 use alloy::providers::Provider;

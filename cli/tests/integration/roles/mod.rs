@@ -1,5 +1,5 @@
-//! The roles end to end, as real processes on the embedded L1, in one test binary so
-//! their mostly idle waits (L1 blocks, dispute windows) overlap:
+//! The roles end to end, as real processes on the embedded L1; their waits are mostly
+//! idle (L1 blocks, dispute windows), so they overlap well when run in parallel:
 //! - [`bridge`]: deposit, fees, withdrawal, finality and one claim on L1;
 //! - [`dispute`]: a faulty sequencer caught, reverted and slashed; a lying challenger
 //!   losing; both sides restarted mid-game;
@@ -7,9 +7,6 @@
 //!   state games;
 //! - [`full_node`]: `verdict node` rebuilding the chain from L1 alone;
 //! - [`verify`]: `verdict verify` against L1, and against a lying L2 endpoint.
-
-#[path = "../support/mod.rs"]
-mod support;
 
 mod bridge;
 mod dispute;

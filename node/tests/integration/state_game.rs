@@ -9,7 +9,7 @@
 //! Gas of a deposit, of each kind of state one-step proof and of opening is printed
 //! (`--nocapture`) for the issue notes.
 
-mod support;
+use crate::support;
 
 use alloy::primitives::{B256, U256};
 use alloy::signers::SignerSync;

@@ -1,7 +1,7 @@
 //! The embedded L1 with a data dir: everything reported survives closing and reopening,
 //! a torn journal tail is cut off, and a journal from another chain is refused.
 
-mod devchain_support;
+use crate::devchain_support;
 
 use alloy::eips::BlockNumberOrTag;
 use alloy::network::TransactionBuilder;

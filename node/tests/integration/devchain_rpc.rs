@@ -1,7 +1,7 @@
 //! The embedded L1 over JSON-RPC, driven by alloy as a wallet or library would: a real
 //! server on a loopback port, HTTP and WebSocket clients.
 
-mod devchain_support;
+use crate::devchain_support;
 
 use alloy::consensus::{SignableTransaction, TxEip7702, TxEnvelope, TxLegacy};
 use alloy::eips::BlockNumberOrTag;

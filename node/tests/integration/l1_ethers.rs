@@ -2,7 +2,7 @@
 //! in `node/tests/clients/ethers` when missing), talks to the embedded chain: chain id,
 //! balances, a signed transfer, a deposit to the `Bridge`, its receipt and its logs.
 
-mod support;
+use crate::support;
 
 use alloy::primitives::U256;
 use std::path::PathBuf;

@@ -9,7 +9,7 @@
 //! Gas per move and per one-step verification is printed (`--nocapture`) for the figures
 //! in the issue notes.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 

@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-#[path = "../../../node/tests/support/mod.rs"]
+#[path = "../../../../node/tests/integration/support/mod.rs"]
 pub(crate) mod anvil;
 
 use std::io::{BufRead, BufReader};

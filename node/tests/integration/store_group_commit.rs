@@ -329,10 +329,13 @@ fn sigkill_child() {
 fn acknowledged_sets_survive_sigkill_and_no_set_is_partial() {
     let dir = tempfile::tempdir().expect("temp dir");
     let exe = std::env::current_exe().expect("test binary");
+    // libtest names a test by its module path without the crate's own name.
+    let module = module_path!().split_once("::").map_or("", |(_, rest)| rest);
+    let child_test = format!("{module}::sigkill_child");
     let mut child = Command::new(exe)
         .args([
             "--exact",
-            "sigkill_child",
+            child_test.as_str(),
             "--nocapture",
             "--test-threads=1",
         ])

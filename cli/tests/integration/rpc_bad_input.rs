@@ -5,7 +5,7 @@
 //! The rows share one devnet (starting one takes seconds); each row uses its own sender,
 //! so rows cannot disturb each other's nonces.
 
-mod support;
+use crate::support;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

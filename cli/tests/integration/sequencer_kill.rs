@@ -3,7 +3,7 @@
 //! chain at the position it was given, each sender's records are in nonce order with no
 //! duplicate and no gap, and no block range was ever posted to L1 twice.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};

@@ -3,7 +3,7 @@
 //! finalize, deposit, read the queue. The end state (contract reads, code, storage,
 //! events) is captured so the chains can be compared field by field.
 
-mod support;
+use crate::support;
 
 use alloy::primitives::{Address, B256, U256};
 use alloy::providers::Provider;

@@ -8,21 +8,18 @@
 //! Unlike records, which are sampled, every block is checked: a transaction costs a few
 //! Merkle path updates, nothing like a model run.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use verdict_node::l1::client::{L1Error, Result};
 use verdict_node::l1::contracts::VerdictL1;
+use verdict_node::l1::state_inputs::L1StateInputs;
 use verdict_specs::Hash;
 use verdict_specs::batch::BatchHeader;
-use verdict_specs::bridge::Deposit;
 use verdict_specs::game::state_step::{StepError, StepRules, apply_trace, block_txs};
 use verdict_specs::l2::block::BlockHeader;
 use verdict_specs::l2::posted::PostedBatch;
 use verdict_specs::l2::request::SigningDomain;
 use verdict_specs::l2::transition::State;
-
-/// Most L1 blocks read in one `eth_getLogs`.
-const MAX_RANGE: u64 = 2_000;
 
 /// A block whose state transition does not hold.
 #[derive(Clone, Debug)]
@@ -43,9 +40,7 @@ pub struct StateFollower {
     sequencer: [u8; 20],
     /// After each batch that checked out: its header hash, last block, state.
     after: BTreeMap<u64, (Hash, BlockHeader, State)>,
-    deposits: Vec<Deposit>,
-    deposits_scanned_to: u64,
-    fees: HashMap<(Hash, u64), Option<u128>>,
+    inputs: L1StateInputs,
 }
 
 impl StateFollower {
@@ -55,9 +50,7 @@ impl StateFollower {
             domain,
             sequencer,
             after: BTreeMap::new(),
-            deposits: Vec::new(),
-            deposits_scanned_to: deployed_at.saturating_sub(1),
-            fees: HashMap::new(),
+            inputs: L1StateInputs::new(deployed_at),
         }
     }
 
@@ -95,20 +88,20 @@ impl StateFollower {
         let (mut parent_header, mut state) = parent;
         for (position, block) in batch.blocks.iter().enumerate() {
             let h = &block.header;
-            let deposits = self
-                .deposits(
-                    l1,
-                    parent_header.deposits_consumed,
-                    h.deposits_consumed,
-                    latest,
-                )
-                .await?;
-            let mut fees = HashMap::new();
-            for tx in &block.inferences {
-                let model = tx.signed.request.model_id;
-                let fee = self.fee_at(l1, model, h.l1_origin).await?;
-                fees.insert(model, fee);
-            }
+            let (from, to) = (parent_header.deposits_consumed, h.deposits_consumed);
+            let Some(deposits) = self.inputs.deposits(l1, from, to, latest).await? else {
+                return Err(L1Error::Unexpected(format!(
+                    "a block consumes deposits {from}..{to}; the queue holds {}",
+                    self.inputs.queue_len()
+                )));
+            };
+            let deposits = deposits.to_vec();
+            let models: Vec<Hash> = block
+                .inferences
+                .iter()
+                .map(|tx| tx.signed.request.model_id)
+                .collect();
+            let fees = self.inputs.block_fees(l1, &models, h.l1_origin).await?;
             let fee_at = move |model: &Hash, _: u64| fees.get(model).copied().flatten();
             let rules = StepRules {
                 domain: self.domain,
@@ -136,38 +129,5 @@ impl StateFollower {
             (batch.header.hash(), parent_header, state),
         );
         Ok(None)
-    }
-
-    /// Queue entries `from..to`, reading the bridge's events as far as needed.
-    async fn deposits(
-        &mut self,
-        l1: &VerdictL1,
-        from: u64,
-        to: u64,
-        latest: u64,
-    ) -> Result<Vec<Deposit>> {
-        while (self.deposits.len() as u64) < to && self.deposits_scanned_to < latest {
-            let start = self.deposits_scanned_to + 1;
-            let end = latest.min(start + MAX_RANGE - 1);
-            self.deposits.extend(l1.deposits(start, end).await?);
-            self.deposits_scanned_to = end;
-        }
-        let (from, to) = (from as usize, to as usize);
-        if to > self.deposits.len() || from > to {
-            return Err(L1Error::Unexpected(format!(
-                "a block consumes deposits {from}..{to}; the queue holds {}",
-                self.deposits.len()
-            )));
-        }
-        Ok(self.deposits[from..to].to_vec())
-    }
-
-    async fn fee_at(&mut self, l1: &VerdictL1, model: Hash, block: u64) -> Result<Option<u128>> {
-        if let Some(fee) = self.fees.get(&(model, block)) {
-            return Ok(*fee);
-        }
-        let fee = l1.fee_at(model.into(), block).await?;
-        self.fees.insert((model, block), fee);
-        Ok(fee)
     }
 }

@@ -9,7 +9,7 @@
 //! is written in one RocksDB write with its blocks, so a killed node resumes from the
 //! last whole batch.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -21,12 +21,12 @@ use tracing::{error, info, warn};
 use verdict_node::l1::client::{ClientConfig, L1Client, L1Error};
 use verdict_node::l1::contracts::VerdictL1;
 use verdict_node::l1::deploy::Deployment;
+use verdict_node::l1::state_inputs::L1StateInputs;
 use verdict_node::rpc::VerdictApiServer;
 use verdict_node::rpc::server::{MetricsRender, RpcServer, RpcServerConfig};
 use verdict_node::rpc::types::Status;
 use verdict_node::store::WriteSet;
 use verdict_specs::batch::BatchHeader;
-use verdict_specs::bridge::Deposit;
 use verdict_specs::game::state_step::{StepRules, block_txs};
 use verdict_specs::l2::block::BlockHeader;
 use verdict_specs::l2::posted::PostedBatch;
@@ -145,10 +145,8 @@ impl FullNode {
             domain,
             models,
             sequencer: deployment.sequencer,
-            deposits: Vec::new(),
-            deposits_scanned_to: deployment.deployed_at_block.saturating_sub(1),
+            inputs: L1StateInputs::new(deployment.deployed_at_block),
             halted: None,
-            fees: HashMap::new(),
         };
         let (stop, stop_rx) = watch::channel(false);
         let task = tokio::spawn(follower.run(config.poll, stop_rx));
@@ -177,13 +175,10 @@ struct Follower {
     domain: SigningDomain,
     models: Arc<ModelSet>,
     sequencer: Address,
-    /// The bridge's queue, by index, as far as read.
-    deposits: Vec<Deposit>,
-    deposits_scanned_to: u64,
+    /// The bridge's queue and the registry's fees, as far as read.
+    inputs: L1StateInputs,
     /// Set when a batch was found invalid: nothing after it can be applied.
     halted: Option<u64>,
-    /// `feeAt(model, l1_block)` answers read so far.
-    fees: HashMap<(Hash, u64), Option<u128>>,
 }
 
 impl Follower {
@@ -322,41 +317,6 @@ impl Follower {
         Ok(())
     }
 
-    /// The deposits with queue indices `from..to`, reading L1 as far as needed.
-    async fn deposits(
-        &mut self,
-        from: u64,
-        to: u64,
-        latest: u64,
-    ) -> Result<&[Deposit], FollowError> {
-        while (self.deposits.len() as u64) < to && self.deposits_scanned_to < latest {
-            let start = self.deposits_scanned_to + 1;
-            let end = latest.min(start + MAX_RANGE - 1);
-            self.deposits.extend(self.l1.deposits(start, end).await?);
-            self.deposits_scanned_to = end;
-        }
-        if (self.deposits.len() as u64) < to {
-            return Err(FollowError::Invalid {
-                index: u64::MAX,
-                reason: format!(
-                    "it consumes deposits up to {to}; the queue has {}",
-                    self.deposits.len()
-                ),
-            });
-        }
-        Ok(&self.deposits[from as usize..to as usize])
-    }
-
-    /// `ModelRegistry.feeAt(model, l1_block)`, cached (fee history never changes).
-    async fn fee_at(&mut self, model: Hash, l1_block: u64) -> Result<Option<u128>, FollowError> {
-        if let Some(fee) = self.fees.get(&(model, l1_block)) {
-            return Ok(*fee);
-        }
-        let fee = self.l1.fee_at(model.into(), l1_block).await?;
-        self.fees.insert((model, l1_block), fee);
-        Ok(fee)
-    }
-
     /// Checks, applies, re-executes and stores one posted batch, in one write.
     async fn apply(
         &mut self,
@@ -392,20 +352,28 @@ impl Follower {
                     h.number
                 )));
             }
-            let deposits = self
-                .deposits(consumed, h.deposits_consumed, latest)
-                .await
-                .map_err(|e| invalid(e.to_string()))?
-                .to_vec();
+            let to = h.deposits_consumed;
+            let deposits = match self.inputs.deposits(&self.l1, consumed, to, latest).await {
+                Ok(Some(deposits)) => deposits.to_vec(),
+                Ok(None) => {
+                    return Err(invalid(format!(
+                        "it consumes deposits up to {to}; the queue has {}",
+                        self.inputs.queue_len()
+                    )));
+                }
+                Err(e) => return Err(invalid(e.to_string())),
+            };
             // The complete rules of specs/state.md §3: signatures, the registered fee at
             // the block's l1_origin, nonces and balances, in trace order.
-            let mut fees = HashMap::new();
-            for tx in &block.inferences {
-                let model = tx.signed.request.model_id;
-                if let std::collections::hash_map::Entry::Vacant(e) = fees.entry(model) {
-                    e.insert(self.fee_at(model, h.l1_origin).await?);
-                }
-            }
+            let models: Vec<Hash> = block
+                .inferences
+                .iter()
+                .map(|tx| tx.signed.request.model_id)
+                .collect();
+            let fees = self
+                .inputs
+                .block_fees(&self.l1, &models, h.l1_origin)
+                .await?;
             let fee_at = |model: &Hash, _: u64| fees.get(model).copied().flatten();
             let rules = StepRules {
                 domain: self.domain,

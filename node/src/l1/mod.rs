@@ -18,4 +18,5 @@ pub mod devchain;
 pub mod games;
 pub mod local_evm;
 pub mod state_games;
+pub mod state_inputs;
 pub mod withdrawals;

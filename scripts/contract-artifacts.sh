@@ -15,7 +15,7 @@ out_dir="$root/node/artifacts"
 
 # Contracts the node deploys and talks to, plus test harnesses the differential tests
 # call in revm.
-contracts=(Bridge ModelRegistry Rollup OneStepVerifier StateStepVerifier DisputeGame MerkleHarness)
+contracts=(Bridge ModelRegistry Rollup OneStepVerifier StateStepVerifier BatchDataVerifier DisputeGame MerkleHarness)
 
 cd "$root/contracts"
 if [ ! -x node_modules/.bin/forge ]; then

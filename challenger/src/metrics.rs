@@ -8,6 +8,9 @@ pub const RECORDS_SKIPPED_TOTAL: &str = "verdict_challenger_records_skipped_tota
 pub const MISMATCHES_TOTAL: &str = "verdict_challenger_mismatches_total";
 /// Posted batches whose data is not a valid batch for its header.
 pub const INVALID_BATCHES_TOTAL: &str = "verdict_challenger_invalid_batches_total";
+/// Batches reverted by a data fault proof of this challenger (a block's body did not
+/// back its header).
+pub const DATA_FAULTS_PROVEN_TOTAL: &str = "verdict_challenger_data_faults_proven_total";
 /// Batches read from L1.
 pub const BATCHES_TOTAL: &str = "verdict_challenger_batches_total";
 /// Games opened.

@@ -219,9 +219,19 @@ impl Runner {
         let batch = match PostedBatch::check(header, &data, &self.domain, None) {
             Ok(batch) => Arc::new(batch),
             Err(e) => {
-                // Batch data that does not match its own headers is not provable yet.
                 error!(batch = index, "posted batch data is invalid: {e}");
                 metrics::counter!(m::INVALID_BATCHES_TOTAL).increment(1);
+                match e.provable_block() {
+                    // A block whose body does not back its header: the data alone
+                    // proves it on L1 (no game, no bond), and the batch is reverted.
+                    Some(block) => self.prove_data_fault(header, &data, block).await?,
+                    // The rollup derives the rest of the header from the data itself,
+                    // so this means the L1 endpoint or the deployment is not Verdict's.
+                    None => error!(
+                        batch = index,
+                        "this cannot be proven on L1: is the deployment file for this rollup?"
+                    ),
+                }
                 return Ok(());
             }
         };
@@ -342,6 +352,38 @@ impl Runner {
             }
         }
         Ok(self.state.parent_of_index(index).is_some())
+    }
+
+    /// Reverts the batch `header` with a data fault proof of its block `block` (position in
+    /// the batch). Another challenger may have done it first: that is not an error.
+    async fn prove_data_fault(
+        &mut self,
+        header: &BatchHeader,
+        data: &[u8],
+        block: usize,
+    ) -> Result<(), StepError> {
+        match self.l1.prove_data_fault(header, data, block).await {
+            Ok((event, receipt)) => {
+                warn!(
+                    batch = header.index,
+                    block = header.first_block + block as u64,
+                    fault = ?event.fault,
+                    gas = receipt.gas_used,
+                    "data fault proven: the batch is reverted and the sequencer slashed"
+                );
+                metrics::counter!(m::DATA_FAULTS_PROVEN_TOTAL).increment(1);
+                metrics::counter!(m::L1_GAS_SPENT_TOTAL).increment(receipt.gas_used);
+                Ok(())
+            }
+            Err(e) if self.l1.batch_hash(header.index).await? != B256::from(header.hash()) => {
+                info!(
+                    batch = header.index,
+                    "the batch was reverted before this proof landed: {e}"
+                );
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Opens (or adopts, after a restart) a state game against the faulty block.

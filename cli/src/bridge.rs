@@ -222,6 +222,7 @@ async fn contracts(
                 challenger_bond: U256::ZERO,
                 clock_blocks: 0,
                 state_step_verifier: Address::ZERO,
+                batch_data_verifier: Address::ZERO,
                 inclusion_deadline: 0,
             }
         }

@@ -71,8 +71,9 @@ pub(crate) struct DevnetArgs {
     /// the challenger catch a wrong record, win the game on L1, and the batch revert.
     #[arg(long, value_name = "R")]
     faulty_sequencer: Option<f64>,
-    /// With --faulty-sequencer: output, intermediate, silent, fee, deposit or withdrawal
-    /// (see `verdict sequencer --help`).
+    /// With --faulty-sequencer: output, intermediate, silent, fee, deposit, withdrawal or
+    /// drain (a batch whose header claims 100 ether its data does not hold; see
+    /// `verdict sequencer --help`).
     #[arg(long, value_name = "MODE", default_value = "output")]
     fault_mode: verdict_node::fault::FaultMode,
     /// Stop when stdin closes (for supervisors and test harnesses).

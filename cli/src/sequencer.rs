@@ -55,7 +55,9 @@ pub(crate) struct SequencerArgs {
     /// What a fault gets wrong: output (the final output), intermediate (one value
     /// mid-model, flowing on), silent (a wrong output, and no defence); or the state:
     /// fee (charged the fee + 1 wei), deposit (a deposit credited 1 wei more),
-    /// withdrawal (a forged 1-wei withdrawal from the sender to the sequencer). Overrides
+    /// withdrawal (a forged 1-wei withdrawal from the sender to the sequencer); or the
+    /// batch data: drain (a posted header commits to a 100-ether withdrawal to the
+    /// sequencer that its body lacks, reverted by a data fault proof). Overrides
     /// `fault_mode`.
     #[arg(long, value_name = "MODE")]
     fault_mode: Option<verdict_node::fault::FaultMode>,

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {BatchData} from "./BatchData.sol";
+import {BatchDataVerifier} from "./BatchDataVerifier.sol";
 import {L2Block} from "./L2Block.sol";
 import {Merkle} from "./Merkle.sol";
 import {ModelRegistry} from "./ModelRegistry.sol";
@@ -14,7 +15,9 @@ import {StateStepVerifier} from "./StateStepVerifier.sol";
 /// challenger disputes one record of a posted batch, the sequencer defends it, and the
 /// `OneStepVerifier` settles the single op they end up disagreeing on. State games
 /// (specs/state.md §6): the challenger disputes one block's state transition, and the
-/// `StateStepVerifier` settles the single transaction they end up disagreeing on.
+/// `StateStepVerifier` settles the single transaction they end up disagreeing on. Data
+/// faults (specs/batch.md): anyone shows, with the batch data alone, that a block's body
+/// does not back its header (`BatchDataVerifier`), and the batch is reverted at once.
 /// @dev Many games may run at once; each holds its batch header, so resolving a game needs
 /// nothing re-supplied. Bonds and rewards are paid out by `withdraw` (pull payments).
 contract DisputeGame {
@@ -47,7 +50,7 @@ contract DisputeGame {
         bytes[] laterHeaders;
     }
 
-    /// A batch header packed into five words.
+    /// A batch header packed into six words.
     struct PackedHeader {
         uint64 index;
         uint64 firstBlock;
@@ -55,6 +58,7 @@ contract DisputeGame {
         uint64 depositsStart;
         uint64 depositsEnd;
         uint64 l1Block;
+        bytes32 parentRoot;
         bytes32 outputRoot;
         bytes32 dataHash;
         bytes32 depositAccumulator;
@@ -123,6 +127,7 @@ contract DisputeGame {
     ModelRegistry public immutable registry;
     OneStepVerifier public immutable verifier;
     StateStepVerifier public immutable stateVerifier;
+    BatchDataVerifier public immutable dataVerifier;
     /// Wei a challenger locks to open a game.
     uint256 public immutable challengerBond;
     /// Each party's chess clock, in L1 blocks, for a whole game.
@@ -160,6 +165,14 @@ contract DisputeGame {
     event Revealed(uint256 indexed gameId, uint256 step, uint8 dtype, uint32[] shape, bytes32 dataRoot, bytes data);
     event ElementNamed(uint256 indexed gameId, uint256 element);
     event GameResolved(uint256 indexed gameId, Status status, address winner);
+    /// Block `blockIndex` of the batch does not back its header: the batch was reverted.
+    event DataFaultProven(
+        uint64 indexed batchIndex,
+        bytes32 indexed batchHash,
+        uint256 blockIndex,
+        BatchDataVerifier.Fault fault,
+        address indexed challenger
+    );
     event Withdrawn(address indexed account, uint256 amount);
 
     error WrongBond(uint256 sent, uint256 required);
@@ -182,6 +195,7 @@ contract DisputeGame {
     error RevealMismatch();
     error ElementOutOfRange(uint256 element, uint256 count);
     error BatchStillCurrent(uint256 gameId);
+    error ZeroParameter(string name);
     error NothingToWithdraw();
     error TransferFailed(address to, uint256 amount);
 
@@ -190,13 +204,18 @@ contract DisputeGame {
         ModelRegistry registry_,
         OneStepVerifier verifier_,
         StateStepVerifier stateVerifier_,
+        BatchDataVerifier dataVerifier_,
         uint256 challengerBond_,
         uint64 clockBlocks_
     ) {
+        // A zero bond makes lying free; a zero clock lets the first mover win by timeout.
+        if (challengerBond_ == 0) revert ZeroParameter("challengerBond");
+        if (clockBlocks_ == 0) revert ZeroParameter("clockBlocks");
         rollup = rollup_;
         registry = registry_;
         verifier = verifier_;
         stateVerifier = stateVerifier_;
+        dataVerifier = dataVerifier_;
         challengerBond = challengerBond_;
         clockBlocks = clockBlocks_;
     }
@@ -279,6 +298,22 @@ contract DisputeGame {
         stateContexts[gameId] = c.context;
         emit StateGameOpened(gameId, batch.index, batchHash, c.blockNumber, msg.sender, c.steps);
         if (decided) _resolve(gameId, g, Status.ChallengerWon);
+    }
+
+    /// @notice Reverts the batch `header` because block `blockIndex` of its data (`data`,
+    /// which must hash to the header's data hash) is not backed by its body: the body does
+    /// not decode as the header's records and withdrawals, or their roots differ from the
+    /// header's (specs/batch.md, "Data faults"; `BatchDataVerifier.prove` checks it all).
+    /// Anyone may call it inside the batch's dispute window; no bond is needed, since a
+    /// proof that fails reverts. The sequencer's bond is slashed and the caller credited
+    /// the reward, as for a lost game.
+    function proveDataFault(BatchData.Header calldata header, bytes calldata data, uint256 blockIndex)
+        external
+        returns (BatchDataVerifier.Fault fault)
+    {
+        fault = dataVerifier.prove(header, data, blockIndex);
+        emit DataFaultProven(header.index, BatchData.hash(header), blockIndex, fault, msg.sender);
+        rollup.revertBatch(header, msg.sender);
     }
 
     /// @notice The defender's proof of state step `k = lo` of a state game at
@@ -519,22 +554,26 @@ contract DisputeGame {
         emit MidpointPosted(gameId, g.lo, g.hi, _mid(g), midState);
     }
 
-    /// Settles bonds. A batch another game already reverted is not touched again: a
-    /// challenger win then only returns the bond, a defender win releases nothing.
+    /// Settles bonds. A game over a batch that is gone (another game or a data fault
+    /// proof reverted it) decides nothing: it ends `Abandoned` and the challenger's bond
+    /// goes back, whoever moved last, so a `timeout` cannot hand the bond to the sequencer.
     function _resolve(uint256 gameId, Game storage g, Status outcome) private {
-        g.status = outcome;
         BatchData.Header memory header = _header(g);
-        bool current = rollup.isCurrent(header);
         address winner;
-        if (outcome == Status.ChallengerWon) {
+        if (!rollup.isCurrent(header)) {
+            outcome = Status.Abandoned;
             winner = g.challenger;
             credits[winner] += challengerBond;
-            if (current) rollup.revertBatch(header, winner);
+        } else if (outcome == Status.ChallengerWon) {
+            winner = g.challenger;
+            credits[winner] += challengerBond;
+            rollup.revertBatch(header, winner);
         } else {
             winner = rollup.sequencer();
             credits[winner] += challengerBond;
-            if (current) rollup.closeDispute(g.batchHash);
+            rollup.closeDispute(g.batchHash);
         }
+        g.status = outcome;
         emit GameResolved(gameId, outcome, winner);
     }
 
@@ -546,6 +585,7 @@ contract DisputeGame {
             depositsStart: header.depositsStart,
             depositsEnd: header.depositsEnd,
             l1Block: header.l1Block,
+            parentRoot: header.parentRoot,
             outputRoot: header.outputRoot,
             dataHash: header.dataHash,
             depositAccumulator: header.depositAccumulator
@@ -558,6 +598,7 @@ contract DisputeGame {
             index: p.index,
             firstBlock: p.firstBlock,
             lastBlock: p.lastBlock,
+            parentRoot: p.parentRoot,
             outputRoot: p.outputRoot,
             dataHash: p.dataHash,
             depositsStart: p.depositsStart,

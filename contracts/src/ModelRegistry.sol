@@ -7,7 +7,9 @@ pragma solidity ^0.8.24;
 /// `modelId = keccak256(graphHash ‖ weightsRoot)` (specs/model-format.md). The registry
 /// stores what a dispute needs about a model (its op count, the root its weights are
 /// opened against, its input shape) and what users pay (the fee per inference). Names are
-/// unique so clients can ask for `digits-cnn` rather than a hash.
+/// unique so clients can ask for `digits-cnn` rather than a hash. The op count and input
+/// shape are read from the graph itself at registration (`register` takes the graph's
+/// bytes), so no registration can disagree with its model file.
 contract ModelRegistry {
     /// @notice Everything registered about one model.
     struct Model {
@@ -26,8 +28,10 @@ contract ModelRegistry {
 
     /// Longest name accepted, in bytes.
     uint256 public constant MAX_NAME_BYTES = 64;
-    /// Most input axes accepted.
-    uint256 public constant MAX_RANK = 8;
+    /// Most input axes a graph may declare (specs/tensor.md).
+    uint256 public constant MAX_GRAPH_RANK = 6;
+    /// The graph encoding version this registry reads.
+    uint16 public constant GRAPH_VERSION = 1;
 
     /// A fee in force from an L1 block on (until the next change).
     struct FeeChange {
@@ -60,31 +64,41 @@ contract ModelRegistry {
     error NameTaken(string name);
     error InvalidName(string name);
     error InvalidShape();
+    error InvalidGraph();
     error ZeroOpCount();
     error UnknownModel(bytes32 modelId);
     error NotModelOwner(bytes32 modelId, address caller);
     error ZeroOwner();
 
-    /// @notice Registers a model; the caller owns it. Returns its id.
-    /// @param name 1 to 64 bytes of `[a-z0-9._-]`, unique.
-    function register(
+    /// @notice Registers the model whose canonical graph encoding is `graph` and whose
+    /// weights root is `weights`; the caller owns it (sets its fee, may hand it over).
+    /// Returns its id, `keccak(keccak(graph) ‖ weights)`. Everything a dispute relies on is
+    /// read from `graph` here, never stated: its hash, its op count (the length of every
+    /// inference trace) and its input shape (specs/model-format.md). So a registration
+    /// always agrees with the model file its id names, and registering a published model
+    /// first gains nothing but its fee: a squatter cannot make its records undefendable.
+    /// @param name 1 to 64 bytes of `[a-z0-9._-]`, unique (first come, first served).
+    function register(bytes calldata graph, bytes32 weights, uint256 fee, string calldata name)
+        external
+        returns (bytes32 modelId)
+    {
+        (uint32 ops, uint32[] memory inputShape) = readGraph(graph);
+        return _register(keccak256(graph), weights, ops, inputShape, fee, name);
+    }
+
+    function _register(
         bytes32 graphHash,
         bytes32 weights,
         uint32 ops,
-        uint32[] calldata inputShape,
+        uint32[] memory inputShape,
         uint256 fee,
         string calldata name
-    ) external returns (bytes32 modelId) {
+    ) private returns (bytes32 modelId) {
         modelId = computeModelId(graphHash, weights);
         if (models[modelId].owner != address(0)) revert ModelExists(modelId);
         if (!validName(name)) revert InvalidName(name);
         bytes32 nameHash = keccak256(bytes(name));
         if (idsByName[nameHash] != bytes32(0)) revert NameTaken(name);
-        if (ops == 0) revert ZeroOpCount();
-        if (inputShape.length == 0 || inputShape.length > MAX_RANK) revert InvalidShape();
-        for (uint256 i = 0; i < inputShape.length; i++) {
-            if (inputShape[i] == 0) revert InvalidShape();
-        }
 
         Model storage m = models[modelId];
         m.graphHash = graphHash;
@@ -98,6 +112,28 @@ contract ModelRegistry {
         modelIds.push(modelId);
         feeHistory[modelId].push(FeeChange({fromBlock: uint64(block.number), fee: fee}));
         emit ModelRegistered(modelId, msg.sender, name, graphHash, weights, ops, inputShape, fee);
+    }
+
+    /// @notice The op count and input shape a canonical graph encoding declares:
+    /// `u16 version (1) ‖ u8 rank (1..6) ‖ u32 dim × rank ‖ f32 input_scale ‖
+    /// f32 output_scale ‖ u32 node_count ‖ nodes…`. Reverts `InvalidGraph` when the prefix
+    /// is malformed, `InvalidShape` for a zero dimension, `ZeroOpCount` for no nodes. The
+    /// nodes themselves are not read: a graph that does not validate cannot be loaded by
+    /// any node, so its records are never served.
+    function readGraph(bytes calldata graph) public pure returns (uint32 ops, uint32[] memory inputShape) {
+        if (graph.length < 3 || uint16(bytes2(graph[0:2])) != GRAPH_VERSION) revert InvalidGraph();
+        uint256 rank = uint8(graph[2]);
+        if (rank == 0 || rank > MAX_GRAPH_RANK) revert InvalidShape();
+        uint256 countAt = 3 + 4 * rank + 8;
+        if (graph.length < countAt + 4) revert InvalidGraph();
+        inputShape = new uint32[](rank);
+        for (uint256 i = 0; i < rank; i++) {
+            uint32 d = uint32(bytes4(graph[3 + 4 * i:7 + 4 * i]));
+            if (d == 0) revert InvalidShape();
+            inputShape[i] = d;
+        }
+        ops = uint32(bytes4(graph[countAt:countAt + 4]));
+        if (ops == 0) revert ZeroOpCount();
     }
 
     /// @notice Sets the fee per inference (owner only), in force from this L1 block on:

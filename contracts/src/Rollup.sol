@@ -3,6 +3,7 @@ pragma solidity ^0.8.24;
 
 import {BatchData} from "./BatchData.sol";
 import {Bridge} from "./Bridge.sol";
+import {L2Block} from "./L2Block.sol";
 
 /// @title Rollup
 /// @notice Batches of Verdict L2 blocks, posted by a bonded sequencer, final once their
@@ -43,6 +44,9 @@ contract Rollup {
     /// The contract allowed to open and close disputes and to revert batches; set once.
     address public disputeGame;
     Head public head;
+    /// The hash of the last posted L2 block (the L2 genesis hash before the first batch):
+    /// the parent the next batch's first block must name.
+    bytes32 public tip;
     /// Header hash of each posted batch, by index.
     mapping(uint256 index => bytes32) public batchHashes;
     /// Games open against each batch (by header hash); `finalize` waits for all of them.
@@ -71,14 +75,11 @@ contract Rollup {
     error NotDisputeGame(address caller);
     error DisputeGameAlreadySet(address game);
     error ZeroAddress();
+    error ZeroParameter(string name);
     error ZeroAmount();
     error BondTooLow(uint256 bond, uint256 minimum);
     error BondLocked(uint256 remaining, uint256 minimum, uint64 unfinalizedBatches);
     error InsufficientBond(uint256 bond, uint256 requested);
-    error WrongFirstBlock(uint64 firstBlock, uint64 expected);
-    error EmptyBlockRange(uint64 firstBlock, uint64 lastBlock);
-    error ZeroOutputRoot();
-    error DepositsWentBack(uint64 depositsEnd, uint64 consumed);
     error WrongDepositAccumulator(uint64 depositsEnd, bytes32 stated, bytes32 actual);
     /// Deposit `index`, queued at L1 block `queuedAt`, had to be consumed before `deadline`.
     error DepositOverdue(uint64 index, uint64 queuedAt, uint64 deadline);
@@ -100,6 +101,11 @@ contract Rollup {
         uint64 inclusionDeadline_
     ) {
         if (address(bridge_) == address(0) || sequencer_ == address(0)) revert ZeroAddress();
+        // A zero window finalizes before anyone can dispute; a zero bond leaves nothing to
+        // slash; a zero deadline lets anyone block every post by depositing first.
+        if (disputeWindow_ == 0) revert ZeroParameter("disputeWindow");
+        if (minBond_ == 0) revert ZeroParameter("minBond");
+        if (inclusionDeadline_ == 0) revert ZeroParameter("inclusionDeadline");
         bridge = bridge_;
         sequencer = sequencer_;
         disputeWindow = disputeWindow_;
@@ -107,6 +113,7 @@ contract Rollup {
         inclusionDeadline = inclusionDeadline_;
         deployer = msg.sender;
         head = Head({batchCount: 0, finalizedCount: 0, nextBlock: 1, depositsConsumed: 0});
+        tip = L2Block.GENESIS_HASH;
     }
 
     /// @notice Names the dispute game contract (deployed after this one); once.
@@ -148,42 +155,43 @@ contract Rollup {
 
     // ---------------------------------------------------------------- batches
 
-    /// @notice Posts L2 blocks `firstBlock..=lastBlock`, whose last block hash is
-    /// `outputRoot` and which consumed the bridge's deposit queue up to `depositsEnd`
-    /// (accumulator `depositAccumulator`). `data` (the batch data) is hashed here, so
-    /// the posted hash always matches what anyone reads from this transaction. Refused
-    /// while the first deposit it leaves in the queue is overdue (forced inclusion).
-    function postBatch(
-        uint64 firstBlock,
-        uint64 lastBlock,
-        bytes32 outputRoot,
-        uint64 depositsEnd,
-        bytes32 depositAccumulator,
-        bytes calldata data
-    ) external returns (uint64 index) {
+    /// @notice Posts the L2 blocks whose headers `data` carries (specs/batch.md). The
+    /// batch's block range, output root (its last block's hash) and deposits consumed are
+    /// read from those headers here, never stated: the headers must continue the chain
+    /// from the last posted output root (`tip`) at `head.nextBlock`, never consume fewer
+    /// deposits than before, and name no `l1_origin` after this block
+    /// (`BatchData.readFrame`). `depositAccumulator` must be the bridge's
+    /// `accumulatorAt(depositsEnd)`, so a post built on a deposit queue an L1 reorg has
+    /// since changed fails. Refused while the first deposit the batch leaves in the queue
+    /// is overdue (forced inclusion). `data` is hashed here, so the posted hash always
+    /// matches what anyone reads from this transaction.
+    function postBatch(bytes32 depositAccumulator, bytes calldata data) external returns (uint64 index) {
         if (msg.sender != sequencer) revert NotSequencer(msg.sender);
         uint256 currentBond = bonds[msg.sender];
         if (currentBond < minBond) revert BondTooLow(currentBond, minBond);
         Head memory h = head;
-        if (firstBlock != h.nextBlock) revert WrongFirstBlock(firstBlock, h.nextBlock);
-        if (lastBlock < firstBlock) revert EmptyBlockRange(firstBlock, lastBlock);
-        if (outputRoot == bytes32(0)) revert ZeroOutputRoot();
-        if (depositsEnd < h.depositsConsumed) revert DepositsWentBack(depositsEnd, h.depositsConsumed);
+        bytes32 parentRoot = tip;
+        BatchData.Derived memory d = BatchData.readFrame(
+            data, BatchData.Tip({nextBlock: h.nextBlock, parentRoot: parentRoot, depositsConsumed: h.depositsConsumed})
+        );
         // Reverts with the bridge's CountBeyondQueue when the batch claims unqueued deposits.
-        bytes32 actual = bridge.accumulatorAt(depositsEnd);
-        if (actual != depositAccumulator) revert WrongDepositAccumulator(depositsEnd, depositAccumulator, actual);
-        _checkNotOverdue(depositsEnd);
+        bytes32 actual = bridge.accumulatorAt(d.depositsEnd);
+        if (actual != depositAccumulator) {
+            revert WrongDepositAccumulator(d.depositsEnd, depositAccumulator, actual);
+        }
+        _checkNotOverdue(d.depositsEnd);
 
         index = h.batchCount;
         BatchData.Header memory header = BatchData.Header({
             index: index,
-            firstBlock: firstBlock,
-            lastBlock: lastBlock,
-            outputRoot: outputRoot,
+            firstBlock: h.nextBlock,
+            lastBlock: d.lastBlock,
+            parentRoot: parentRoot,
+            outputRoot: d.outputRoot,
             dataHash: BatchData.dataHash(data),
             depositsStart: h.depositsConsumed,
-            depositsEnd: depositsEnd,
-            depositAccumulator: depositAccumulator,
+            depositsEnd: d.depositsEnd,
+            depositAccumulator: actual,
             l1Block: uint64(block.number)
         });
         bytes32 batchHash = BatchData.hash(header);
@@ -191,9 +199,10 @@ contract Rollup {
         head = Head({
             batchCount: index + 1,
             finalizedCount: h.finalizedCount,
-            nextBlock: lastBlock + 1,
-            depositsConsumed: depositsEnd
+            nextBlock: d.lastBlock + 1,
+            depositsConsumed: d.depositsEnd
         });
+        tip = d.outputRoot;
         emit BatchPosted(index, batchHash, header);
     }
 
@@ -245,6 +254,7 @@ contract Rollup {
             nextBlock: header.firstBlock,
             depositsConsumed: header.depositsStart
         });
+        tip = header.parentRoot;
 
         uint256 slashed = bonds[sequencer];
         bonds[sequencer] = 0;
@@ -278,6 +288,16 @@ contract Rollup {
     /// @notice `keccak` of the header's canonical bytes (`verdict_specs::batch`).
     function headerHash(BatchData.Header calldata header) external pure returns (bytes32) {
         return BatchData.hash(header);
+    }
+
+    /// @notice What `postBatch` would read from `data` now: the block range, output root
+    /// and deposits consumed of a batch continuing the posted chain (reverts with the
+    /// frame rule `data` breaks, exactly as `postBatch` would).
+    function previewBatch(bytes calldata data) external view returns (BatchData.Derived memory) {
+        Head memory h = head;
+        return BatchData.readFrame(
+            data, BatchData.Tip({nextBlock: h.nextBlock, parentRoot: tip, depositsConsumed: h.depositsConsumed})
+        );
     }
 
     /// @notice The batch data hash of `data` (`verdict_specs::batch::data_hash`).

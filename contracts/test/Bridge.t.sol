@@ -179,8 +179,10 @@ contract BridgeTest is Test {
         // casting to 'uint32' is safe because tests use a few leaves
         // forge-lint: disable-next-line(unsafe-typecast)
         first.withdrawalCount = uint32(leaves.length);
+        first.depositsConsumed = 1;
         Hdr memory second;
         second.number = 2;
+        second.depositsConsumed = 1;
         inc.blockHeader = L2.encode(first);
         second.parent = keccak256(inc.blockHeader);
         inc.laterHeaders = new bytes[](1);
@@ -189,9 +191,14 @@ contract BridgeTest is Test {
         inc.index = which;
         bytes32 output = keccak256(inc.laterHeaders[0]);
         bytes32 acc = bridge.accumulatorAt(1);
+        bytes[] memory headers = new bytes[](2);
+        (headers[0], headers[1]) = (inc.blockHeader, inc.laterHeaders[0]);
+        bytes memory data = L2.batchData(headers);
         vm.prank(SEQUENCER);
-        rollup.postBatch(1, 2, output, 1, acc, "");
-        h = BatchData.Header(0, 1, 2, output, rollup.dataHash(""), 0, 1, acc, uint64(block.number));
+        rollup.postBatch(acc, data);
+        h = BatchData.Header(
+            0, 1, 2, L2Block.GENESIS_HASH, output, rollup.dataHash(data), 0, 1, acc, uint64(block.number)
+        );
     }
 
     function leavesFor(address recipient) internal view returns (bytes32[] memory leaves) {
@@ -250,16 +257,30 @@ contract BridgeTest is Test {
         rollup.bond{value: 1 ether}();
         Hdr memory only;
         only.number = 1;
+        only.parent = L2Block.GENESIS_HASH;
         only.withdrawalsRoot = B.levels(leaves)[B.levels(leaves).length - 1][0];
         only.withdrawalCount = 2;
         Bridge.WithdrawalInclusion memory inc;
         inc.blockHeader = L2.encode(only);
         inc.proof = B.prove(leaves, 2);
         inc.index = 2;
+        bytes[] memory headers = new bytes[](1);
+        headers[0] = inc.blockHeader;
+        bytes memory data = L2.batchData(headers);
         vm.prank(SEQUENCER);
-        rollup.postBatch(1, 1, keccak256(inc.blockHeader), 0, 0, "");
-        BatchData.Header memory h =
-            BatchData.Header(0, 1, 1, keccak256(inc.blockHeader), rollup.dataHash(""), 0, 0, 0, uint64(block.number));
+        rollup.postBatch(0, data);
+        BatchData.Header memory h = BatchData.Header(
+            0,
+            1,
+            1,
+            L2Block.GENESIS_HASH,
+            keccak256(inc.blockHeader),
+            rollup.dataHash(data),
+            0,
+            0,
+            0,
+            uint64(block.number)
+        );
         vm.roll(block.number + WINDOW);
         rollup.finalize(h);
         vm.expectRevert(abi.encodeWithSelector(Bridge.WithdrawalNotInBlock.selector, 2));

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {BatchData} from "../src/BatchData.sol";
+import {BatchDataVerifier} from "../src/BatchDataVerifier.sol";
 import {Bridge} from "../src/Bridge.sol";
 import {DisputeGame} from "../src/DisputeGame.sol";
 import {ModelRegistry} from "../src/ModelRegistry.sol";
@@ -11,6 +12,7 @@ import {Rollup} from "../src/Rollup.sol";
 import {StateStepVerifier} from "../src/StateStepVerifier.sol";
 import {Case, Nodes, StepFixture} from "./OneStepVerifier.t.sol";
 import {T, TraceBuilder as B} from "./harness/TraceBuilder.sol";
+import {L2Builder as L2} from "./harness/L2Builder.sol";
 
 /// Whole games against a real Rollup, Bridge and ModelRegistry, with a three-node model
 /// (MatMul + bias, Requantize, ArgMax) whose trace the tests compute by hand.
@@ -41,7 +43,7 @@ contract DisputeGameTest is StepFixture {
         bridge.setRollup(address(rollup));
         registry = new ModelRegistry();
         stateVerifier = new StateStepVerifier(rollup, registry);
-        game = new DisputeGame(rollup, registry, verifier, stateVerifier, BOND, CLOCK);
+        game = new DisputeGame(rollup, registry, verifier, stateVerifier, new BatchDataVerifier(rollup), BOND, CLOCK);
         rollup.setDisputeGame(address(game));
         vm.deal(SEQUENCER, 10 ether);
         vm.deal(CHALLENGER, 10 ether);
@@ -57,7 +59,7 @@ contract DisputeGameTest is StepFixture {
         ns[1] = Nodes.requant(1, 0, m, s);
         ns[2] = Nodes.unary(10, 2);
         graph = B.graph(B.shape1(4), ns);
-        modelId = registry.register(keccak256(graph), weightsRootOf(), N, B.shape1(4), 0, "tiny");
+        modelId = registry.register(graph, weightsRootOf(), 0, "tiny");
     }
 
     // ------------------------------------------------------------ the model and its trace
@@ -140,19 +142,29 @@ contract DisputeGameTest is StepFixture {
         }
         inc.recordProof = B.prove(hs, which);
         inc.index = which;
-        inc.blockHeader = blockHeader(next, bytes32(0), B.levels(hs)[B.levels(hs).length - 1][0], uint32(recs.length));
+        bytes32 parent = rollup.tip();
+        inc.blockHeader = blockHeader(next, parent, B.levels(hs)[B.levels(hs).length - 1][0], uint32(recs.length));
         bytes32 hash = keccak256(inc.blockHeader);
         inc.laterHeaders = new bytes[](blocks - 1);
         for (uint64 i = 1; i < blocks; i++) {
             inc.laterHeaders[i - 1] = blockHeader(next + i, hash, bytes32(0), 0);
             hash = keccak256(inc.laterHeaders[i - 1]);
         }
+        bytes[] memory headers = new bytes[](blocks);
+        headers[0] = inc.blockHeader;
+        for (uint256 i = 1; i < blocks; i++) {
+            headers[i] = inc.laterHeaders[i - 1];
+        }
+        // Header-only data: the records are not in it (a data fault proof would revert
+        // this batch; the games here do not look at the data).
+        bytes memory data = L2.batchData(headers);
         h = BatchData.Header({
             index: 0,
             firstBlock: next,
             lastBlock: next + blocks - 1,
+            parentRoot: parent,
             outputRoot: hash,
-            dataHash: rollup.dataHash(""),
+            dataHash: rollup.dataHash(data),
             depositsStart: 0,
             depositsEnd: 0,
             depositAccumulator: bridge.accumulatorAt(0),
@@ -160,7 +172,7 @@ contract DisputeGameTest is StepFixture {
         });
         (h.index,,,) = rollup.head();
         vm.prank(SEQUENCER);
-        rollup.postBatch(h.firstBlock, h.lastBlock, h.outputRoot, 0, h.depositAccumulator, "");
+        rollup.postBatch(h.depositAccumulator, data);
     }
 
     function postOne(bytes memory rec)
@@ -322,11 +334,14 @@ contract DisputeGameTest is StepFixture {
         game.start(slow, state(honest, N), B.stateProof(commitments(honest, N), D, N), state(honest, 1));
         game.timeout(slow);
         assertTrue(game.getGame(slow).status == DisputeGame.Status.ChallengerWon, "defender timed out");
-        // The batch is gone, so the other game's win cannot release it; it just ends.
+        // The batch is gone, so the other game decides nothing: a timeout ends it as
+        // abandoned and the challenger's bond goes back (finding 4 of the security review:
+        // before, the sequencer took it by letting the challenger's clock run out).
         vm.roll(block.number + CLOCK);
         game.timeout(idle);
-        assertTrue(game.getGame(idle).status == DisputeGame.Status.DefenderWon, "challenger timed out");
-        assertEq(game.credits(SEQUENCER), BOND, "bond to the sequencer");
+        assertTrue(game.getGame(idle).status == DisputeGame.Status.Abandoned, "abandoned");
+        assertEq(game.credits(SEQUENCER), 0, "nothing to the sequencer");
+        assertEq(game.credits(OTHER), BOND, "the bond back");
     }
 
     function test_only_the_parties_move() public {
@@ -401,7 +416,7 @@ contract DisputeGameTest is StepFixture {
         inc.recordProof = B.prove(hs, which);
         inc.index = which;
         inc.blockHeader =
-            blockHeader(h.firstBlock, bytes32(0), B.levels(hs)[B.levels(hs).length - 1][0], uint32(recs.length));
+            blockHeader(h.firstBlock, h.parentRoot, B.levels(hs)[B.levels(hs).length - 1][0], uint32(recs.length));
         bytes32 hash = keccak256(inc.blockHeader);
         inc.laterHeaders = new bytes[](h.lastBlock - h.firstBlock);
         for (uint64 i = 1; i <= h.lastBlock - h.firstBlock; i++) {

@@ -9,8 +9,9 @@ contract ModelRegistryTest is Test {
     address internal constant ALICE = address(0xA11CE);
     address internal constant BOB = address(0xB0B);
 
-    bytes32 internal constant GRAPH = keccak256("graph");
     bytes32 internal constant WEIGHTS = keccak256("weights");
+    bytes internal graph;
+    bytes32 internal graphHash;
 
     event ModelRegistered(
         bytes32 indexed modelId,
@@ -25,6 +26,8 @@ contract ModelRegistryTest is Test {
 
     function setUp() public {
         registry = new ModelRegistry();
+        graph = graphOf(shape(1, 8, 8), 14, hex"0a00000000");
+        graphHash = keccak256(graph);
     }
 
     function shape(uint32 a, uint32 b, uint32 c) internal pure returns (uint32[] memory s) {
@@ -32,19 +35,31 @@ contract ModelRegistryTest is Test {
         (s[0], s[1], s[2]) = (a, b, c);
     }
 
-    function registerDigits() internal returns (bytes32) {
-        vm.prank(ALICE);
-        return registry.register(GRAPH, WEIGHTS, 14, shape(1, 8, 8), 1 gwei, "digits-cnn");
+    /// A graph encoding (specs/model-format.md) declaring `input` and `nodes` nodes,
+    /// followed by `tail` (the registry does not read the nodes).
+    function graphOf(uint32[] memory input, uint32 nodes, bytes memory tail) internal pure returns (bytes memory g) {
+        // casting to 'uint8' is safe because tests use ranks below 256
+        // forge-lint: disable-next-line(unsafe-typecast)
+        g = abi.encodePacked(uint16(1), uint8(input.length));
+        for (uint256 i = 0; i < input.length; i++) {
+            g = abi.encodePacked(g, input[i]);
+        }
+        g = abi.encodePacked(g, uint32(0x3d4ccccd), uint32(0x3dcccccd), nodes, tail);
     }
 
-    function test_register_stores_everything_and_emits() public {
-        bytes32 expectedId = keccak256(abi.encodePacked(GRAPH, WEIGHTS));
+    function registerDigits() internal returns (bytes32) {
+        vm.prank(ALICE);
+        return registry.register(graph, WEIGHTS, 1 gwei, "digits-cnn");
+    }
+
+    function test_register_reads_everything_from_the_graph_and_emits() public {
+        bytes32 expectedId = keccak256(abi.encodePacked(graphHash, WEIGHTS));
         vm.expectEmit(true, true, false, true);
-        emit ModelRegistered(expectedId, ALICE, "digits-cnn", GRAPH, WEIGHTS, 14, shape(1, 8, 8), 1 gwei);
+        emit ModelRegistered(expectedId, ALICE, "digits-cnn", graphHash, WEIGHTS, 14, shape(1, 8, 8), 1 gwei);
         bytes32 id = registerDigits();
         assertEq(id, expectedId, "model id");
         ModelRegistry.Model memory m = registry.getModel(id);
-        assertEq(m.graphHash, GRAPH, "graph hash");
+        assertEq(m.graphHash, graphHash, "graph hash");
         assertEq(m.weightsRoot, WEIGHTS, "weights root");
         assertEq(m.opCount, 14, "op count");
         assertEq(m.inputShape.length, 3, "rank");
@@ -60,22 +75,45 @@ contract ModelRegistryTest is Test {
     function test_names_and_ids_are_unique() public {
         bytes32 id = registerDigits();
         vm.expectRevert(abi.encodeWithSelector(ModelRegistry.ModelExists.selector, id));
-        registry.register(GRAPH, WEIGHTS, 14, shape(1, 8, 8), 0, "other-name");
+        registry.register(graph, WEIGHTS, 0, "other-name");
         vm.expectRevert(abi.encodeWithSelector(ModelRegistry.NameTaken.selector, "digits-cnn"));
-        registry.register(GRAPH, keccak256("other weights"), 14, shape(1, 8, 8), 0, "digits-cnn");
+        registry.register(graph, keccak256("other weights"), 0, "digits-cnn");
+    }
+
+    /// Finding 3 of the security review: a registration with a wrong op count made every
+    /// record of a model undefendable. The op count is no longer an argument: whoever
+    /// registers a model's graph first gets exactly the graph's count and shape, and a
+    /// graph with another count is another model with another id.
+    function test_a_squatter_cannot_misstate_the_op_count() public {
+        vm.prank(BOB);
+        bytes32 squatted = registry.register(graph, WEIGHTS, 1 ether, "squat");
+        assertEq(registry.opCount(squatted), 14, "the graph's own count");
+        assertEq(registry.getModel(squatted).inputShape[1], 8, "the graph's own shape");
+        bytes memory other = graphOf(shape(1, 8, 8), 15, hex"0a00000000");
+        bytes32 otherId = registry.register(other, WEIGHTS, 0, "other");
+        assertTrue(otherId != squatted, "another count is another model");
+        assertEq(registry.opCount(otherId), 15, "its own count");
     }
 
     function test_bad_registrations_are_refused() public {
         vm.expectRevert(abi.encodeWithSelector(ModelRegistry.InvalidName.selector, "Digits"));
-        registry.register(GRAPH, WEIGHTS, 14, shape(1, 8, 8), 0, "Digits");
+        registry.register(graph, WEIGHTS, 0, "Digits");
         vm.expectRevert(abi.encodeWithSelector(ModelRegistry.InvalidName.selector, ""));
-        registry.register(GRAPH, WEIGHTS, 14, shape(1, 8, 8), 0, "");
+        registry.register(graph, WEIGHTS, 0, "");
         vm.expectRevert(ModelRegistry.ZeroOpCount.selector);
-        registry.register(GRAPH, WEIGHTS, 0, shape(1, 8, 8), 0, "m");
+        registry.register(graphOf(shape(1, 8, 8), 0, ""), WEIGHTS, 0, "m");
         vm.expectRevert(ModelRegistry.InvalidShape.selector);
-        registry.register(GRAPH, WEIGHTS, 1, shape(1, 0, 8), 0, "m");
+        registry.register(graphOf(shape(1, 0, 8), 1, ""), WEIGHTS, 0, "m");
         vm.expectRevert(ModelRegistry.InvalidShape.selector);
-        registry.register(GRAPH, WEIGHTS, 1, new uint32[](0), 0, "m");
+        registry.register(graphOf(new uint32[](0), 1, ""), WEIGHTS, 0, "m");
+        vm.expectRevert(ModelRegistry.InvalidShape.selector);
+        registry.register(graphOf(new uint32[](7), 1, ""), WEIGHTS, 0, "m");
+        vm.expectRevert(ModelRegistry.InvalidGraph.selector);
+        registry.register(hex"0002010000000400000000000000000000000001", WEIGHTS, 0, "m");
+        vm.expectRevert(ModelRegistry.InvalidGraph.selector);
+        registry.register(hex"00010100000004", WEIGHTS, 0, "m");
+        vm.expectRevert(ModelRegistry.InvalidGraph.selector);
+        registry.register("", WEIGHTS, 0, "m");
     }
 
     function test_only_the_owner_changes_fee_and_owner() public {
@@ -103,24 +141,51 @@ contract ModelRegistryTest is Test {
         string memory json = vm.readFile("../specs/vectors/models.json");
         for (uint256 i = 0; i < 12; i++) {
             string memory entry = string.concat("[", vm.toString(i), "].model_id");
-            bytes32 graph = vm.parseJsonBytes32(json, string.concat(entry, ".graph_hash"));
+            bytes32 graphHash_ = vm.parseJsonBytes32(json, string.concat(entry, ".graph_hash"));
             bytes32 weights = vm.parseJsonBytes32(json, string.concat(entry, ".weights_root"));
             bytes32 id = vm.parseJsonBytes32(json, string.concat(entry, ".id"));
-            assertEq(registry.computeModelId(graph, weights), id, string.concat("vector ", vm.toString(i)));
+            assertEq(registry.computeModelId(graphHash_, weights), id, string.concat("vector ", vm.toString(i)));
         }
     }
 
-    function testFuzz_any_valid_model_registers_once(bytes32 graph, bytes32 weights, uint32 ops, uint32 d0, uint256 fee)
-        public
-    {
+    /// Every model of specs/vectors/models.json registers with its own op count and
+    /// input shape, read from its graph bytes.
+    function test_registrations_of_the_specs_models_match_their_graphs() public {
+        string memory json = vm.readFile("../specs/vectors/models.json");
+        for (uint256 i = 0; i < 12; i++) {
+            string memory entry = string.concat("[", vm.toString(i), "]");
+            bytes memory file = vm.parseJsonBytes(json, string.concat(entry, ".model_hex"));
+            // file = "VERDICTM" ‖ u16 version ‖ u32 graph length ‖ graph ‖ …
+            uint256 len = uint32(bytes4(slice(file, 10, 14)));
+            bytes memory g = slice(file, 14, 14 + len);
+            bytes32 weights = vm.parseJsonBytes32(json, string.concat(entry, ".model_id.weights_root"));
+            bytes32 id = registry.register(g, weights, 0, string.concat("m", vm.toString(i)));
+            assertEq(id, vm.parseJsonBytes32(json, string.concat(entry, ".model_id.id")), "id");
+            uint256 nodes;
+            while (vm.keyExistsJson(json, string.concat(entry, ".graph.nodes[", vm.toString(nodes), "]"))) {
+                nodes++;
+            }
+            assertEq(registry.opCount(id), nodes, "op count");
+        }
+    }
+
+    function slice(bytes memory b, uint256 from, uint256 to) internal pure returns (bytes memory out) {
+        out = new bytes(to - from);
+        for (uint256 i = from; i < to; i++) {
+            out[i - from] = b[i];
+        }
+    }
+
+    function testFuzz_any_valid_graph_registers_once(bytes32 weights, uint32 ops, uint32 d0, uint256 fee) public {
         vm.assume(ops > 0 && d0 > 0);
         uint32[] memory s = new uint32[](1);
         s[0] = d0;
-        bytes32 id = registry.register(graph, weights, ops, s, fee, "fuzzed");
-        assertEq(id, keccak256(abi.encodePacked(graph, weights)), "id");
+        bytes memory g = graphOf(s, ops, "");
+        bytes32 id = registry.register(g, weights, fee, "fuzzed");
+        assertEq(id, keccak256(abi.encodePacked(keccak256(g), weights)), "id");
         assertEq(registry.opCount(id), ops, "ops");
         vm.expectRevert(abi.encodeWithSelector(ModelRegistry.ModelExists.selector, id));
-        registry.register(graph, weights, ops, s, fee, "fuzzed-again");
+        registry.register(g, weights, fee, "fuzzed-again");
     }
 
     function testFuzz_names_outside_the_alphabet_are_refused(bytes1 c) public view {

@@ -4,7 +4,9 @@ pragma solidity ^0.8.24;
 import {Test} from "./utils/Test.sol";
 import {BatchData} from "../src/BatchData.sol";
 import {Bridge} from "../src/Bridge.sol";
+import {L2Block} from "../src/L2Block.sol";
 import {Rollup} from "../src/Rollup.sol";
+import {Hdr, L2Builder as L2} from "./harness/L2Builder.sol";
 
 /// Shared set-up: a bridge, a rollup whose sequencer is bonded, and this test contract
 /// as the dispute game, so the tests can drive the dispute hooks directly.
@@ -27,25 +29,45 @@ abstract contract RollupFixture is Test {
         rollup.bond{value: 2 ether}();
     }
 
-    /// Posts `blocks` blocks consuming the queue up to `depositsEnd`; returns the header
-    /// the rollup recorded.
-    function post(uint64 blocks, uint64 depositsEnd, bytes memory data) internal returns (BatchData.Header memory h) {
+    /// Batch data of `blocks` header-only blocks continuing the posted chain, each having
+    /// consumed `consumed` deposits; `last` is the last block's hash.
+    function dataFor(uint64 blocks, uint64 consumed) internal view returns (bytes memory data, bytes32 last) {
+        (,, uint64 nextBlock,) = rollup.head();
+        bytes[] memory headers;
+        (headers, last) = L2.emptyBlocks(nextBlock, rollup.tip(), blocks, consumed);
+        data = L2.batchData(headers);
+    }
+
+    /// The header `postBatch` records for `data` now (`last` is its last block's hash).
+    function expectedHeader(bytes memory data, uint64 blocks, bytes32 last, uint64 depositsEnd)
+        internal
+        view
+        returns (BatchData.Header memory h)
+    {
         (uint64 count,, uint64 nextBlock, uint64 consumed) = rollup.head();
         h = BatchData.Header({
             index: count,
             firstBlock: nextBlock,
             lastBlock: nextBlock + blocks - 1,
-            outputRoot: keccak256(abi.encode("block", nextBlock + blocks - 1)),
+            parentRoot: rollup.tip(),
+            outputRoot: last,
             dataHash: rollup.dataHash(data),
             depositsStart: consumed,
             depositsEnd: depositsEnd,
             depositAccumulator: bridge.accumulatorAt(depositsEnd),
             l1Block: uint64(block.number)
         });
+    }
+
+    /// Posts `blocks` blocks consuming the queue up to `depositsEnd`; returns the header
+    /// the rollup recorded.
+    function post(uint64 blocks, uint64 depositsEnd) internal returns (BatchData.Header memory h) {
+        (bytes memory data, bytes32 last) = dataFor(blocks, depositsEnd);
+        h = expectedHeader(data, blocks, last, depositsEnd);
         vm.prank(SEQUENCER);
-        uint64 index =
-            rollup.postBatch(h.firstBlock, h.lastBlock, h.outputRoot, h.depositsEnd, h.depositAccumulator, data);
+        uint64 index = rollup.postBatch(h.depositAccumulator, data);
         assertEq(index, h.index, "index");
+        assertEq(rollup.tip(), last, "tip");
     }
 
     function depositFrom(address who, uint256 amount) internal {
@@ -62,62 +84,153 @@ contract RollupTest is RollupFixture {
 
     function test_a_post_records_the_header_and_moves_the_head() public {
         depositFrom(address(0xD1), 1 ether);
-        bytes memory data = hex"0102030405";
-        BatchData.Header memory expected = BatchData.Header({
-            index: 0,
-            firstBlock: 1,
-            lastBlock: 4,
-            outputRoot: keccak256(abi.encode("block", uint64(4))),
-            dataHash: rollup.dataHash(data),
-            depositsStart: 0,
-            depositsEnd: 1,
-            depositAccumulator: bridge.accumulatorAt(1),
-            l1Block: uint64(block.number)
-        });
+        (bytes memory data, bytes32 last) = dataFor(4, 1);
+        BatchData.Header memory expected = expectedHeader(data, 4, last, 1);
+        assertEq(expected.parentRoot, L2Block.GENESIS_HASH, "the first batch builds on the genesis");
         vm.expectEmit(true, true, true, true);
         emit BatchPosted(0, rollup.headerHash(expected), expected);
-        BatchData.Header memory h = post(4, 1, data);
-        assertEq(rollup.batchHashes(0), rollup.headerHash(h), "stored hash");
-        assertTrue(rollup.isCurrent(h), "current");
+        vm.prank(SEQUENCER);
+        rollup.postBatch(expected.depositAccumulator, data);
+        assertEq(rollup.batchHashes(0), rollup.headerHash(expected), "stored hash");
+        assertTrue(rollup.isCurrent(expected), "current");
         (uint64 count, uint64 finalized, uint64 nextBlock, uint64 consumed) = rollup.head();
         assertEq(count, 1, "count");
         assertEq(finalized, 0, "finalized");
         assertEq(nextBlock, 5, "next block");
         assertEq(consumed, 1, "consumed");
+        assertEq(rollup.tip(), last, "tip");
     }
 
     function test_bad_posts_are_refused() public {
         depositFrom(address(0xD1), 1 ether);
         bytes32 acc1 = bridge.accumulatorAt(1);
+        (bytes memory good,) = dataFor(1, 1);
         vm.expectRevert(abi.encodeWithSelector(Rollup.NotSequencer.selector, address(this)));
-        rollup.postBatch(1, 1, bytes32(uint256(1)), 0, 0, "");
+        rollup.postBatch(acc1, good);
 
         vm.startPrank(SEQUENCER);
-        vm.expectRevert(abi.encodeWithSelector(Rollup.WrongFirstBlock.selector, 2, 1));
-        rollup.postBatch(2, 2, bytes32(uint256(1)), 0, 0, "");
-        vm.expectRevert(abi.encodeWithSelector(Rollup.EmptyBlockRange.selector, 1, 0));
-        rollup.postBatch(1, 0, bytes32(uint256(1)), 0, 0, "");
-        vm.expectRevert(Rollup.ZeroOutputRoot.selector);
-        rollup.postBatch(1, 1, 0, 0, 0, "");
         vm.expectRevert(abi.encodeWithSelector(Bridge.CountBeyondQueue.selector, 2, 1));
-        rollup.postBatch(1, 1, bytes32(uint256(1)), 2, 0, "");
+        rollup.postBatch(0, dataOf(1, L2Block.GENESIS_HASH, 2));
         vm.expectRevert(abi.encodeWithSelector(Rollup.WrongDepositAccumulator.selector, 1, bytes32(0), acc1));
-        rollup.postBatch(1, 1, bytes32(uint256(1)), 1, 0, "");
-        rollup.postBatch(1, 1, bytes32(uint256(1)), 1, acc1, "");
-        vm.expectRevert(abi.encodeWithSelector(Rollup.DepositsWentBack.selector, 0, 1));
-        rollup.postBatch(2, 2, bytes32(uint256(1)), 0, 0, "");
+        rollup.postBatch(0, good);
+        rollup.postBatch(acc1, good);
+        bytes memory back = dataOf(2, rollup.tip(), 0);
+        vm.expectRevert(abi.encodeWithSelector(BatchData.DepositsWentBack.selector, 0, 0, 1));
+        rollup.postBatch(0, back);
         vm.stopPrank();
 
         Rollup unbonded = new Rollup(bridge, SEQUENCER, WINDOW, MIN_BOND, DEADLINE);
         vm.prank(SEQUENCER);
         vm.expectRevert(abi.encodeWithSelector(Rollup.BondTooLow.selector, 0, MIN_BOND));
-        unbonded.postBatch(1, 1, bytes32(uint256(1)), 0, 0, "");
+        unbonded.postBatch(0, good);
+    }
+
+    /// One header-only block `number` after `parent`, having consumed `consumed` deposits.
+    function dataOf(uint64 number, bytes32 parent, uint64 consumed) internal pure returns (bytes memory) {
+        (bytes[] memory headers,) = L2.emptyBlocks(number, parent, 1, consumed);
+        return L2.batchData(headers);
+    }
+
+    /// The drain attack of the security review (finding 1) needs an output root nobody can
+    /// rebuild from the data: garbage, empty data, or data whose headers are not the chain.
+    /// Every such post is refused, each with the rule it breaks.
+    function test_data_that_does_not_give_the_output_root_is_never_posted() public {
+        vm.startPrank(SEQUENCER);
+        vm.expectRevert(abi.encodeWithSelector(BatchData.DataTooShort.selector, 0));
+        rollup.postBatch(0, "");
+        vm.expectRevert(abi.encodeWithSelector(BatchData.WrongVersion.selector, 0xde));
+        rollup.postBatch(0, hex"deadbeefcafe");
+        vm.expectRevert(abi.encodeWithSelector(BatchData.WrongVersion.selector, 2));
+        rollup.postBatch(0, hex"02000000010000");
+        vm.expectRevert(BatchData.NoBlocks.selector);
+        rollup.postBatch(0, hex"0300000000");
+        vm.expectRevert(abi.encodeWithSelector(BatchData.EntriesBeyondData.selector, 1, 9));
+        rollup.postBatch(0, hex"030000000112345678");
+
+        bytes memory one = dataOf(1, L2Block.GENESIS_HASH, 0);
+        bytes memory bad = bytes.concat(one);
+        bad[5] = 0x05; // not a block header
+        vm.expectRevert(abi.encodeWithSelector(BatchData.NotBlockHeader.selector, 0));
+        rollup.postBatch(0, bad);
+        vm.expectRevert(abi.encodeWithSelector(BatchData.WrongFirstBlock.selector, 2, 1));
+        rollup.postBatch(0, dataOf(2, L2Block.GENESIS_HASH, 0));
+        bytes32 made = keccak256("a made-up parent");
+        vm.expectRevert(abi.encodeWithSelector(BatchData.WrongParent.selector, L2Block.GENESIS_HASH, made));
+        rollup.postBatch(0, dataOf(1, made, 0));
+        vm.expectRevert(abi.encodeWithSelector(BatchData.DataEndMismatch.selector, 178, 179));
+        rollup.postBatch(0, bytes.concat(one, hex"00"));
+        bad = bytes.concat(one);
+        bad[176] = 0x01; // body end 0x01b2 = 434, past the data
+        vm.expectRevert(abi.encodeWithSelector(BatchData.DataEndMismatch.selector, 434, 178));
+        rollup.postBatch(0, bad);
+        bad = bytes.concat(one);
+        bad[177] = 0x00; // body end 0, before the body's start
+        vm.expectRevert(abi.encodeWithSelector(BatchData.BodyEndsBeforeStart.selector, 0, 178, 0));
+        rollup.postBatch(0, bad);
+
+        // Two blocks that do not chain, and a block from the future.
+        Hdr memory a;
+        a.number = 1;
+        a.parent = L2Block.GENESIS_HASH;
+        Hdr memory b;
+        b.number = 2;
+        b.parent = keccak256("not block 1");
+        bytes[] memory pair = new bytes[](2);
+        (pair[0], pair[1]) = (L2.encode(a), L2.encode(b));
+        vm.expectRevert(abi.encodeWithSelector(BatchData.BrokenChain.selector, 1));
+        rollup.postBatch(0, L2.batchData(pair));
+        a.l1Origin = uint64(block.number) + 1;
+        bytes[] memory single = new bytes[](1);
+        single[0] = L2.encode(a);
+        vm.expectRevert(abi.encodeWithSelector(BatchData.OriginAhead.selector, 0, a.l1Origin, block.number));
+        rollup.postBatch(0, L2.batchData(single));
+        vm.stopPrank();
+        (uint64 count,,,) = rollup.head();
+        assertEq(count, 0, "nothing was posted");
+    }
+
+    /// A body above the limit is refused, so every data fault proof fits a transaction.
+    function test_a_body_above_the_limit_is_refused() public {
+        Hdr memory a;
+        a.number = 1;
+        a.parent = L2Block.GENESIS_HASH;
+        bytes[] memory headers = new bytes[](1);
+        headers[0] = L2.encode(a);
+        bytes[] memory bodies = new bytes[](1);
+        bodies[0] = new bytes(BatchData.MAX_BLOCK_BODY_BYTES + 1);
+        vm.prank(SEQUENCER);
+        vm.expectRevert(abi.encodeWithSelector(BatchData.BodyTooLarge.selector, 0, BatchData.MAX_BLOCK_BODY_BYTES + 1));
+        rollup.postBatch(0, L2.batchData(headers, bodies));
+        bodies[0] = new bytes(BatchData.MAX_BLOCK_BODY_BYTES);
+        vm.prank(SEQUENCER);
+        rollup.postBatch(0, L2.batchData(headers, bodies));
+    }
+
+    /// What `previewBatch` reads is what `postBatch` records.
+    function test_the_preview_is_what_a_post_records() public {
+        depositFrom(address(0xD1), 1 ether);
+        post(2, 0);
+        (bytes memory data, bytes32 last) = dataFor(3, 1);
+        BatchData.Derived memory d = rollup.previewBatch(data);
+        assertEq(d.lastBlock, 5, "last block");
+        assertEq(d.outputRoot, last, "output root");
+        assertEq(d.depositsEnd, 1, "deposits end");
+    }
+
+    /// Zero parameters would disarm the rollup; they are refused at deployment.
+    function test_zero_parameters_are_refused() public {
+        vm.expectRevert(abi.encodeWithSelector(Rollup.ZeroParameter.selector, "disputeWindow"));
+        new Rollup(bridge, SEQUENCER, 0, MIN_BOND, DEADLINE);
+        vm.expectRevert(abi.encodeWithSelector(Rollup.ZeroParameter.selector, "minBond"));
+        new Rollup(bridge, SEQUENCER, WINDOW, 0, DEADLINE);
+        vm.expectRevert(abi.encodeWithSelector(Rollup.ZeroParameter.selector, "inclusionDeadline"));
+        new Rollup(bridge, SEQUENCER, WINDOW, MIN_BOND, 0);
     }
 
     function test_a_batch_finalizes_only_after_its_window_and_in_order() public {
-        BatchData.Header memory a = post(1, 0, "a");
+        BatchData.Header memory a = post(1, 0);
         vm.roll(block.number + 1);
-        BatchData.Header memory b = post(2, 0, "b");
+        BatchData.Header memory b = post(2, 0);
 
         vm.roll(a.l1Block + WINDOW - 1);
         vm.expectRevert(abi.encodeWithSelector(Rollup.WindowOpen.selector, 0, a.l1Block + WINDOW));
@@ -136,7 +249,7 @@ contract RollupTest is RollupFixture {
     }
 
     function test_a_forged_header_is_unknown() public {
-        BatchData.Header memory h = post(1, 0, "a");
+        BatchData.Header memory h = post(1, 0);
         h.outputRoot = bytes32(uint256(42));
         vm.roll(block.number + WINDOW);
         vm.expectRevert(abi.encodeWithSelector(Rollup.UnknownBatch.selector, 0, rollup.headerHash(h)));
@@ -144,7 +257,7 @@ contract RollupTest is RollupFixture {
     }
 
     function test_an_open_dispute_holds_finalization_until_closed() public {
-        BatchData.Header memory h = post(1, 0, "a");
+        BatchData.Header memory h = post(1, 0);
         bytes32 hash = rollup.openDispute(h);
         rollup.openDispute(h);
         assertEq(rollup.openDisputes(hash), 2, "two games");
@@ -161,7 +274,7 @@ contract RollupTest is RollupFixture {
     }
 
     function test_only_the_dispute_game_uses_the_hooks() public {
-        BatchData.Header memory h = post(1, 0, "a");
+        BatchData.Header memory h = post(1, 0);
         vm.startPrank(CHALLENGER);
         vm.expectRevert(abi.encodeWithSelector(Rollup.NotDisputeGame.selector, CHALLENGER));
         rollup.openDispute(h);
@@ -177,9 +290,9 @@ contract RollupTest is RollupFixture {
     function test_a_lost_dispute_reverts_the_batch_and_every_later_one_and_slashes() public {
         depositFrom(address(0xD1), 1 ether);
         depositFrom(address(0xD2), 1 ether);
-        post(2, 1, "a");
-        BatchData.Header memory b = post(3, 2, "b");
-        BatchData.Header memory c = post(1, 2, "c");
+        post(2, 1);
+        BatchData.Header memory b = post(3, 2);
+        BatchData.Header memory c = post(1, 2);
 
         rollup.revertBatch(b, CHALLENGER);
         (uint64 count,, uint64 nextBlock, uint64 consumed) = rollup.head();
@@ -191,13 +304,15 @@ contract RollupTest is RollupFixture {
         assertEq(rollup.credits(CHALLENGER), 1 ether, "half to the challenger");
         assertEq(rollup.burnt(), 1 ether, "half burnt");
 
+        assertEq(rollup.tip(), b.parentRoot, "the tip rewinds");
+        (bytes memory again_,) = dataFor(1, 1);
         bytes32 acc1 = bridge.accumulatorAt(1);
         vm.prank(SEQUENCER);
         vm.expectRevert(abi.encodeWithSelector(Rollup.BondTooLow.selector, 0, MIN_BOND));
-        rollup.postBatch(b.firstBlock, b.firstBlock, bytes32(uint256(1)), 1, acc1, "again");
+        rollup.postBatch(acc1, again_);
         vm.prank(SEQUENCER);
         rollup.bond{value: 1 ether}();
-        BatchData.Header memory again = post(3, 2, "b'");
+        BatchData.Header memory again = post(3, 2);
         assertEq(again.index, 1, "the index is reused");
 
         uint256 before = CHALLENGER.balance;
@@ -210,7 +325,7 @@ contract RollupTest is RollupFixture {
     }
 
     function test_a_final_batch_cannot_be_reverted() public {
-        BatchData.Header memory h = post(1, 0, "a");
+        BatchData.Header memory h = post(1, 0);
         vm.roll(h.l1Block + WINDOW);
         rollup.finalize(h);
         vm.expectRevert(abi.encodeWithSelector(Rollup.AlreadyFinalized.selector, 0));
@@ -220,7 +335,7 @@ contract RollupTest is RollupFixture {
     }
 
     function test_the_sequencer_bond_is_locked_while_batches_are_pending() public {
-        BatchData.Header memory h = post(1, 0, "a");
+        BatchData.Header memory h = post(1, 0);
         vm.startPrank(SEQUENCER);
         rollup.unbond(1 ether); // still at the minimum
         vm.expectRevert(abi.encodeWithSelector(Rollup.BondLocked.selector, 0, MIN_BOND, 1));
@@ -263,6 +378,7 @@ contract RollupTest is RollupFixture {
         h.index = uint64(vm.parseJsonUint(json, string.concat(p, "index")));
         h.firstBlock = uint64(vm.parseJsonUint(json, string.concat(p, "first_block")));
         h.lastBlock = uint64(vm.parseJsonUint(json, string.concat(p, "last_block")));
+        h.parentRoot = vm.parseJsonBytes32(json, string.concat(p, "parent_root"));
         h.outputRoot = vm.parseJsonBytes32(json, string.concat(p, "output_root"));
         h.dataHash = vm.parseJsonBytes32(json, string.concat(p, "data_hash"));
         h.depositsStart = uint64(vm.parseJsonUint(json, string.concat(p, "deposits_start")));
@@ -282,19 +398,21 @@ contract RollupTest is RollupFixture {
         assertEq(bridge.depositBlock(1), 110, "queued at 110");
 
         vm.roll(100 + DEADLINE - 1);
-        post(1, 0, ""); // deposit 0 not due yet
+        post(1, 0); // deposit 0 not due yet
         vm.roll(100 + DEADLINE);
+        (bytes memory leaving,) = dataFor(1, 0);
         vm.prank(SEQUENCER);
         vm.expectRevert(abi.encodeWithSelector(Rollup.DepositOverdue.selector, 0, 100, 100 + DEADLINE));
-        rollup.postBatch(2, 2, bytes32(uint256(1)), 0, 0, "");
-        post(1, 1, ""); // consumes deposit 0; deposit 1 is due only at 110 + DEADLINE
+        rollup.postBatch(0, leaving);
+        post(1, 1); // consumes deposit 0; deposit 1 is due only at 110 + DEADLINE
 
         vm.roll(110 + DEADLINE);
         bytes32 acc1 = bridge.accumulatorAt(1);
+        (leaving,) = dataFor(1, 1);
         vm.prank(SEQUENCER);
         vm.expectRevert(abi.encodeWithSelector(Rollup.DepositOverdue.selector, 1, 110, 110 + DEADLINE));
-        rollup.postBatch(3, 3, bytes32(uint256(1)), 1, acc1, "");
-        post(1, 2, "");
+        rollup.postBatch(acc1, leaving);
+        post(1, 2);
         (,,, uint64 consumed) = rollup.head();
         assertEq(consumed, 2, "both consumed");
         assertEq(rollup.inclusionDeadline(), DEADLINE, "deadline");
@@ -317,7 +435,7 @@ contract RollupTest is RollupFixture {
                 abi.encodeWithSelector(Rollup.DepositOverdue.selector, 0, queuedAt, uint256(queuedAt) + deadline)
             );
         }
-        r.postBatch(1, 1, bytes32(uint256(1)), 0, 0, "");
+        r.postBatch(0, dataOf(1, L2Block.GENESIS_HASH, 0));
     }
 
     /// Any window and any posting block: finalize fails one block early and works on time.
@@ -327,9 +445,12 @@ contract RollupTest is RollupFixture {
         vm.prank(SEQUENCER);
         r.bond{value: MIN_BOND}();
         vm.roll(start);
+        bytes memory data = dataOf(1, L2Block.GENESIS_HASH, 0);
         vm.prank(SEQUENCER);
-        r.postBatch(1, 1, bytes32(uint256(1)), 0, 0, "");
-        BatchData.Header memory h = BatchData.Header(0, 1, 1, bytes32(uint256(1)), r.dataHash(""), 0, 0, 0, start);
+        r.postBatch(0, data);
+        bytes32 last = keccak256(L2.encode(Hdr(1, L2Block.GENESIS_HASH, 0, 0, 0, 0, 0, 0, 0, 0)));
+        BatchData.Header memory h =
+            BatchData.Header(0, 1, 1, L2Block.GENESIS_HASH, last, r.dataHash(data), 0, 0, 0, start);
         vm.roll(uint256(start) + window - 1);
         vm.expectRevert(abi.encodeWithSelector(Rollup.WindowOpen.selector, 0, uint256(start) + window));
         r.finalize(h);

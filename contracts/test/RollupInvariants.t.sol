@@ -4,7 +4,9 @@ pragma solidity ^0.8.24;
 import {Test} from "./utils/Test.sol";
 import {BatchData} from "../src/BatchData.sol";
 import {Bridge} from "../src/Bridge.sol";
+import {L2Block} from "../src/L2Block.sol";
 import {Rollup} from "../src/Rollup.sol";
+import {L2Builder as L2} from "./harness/L2Builder.sol";
 
 /// Drives the rollup the way the world can: deposits, posts (honest and dishonest),
 /// finalize attempts at any time, disputes, reverts, bonds, time passing. It is the
@@ -21,6 +23,8 @@ contract RollupHandler is Test {
 
     /// The currently posted headers, by index (mirrors the rollup).
     BatchData.Header[] internal headers;
+    /// The data posted (or tried), by its hash.
+    mapping(bytes32 => bytes) internal dataOf;
     /// L1 block at which each current batch was finalized.
     mapping(uint256 => uint256) public finalizedAt;
 
@@ -63,43 +67,51 @@ contract RollupHandler is Test {
     }
 
     function post(uint8 blocks, uint16 consume, bool honestAccumulator) external {
-        (,, uint64 nextBlock, uint64 consumed) = rollup.head();
+        (,,, uint64 consumed) = rollup.head();
         uint256 queued = bridge.depositCount();
         uint64 depositsEnd = uint64(bound(consume, consumed, queued));
         bytes32 acc = bridge.accumulatorAt(depositsEnd);
         bool honest = honestAccumulator || acc == bytes32(0);
         if (!honest) acc = keccak256(abi.encode(acc));
-        uint64 lastBlock = nextBlock + uint64(bound(blocks, 0, 7));
-        bytes memory data = abi.encode(nextBlock, lastBlock, depositsEnd);
-        try rollup.postBatch(nextBlock, lastBlock, keccak256(data), depositsEnd, acc, data) returns (uint64 index) {
+        BatchData.Header memory h = expected(1 + uint64(bound(blocks, 0, 7)), depositsEnd, acc);
+        try rollup.postBatch(acc, dataOf[h.dataHash]) returns (uint64) {
             if (!honest) badPostAccepted = true;
             if (depositsEnd < queued && block.number >= uint256(bridge.depositBlock(depositsEnd)) + DEADLINE) {
                 overduePostAccepted = true;
             }
-            headers.push(
-                BatchData.Header(
-                    index,
-                    nextBlock,
-                    lastBlock,
-                    keccak256(data),
-                    rollup.dataHash(data),
-                    consumed,
-                    depositsEnd,
-                    acc,
-                    uint64(block.number)
-                )
-            );
+            headers.push(h);
             posts++;
         } catch {}
     }
 
+    /// Data of `count` header-only blocks continuing the rollup (kept in `dataOf` by its
+    /// hash) and the header a post of it records now.
+    function expected(uint64 count, uint64 depositsEnd, bytes32 acc) internal returns (BatchData.Header memory h) {
+        (uint64 index,, uint64 nextBlock, uint64 consumed) = rollup.head();
+        (bytes[] memory blockHeaders, bytes32 last) = L2.emptyBlocks(nextBlock, rollup.tip(), count, depositsEnd);
+        bytes memory data = L2.batchData(blockHeaders);
+        h.dataHash = rollup.dataHash(data);
+        dataOf[h.dataHash] = data;
+        h.index = index;
+        h.firstBlock = nextBlock;
+        h.lastBlock = nextBlock + count - 1;
+        h.parentRoot = rollup.tip();
+        h.outputRoot = last;
+        h.depositsStart = consumed;
+        h.depositsEnd = depositsEnd;
+        h.depositAccumulator = acc;
+        h.l1Block = uint64(block.number);
+    }
+
     /// Tries to skip deposits: a batch whose queue range does not start where the last
-    /// one ended cannot be stated (the start is not a parameter), so the only ways to
-    /// skip are a wrong accumulator or a count beyond the queue; both must fail.
+    /// one ended cannot be stated (the start is not a parameter, and the headers' counts
+    /// may not go back), so the only ways to skip are a wrong accumulator or a count
+    /// beyond the queue; both must fail.
     function postBeyondQueue(uint8 extra) external {
         (,, uint64 nextBlock,) = rollup.head();
         uint64 beyond = uint64(bridge.depositCount()) + 1 + uint64(bound(extra, 0, 3));
-        try rollup.postBatch(nextBlock, nextBlock, bytes32(uint256(1)), beyond, bytes32(0), "") {
+        (bytes[] memory blockHeaders,) = L2.emptyBlocks(nextBlock, rollup.tip(), 1, beyond);
+        try rollup.postBatch(bytes32(0), L2.batchData(blockHeaders)) {
             badPostAccepted = true;
         } catch {}
     }
@@ -176,7 +188,7 @@ contract RollupInvariantTest is Test {
     function test_the_handler_exercises_the_rollup() public {
         handler.bond(2 ether);
         handler.deposit(1 ether);
-        handler.post(3, 1, true);
+        handler.post(2, 1, true);
         handler.post(0, 1, true);
         handler.post(1, 1, false); // a wrong accumulator: refused
         handler.post(1, 1, true);
@@ -214,15 +226,19 @@ contract RollupInvariantTest is Test {
         assertEq(count, handler.headerCount(), "mirror in sync");
         uint64 expectedStart = 0;
         uint64 expectedBlock = 1;
+        bytes32 expectedParent = L2Block.GENESIS_HASH;
         for (uint256 i = 0; i < count; i++) {
             BatchData.Header memory h = handler.header(i);
             assertTrue(rollup.isCurrent(h), "current");
             assertEq(h.depositsStart, expectedStart, "queue range starts where the last ended");
             assertEq(h.depositAccumulator, bridge.accumulatorAt(h.depositsEnd), "accumulator");
             assertEq(h.firstBlock, expectedBlock, "blocks contiguous");
+            assertEq(h.parentRoot, expectedParent, "each batch builds on the last output root");
             expectedStart = h.depositsEnd;
             expectedBlock = h.lastBlock + 1;
+            expectedParent = h.outputRoot;
         }
+        assertEq(rollup.tip(), expectedParent, "the tip is the last output root");
         assertEq(consumed, expectedStart, "head consumed");
         assertEq(nextBlock, expectedBlock, "head next block");
     }

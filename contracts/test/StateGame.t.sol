@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {BatchData} from "../src/BatchData.sol";
+import {BatchDataVerifier} from "../src/BatchDataVerifier.sol";
 import {DisputeGame} from "../src/DisputeGame.sol";
 import {L2Block} from "../src/L2Block.sol";
 import {OneStepVerifier} from "../src/OneStepVerifier.sol";
@@ -32,7 +33,9 @@ contract StateGameTest is StateFixture {
 
     function setUp() public override {
         super.setUp();
-        game = new DisputeGame(rollup, registry, new OneStepVerifier(), verifier, BOND, CLOCK);
+        game = new DisputeGame(
+            rollup, registry, new OneStepVerifier(), verifier, new BatchDataVerifier(rollup), BOND, CLOCK
+        );
         rollup.setDisputeGame(address(game));
         vm.deal(seq, 10 ether);
         vm.prank(seq);
@@ -84,19 +87,21 @@ contract StateGameTest is StateFixture {
             parent = keccak256(encoded[i]);
         }
         (uint64 index,,, uint64 consumed) = rollup.head();
+        bytes memory data = L2.batchData(encoded);
         h = BatchData.Header({
             index: index,
             firstBlock: blocks[0].number,
             lastBlock: blocks[blocks.length - 1].number,
+            parentRoot: rollup.tip(),
             outputRoot: parent,
-            dataHash: rollup.dataHash(""),
+            dataHash: rollup.dataHash(data),
             depositsStart: consumed,
             depositsEnd: depositsEnd,
             depositAccumulator: bridge.accumulatorAt(depositsEnd),
             l1Block: uint64(block.number)
         });
         vm.prank(seq);
-        rollup.postBatch(h.firstBlock, h.lastBlock, h.outputRoot, depositsEnd, h.depositAccumulator, "");
+        rollup.postBatch(h.depositAccumulator, data);
     }
 
     /// Batch 0: block 1 claiming `stateRoot`, then an empty block 2 keeping it.
@@ -206,6 +211,33 @@ contract StateGameTest is StateFixture {
         assertEq(game.credits(CHALLENGER), BOND, "bond back");
     }
 
+    /// Finding 2 of the security review, the censorship attack: the batch says both
+    /// deposits are consumed (so nothing is overdue and the queue moves on), but block 1
+    /// never credits alice's. `depositsEnd` is read from the headers, so the only way to
+    /// get past the deposit is a header that consumes it, and the state game proves that
+    /// header wrong at the deposit's own step; the batch reverts and the deposit is due
+    /// again.
+    function test_the_censorship_attack_loses_a_state_game() public {
+        Acct[] memory none = new Acct[](0);
+        bytes32[5] memory claims;
+        claims[0] = roots[0];
+        claims[1] = L2.root(none); // alice's deposit "consumed", nothing credited
+        claims[2] = L2.root(L2.with_(none, bob, 50, 0));
+        claims[3] = claims[2];
+        claims[4] = L2.root(L2.with_(none, bob, 30, 1));
+        postBatch0(claims[4]);
+        (,,, uint64 consumed) = rollup.head();
+        assertEq(consumed, 2, "the queue moved past alice's deposit");
+        uint256 id = openBlock1();
+        bisectTo(id, claims, 0);
+        assertEq(game.getGame(id).lo, 0, "alice's deposit");
+        prove(id);
+        assertTrue(game.getGame(id).status == DisputeGame.Status.ChallengerWon, "caught");
+        (uint64 count,,, uint64 owed) = rollup.head();
+        assertEq(count, 0, "batch reverted");
+        assertEq(owed, 0, "alice's deposit is owed again");
+    }
+
     /// A malformed proof reverts and may be retried; the honest one then wins.
     function test_a_malformed_state_proof_can_be_retried() public {
         postBatch0(roots[4]);
@@ -266,30 +298,31 @@ contract StateGameTest is StateFixture {
         vm.expectRevert(DisputeGame.NothingToDispute.selector);
         game.openState{value: BOND}(batch0, batch0, two_);
 
-        // Batch 1: block 3, no transactions, its l1_origin above the batch's L1 block.
+        // Block 3 with an l1_origin above the posting L1 block is refused at the post
+        // (it used to be posted, then decided by a state game).
         Hdr[] memory blocks = new Hdr[](1);
         blocks[0].number = 3;
+        blocks[0].parent = keccak256(chain[2]);
         blocks[0].stateRoot = roots[4];
         blocks[0].depositsConsumed = 2;
         blocks[0].l1Origin = uint64(block.number + 1);
+        bytes[] memory one_ = new bytes[](1);
+        one_[0] = L2.encode(blocks[0]);
+        bytes memory ahead = L2.batchData(one_);
+        bytes32 acc = bridge.accumulatorAt(2);
+        vm.prank(seq);
+        vm.expectRevert(
+            abi.encodeWithSelector(BatchData.OriginAhead.selector, 0, blocks[0].l1Origin, uint64(block.number))
+        );
+        rollup.postBatch(acc, ahead);
+
+        // Batch 1: block 3 changes the state without a transaction.
+        blocks[0].l1Origin = ORIGIN;
+        blocks[0].stateRoot = bytes32(uint256(1));
         (BatchData.Header memory b1, bytes[] memory encoded) = postBlocks(blocks, keccak256(chain[2]), 2);
         (two_[0], two_[1]) = (chain[2], encoded[0]);
         vm.prank(CHALLENGER);
         uint256 id = game.openState{value: BOND}(b1, batch0, two_);
-        assertTrue(game.getGame(id).status == DisputeGame.Status.ChallengerWon, "l1_origin too high");
-        (uint64 count,,,) = rollup.head();
-        assertEq(count, 1, "batch 1 reverted");
-
-        // Batch 1 again (the sequencer bonds anew): block 3 changes the state without a
-        // transaction.
-        vm.prank(seq);
-        rollup.bond{value: 2 ether}();
-        blocks[0].l1Origin = ORIGIN;
-        blocks[0].stateRoot = bytes32(uint256(1));
-        (b1, encoded) = postBlocks(blocks, keccak256(chain[2]), 2);
-        (two_[0], two_[1]) = (chain[2], encoded[0]);
-        vm.prank(CHALLENGER);
-        id = game.openState{value: BOND}(b1, batch0, two_);
         assertTrue(game.getGame(id).status == DisputeGame.Status.ChallengerWon, "state changed from nothing");
     }
 

@@ -39,9 +39,9 @@ abstract contract StateFixture is Test {
         verifier = new V(rollup, registry);
         // Fee 5 from block 10, 7 from block 20.
         vm.roll(10);
-        uint32[] memory shape = new uint32[](1);
-        shape[0] = 4;
-        modelId = registry.register(keccak256("graph"), keccak256("weights"), 1, shape, 5, "m");
+        // One ArgMax over an i8 [4] input (specs/model-format.md).
+        bytes memory graph = hex"00010100000004" hex"3d4ccccd" hex"3dcccccd" hex"00000001" hex"0a00000000";
+        modelId = registry.register(graph, keccak256("weights"), 5, "m");
         vm.roll(20);
         registry.setFee(modelId, 7);
         vm.roll(40);

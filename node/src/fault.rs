@@ -44,17 +44,27 @@ pub enum FaultMode {
     /// After a faulty request the block carries a withdrawal of 1 wei from its sender to
     /// the sequencer that the sender never signed.
     Withdrawal,
+    /// The drain attack of the security review: every block is right, but a faulty batch
+    /// is posted with its last header committing to one more withdrawal than its body
+    /// holds — the whole [`DRAIN_WEI`] to the sequencer's L1 address. A data fault proof
+    /// reverts it (specs/batch.md).
+    Drain,
 }
+
+/// What a `drain` fault's unbacked withdrawal claims: 100 ether, far beyond anything
+/// the sequencer holds on L2.
+pub const DRAIN_WEI: u128 = 100_000_000_000_000_000_000;
 
 impl FaultMode {
     /// Every mode, in `--fault-mode` order.
-    pub const ALL: [FaultMode; 6] = [
+    pub const ALL: [FaultMode; 7] = [
         Self::Output,
         Self::Intermediate,
         Self::Silent,
         Self::Fee,
         Self::Deposit,
         Self::Withdrawal,
+        Self::Drain,
     ];
 
     /// Whether a faulty request gets a wrong output (the inference game's faults).
@@ -64,7 +74,12 @@ impl FaultMode {
 
     /// Whether the fault is in the state transition (state games).
     pub fn is_state_fault(self) -> bool {
-        !self.wrong_output()
+        matches!(self, Self::Fee | Self::Deposit | Self::Withdrawal)
+    }
+
+    /// Whether the fault is in the posted batch data (data fault proofs).
+    pub fn is_data_fault(self) -> bool {
+        self == Self::Drain
     }
 }
 
@@ -77,7 +92,7 @@ impl FromStr for FaultMode {
             .ok_or_else(|| {
                 format!(
                     "unknown fault mode {s:?}; expected output, intermediate, silent, fee, \
-                     deposit or withdrawal"
+                     deposit, withdrawal or drain"
                 )
             })
     }
@@ -92,6 +107,7 @@ impl std::fmt::Display for FaultMode {
             Self::Fee => "fee",
             Self::Deposit => "deposit",
             Self::Withdrawal => "withdrawal",
+            Self::Drain => "drain",
         })
     }
 }
@@ -134,6 +150,16 @@ impl FaultPlan {
             && self.is_faulty(&keccak(&[b"verdict-fault-deposit", &index.to_be_bytes()]))
     }
 
+    /// Whether the batch starting at L2 block `first_block` is posted with an unbacked
+    /// withdrawal (`drain` mode).
+    pub fn drains(&self, first_block: u64) -> bool {
+        self.mode == FaultMode::Drain
+            && self.is_faulty(&keccak(&[
+                b"verdict-fault-drain",
+                &first_block.to_be_bytes(),
+            ]))
+    }
+
     /// Whether the request with `request_hash` is followed by a forged withdrawal
     /// (`withdrawal` mode).
     pub fn forges_withdrawal(&self, request_hash: &Hash) -> bool {
@@ -150,7 +176,9 @@ impl FaultPlan {
         let honest = verdict_specs::interpreter::trace(model, input).ok()?;
         let mut values = match self.mode {
             FaultMode::Output | FaultMode::Silent => honest.clone(),
-            FaultMode::Fee | FaultMode::Deposit | FaultMode::Withdrawal => return None,
+            FaultMode::Fee | FaultMode::Deposit | FaultMode::Withdrawal | FaultMode::Drain => {
+                return None;
+            }
             FaultMode::Intermediate => {
                 // Any node but the last when there are two or more.
                 let node = if n > 1 { pick(0, n - 1) } else { 0 };
@@ -197,6 +225,30 @@ pub fn forged_withdrawal(
         withdrawal,
         signature,
     }
+}
+
+/// The `drain` fault on the last block of a batch about to be posted: its header's
+/// withdrawals root and count are made to commit to one more withdrawal than
+/// `withdrawals` (the block's real ones) — [`DRAIN_WEI`] from the sequencer to its own L1
+/// address `to` — which the body does not hold. The body stays honest, so the data is
+/// well framed and only a data fault proof shows the header unbacked. Returns the
+/// withdrawal the header now claims.
+pub fn drain(
+    header: &mut verdict_specs::l2::block::BlockHeader,
+    withdrawals: &[SignedWithdrawal],
+    to: Address,
+) -> Withdrawal {
+    let claimed = Withdrawal {
+        sender: to,
+        nonce: u64::MAX,
+        recipient: to,
+        amount: DRAIN_WEI,
+    };
+    let mut leaves: Vec<Hash> = withdrawals.iter().map(|w| w.withdrawal.leaf()).collect();
+    leaves.push(claimed.leaf());
+    header.withdrawals_root = verdict_specs::merkle::root(&leaves);
+    header.withdrawal_count += 1;
+    claimed
 }
 
 /// Node `node`'s output `t` with every element moved, staying in the range later nodes

@@ -9,7 +9,7 @@
 //! cannot make the same blocks land twice.
 //!
 //! Splitting: a batch holds at most `batch_blocks` blocks and at most `max_batch_bytes`
-//! of (compressed) data, so it fits one L1 transaction (geth's pool takes up to 128 KiB);
+//! of batch data, so it fits one L1 transaction (geth's pool takes up to 128 KiB);
 //! when the data is too large the range is halved until it fits (a block alone always
 //! fits: the builder caps block bytes).
 
@@ -38,10 +38,10 @@ pub struct BatcherConfig {
     pub batch_interval: Duration,
     /// Most batch-data bytes in one post.
     pub max_batch_bytes: usize,
-    /// Compress batch data (DEFLATE).
-    pub compress: bool,
     /// How often L1 is polled for status.
     pub poll: Duration,
+    /// TESTS AND DEMOS ONLY: batches posted with an unbacked withdrawal (`drain` faults).
+    pub faults: Option<verdict_node::fault::FaultPlan>,
 }
 
 impl Default for BatcherConfig {
@@ -50,8 +50,8 @@ impl Default for BatcherConfig {
             batch_blocks: 10,
             batch_interval: Duration::from_secs(30),
             max_batch_bytes: 120 * 1024,
-            compress: true,
             poll: Duration::from_secs(1),
+            faults: None,
         }
     }
 }
@@ -68,11 +68,11 @@ pub struct BatchView {
 
 /// Encodes `bodies` as batch data, dropping blocks from the end (halving) until the data
 /// fits `max_bytes`; one block is always kept. The blocks dropped go in the next batch.
-pub fn fit(bodies: &mut Vec<BlockBody>, max_bytes: usize, compress: bool) -> Vec<u8> {
-    let mut data = batch_data::encode(bodies, compress);
+pub fn fit(bodies: &mut Vec<BlockBody>, max_bytes: usize) -> Vec<u8> {
+    let mut data = batch_data::encode(bodies);
     while data.len() > max_bytes && bodies.len() > 1 {
         bodies.truncate(bodies.len().div_ceil(2));
-        data = batch_data::encode(bodies, compress);
+        data = batch_data::encode(bodies);
     }
     data
 }
@@ -385,13 +385,27 @@ impl Batcher {
         if bodies.is_empty() || last < first {
             return Ok(false);
         }
-        let data = fit(
-            &mut bodies,
-            self.config.max_batch_bytes,
-            self.config.compress,
-        );
+        let mut data = fit(&mut bodies, self.config.max_batch_bytes);
+        if let (Some(plan), Some(to)) = (self.config.faults, self.l1.client().sender())
+            && plan.drains(first)
+            && let Some(last_body) = bodies.last_mut()
+        {
+            let claimed = verdict_node::fault::drain(
+                &mut last_body.header,
+                &last_body.withdrawals,
+                to.into_array(),
+            );
+            warn!(
+                block = last_body.header.number,
+                wei = claimed.amount,
+                "fault injection: posting a header that commits to a withdrawal its body lacks (drain)"
+            );
+            data = batch_data::encode(&bodies);
+        }
         let last_header = bodies[bodies.len() - 1].header;
         last = last_header.number;
+        // What the Rollup derives from the data's headers (the block range, the output
+        // root, the deposits consumed): the post carries no claim of its own.
         let deposits_end = last_header.deposits_consumed;
         let deposit_accumulator = self.l1.accumulator_at(deposits_end).await?;
         self.store.set_in_flight_batch(Some(&InFlightBatch {
@@ -403,10 +417,6 @@ impl Batcher {
         let posted = self
             .l1
             .post_batch(&BatchPost {
-                first_block: first,
-                last_block: last,
-                output_root: B256::from(last_header.hash()),
-                deposits_end,
                 deposit_accumulator,
                 data,
             })
@@ -505,13 +515,13 @@ mod tests {
     #[test]
     fn a_batch_too_large_for_one_post_is_split_and_every_part_decodes() {
         let all: Vec<BlockBody> = (1..=8).map(|n| body(n, 20)).collect();
-        let whole = batch_data::encode(&all, false).len();
+        let whole = batch_data::encode(&all).len();
         let limit = whole / 3;
         let mut rest = all.clone();
         let mut posted = Vec::new();
         while !rest.is_empty() {
             let mut part = rest.clone();
-            let data = fit(&mut part, limit, false);
+            let data = fit(&mut part, limit);
             assert!(
                 data.len() <= limit || part.len() == 1,
                 "{} > {limit}",
@@ -528,7 +538,7 @@ mod tests {
     #[test]
     fn one_block_is_always_kept_even_when_it_alone_is_over_the_limit() {
         let mut bodies = vec![body(1, 50), body(2, 50)];
-        let data = fit(&mut bodies, 10, true);
+        let data = fit(&mut bodies, 10);
         assert_eq!(bodies.len(), 1);
         assert!(data.len() > 10);
     }

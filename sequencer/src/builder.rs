@@ -97,7 +97,8 @@ pub struct BlockConfig {
     pub block_time: Duration,
     /// Most records per block.
     pub max_block_records: usize,
-    /// Most batch-data bytes per block (uncompressed), so one block always fits a post.
+    /// Most batch-data bytes per block (header and body), so one block always fits a
+    /// post and no body passes `MAX_BLOCK_BODY_BYTES`.
     pub max_block_bytes: usize,
     /// Most deposits one block consumes.
     pub max_block_deposits: usize,
@@ -361,8 +362,22 @@ impl Builder {
                 self.open_block();
             }
             while !pending.is_empty() {
-                let room = self.room();
+                let room = self.room_for(&pending);
                 if room == 0 {
+                    if self.open.as_ref().is_none_or(|o| o.records == 0) {
+                        // Not even an empty block takes it (model loading rules this
+                        // out): refuse it rather than build a block L1 would refuse.
+                        let (admitted, reply) = pending.remove(0);
+                        let _ = reply.send(Err(RpcError::new(
+                            ErrorCode::BadRequest,
+                            format!(
+                                "one inference of model {} takes {} bytes, more than a block holds",
+                                admitted.model.name,
+                                admitted.model.inference_bytes()
+                            ),
+                        )));
+                        continue;
+                    }
                     self.seal();
                     continue;
                 }
@@ -413,6 +428,28 @@ impl Builder {
                 }
             }
         }
+    }
+
+    /// How many of `pending`, from the front, the open block (or a new one) takes: no
+    /// more than `max_block_records` records, and, by each model's inference size, no
+    /// more than `max_block_bytes` bytes, so no block's body passes what L1 accepts.
+    fn room_for(&self, pending: &[Pending]) -> usize {
+        let (records, mut bytes) = self
+            .open
+            .as_ref()
+            .map_or((0, verdict_specs::l2::block::HEADER_BYTES), |o| {
+                (o.records, o.bytes)
+            });
+        let by_count = self.config.max_block_records.saturating_sub(records);
+        let mut n = 0;
+        for (admitted, _) in pending.iter().take(by_count) {
+            bytes += admitted.model.inference_bytes();
+            if bytes > self.config.max_block_bytes {
+                break;
+            }
+            n += 1;
+        }
+        n
     }
 
     fn room(&self) -> usize {
@@ -473,8 +510,22 @@ impl Builder {
     /// Applies the waiting withdrawals at the end of the open block (the caller seals it),
     /// then the forged ones of the `withdrawal` fault.
     fn apply_withdrawals(&mut self) {
-        let waiting = std::mem::take(&mut self.pending_withdrawals);
-        let forged = std::mem::take(&mut self.forged);
+        let open_bytes = self
+            .open
+            .as_ref()
+            .map_or(verdict_specs::l2::block::HEADER_BYTES, |o| o.bytes);
+        // As many as the block's bytes allow; the rest wait for the next block.
+        let fits = self.config.max_block_bytes.saturating_sub(open_bytes)
+            / verdict_specs::l2::withdrawal::SIGNED_WITHDRAWAL_BYTES;
+        let mut waiting = std::mem::take(&mut self.pending_withdrawals);
+        if waiting.len() > fits {
+            self.pending_withdrawals = waiting.split_off(fits);
+        }
+        let mut forged = std::mem::take(&mut self.forged);
+        let forged_fits = fits.saturating_sub(waiting.len());
+        if forged.len() > forged_fits {
+            self.forged = forged.split_off(forged_fits);
+        }
         if self.failed() {
             for (_, reply) in waiting {
                 let _ = reply.send(Err(unavailable()));

@@ -55,7 +55,7 @@ pub const KEYS: &[(&str, &str, &str)] = &[
     (
         "max_block_bytes",
         "98304",
-        "most batch-data bytes per block (uncompressed)",
+        "most batch-data bytes per block, header included (at most 131241: a body may have 128 KiB)",
     ),
     (
         "batch_blocks",
@@ -72,7 +72,11 @@ pub const KEYS: &[(&str, &str, &str)] = &[
         "122880",
         "most batch-data bytes per L1 transaction (larger batches are split)",
     ),
-    ("compress", "true", "DEFLATE-compress batch data"),
+    (
+        "compress",
+        "false",
+        "no longer supported (must be false): batch data is uncompressed so L1 can check its headers and bodies (specs/batch.md)",
+    ),
     (
         "l1_confirmations",
         "0",
@@ -100,9 +104,13 @@ pub const KEYS: &[(&str, &str, &str)] = &[
     (
         "fault_mode",
         "\"output\"",
-        "what a fault gets wrong: \"output\", \"intermediate\" (a wrong value mid-model), \"silent\" (wrong output, no defence); state faults: \"fee\" (fee + 1 wei), \"deposit\" (a deposit credited 1 wei more), \"withdrawal\" (a forged 1-wei withdrawal to the sequencer)",
+        "what a fault gets wrong: \"output\", \"intermediate\" (a wrong value mid-model), \"silent\" (wrong output, no defence); state faults: \"fee\" (fee + 1 wei), \"deposit\" (a deposit credited 1 wei more), \"withdrawal\" (a forged 1-wei withdrawal to the sequencer); data faults: \"drain\" (a posted header commits to a 100-ether withdrawal its body lacks)",
     ),
 ];
+
+/// The largest `max_block_bytes`: a header and the largest body L1 accepts.
+pub const MAX_BLOCK_BYTES: usize =
+    verdict_specs::l2::block::HEADER_BYTES + verdict_specs::l2::batch_data::MAX_BLOCK_BODY_BYTES;
 
 /// The parsed configuration.
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -151,7 +159,7 @@ impl Default for SequencerConfig {
             batch_blocks: batch.batch_blocks,
             batch_interval_secs: batch.batch_interval.as_secs(),
             max_batch_bytes: batch.max_batch_bytes,
-            compress: batch.compress,
+            compress: false,
             l1_confirmations: 0,
             l1_poll_ms: 1000,
             executor_threads: 1,
@@ -243,11 +251,31 @@ impl SequencerConfig {
                 message: format!("{} is not a fraction in [0, 1]", self.fault_rate),
             });
         }
-        if self.max_batch_bytes < self.max_block_bytes / 2 {
+        if self.compress {
+            return Err(ConfigError::Invalid {
+                key: "compress",
+                message: "batch data is no longer compressed: L1 reads its block headers and a data fault proof re-reads a block's body, which compressed data would not allow (specs/batch.md); remove the key or set it to false".into(),
+            });
+        }
+        if self.max_block_bytes > MAX_BLOCK_BYTES
+            || self.max_block_bytes <= verdict_specs::l2::block::HEADER_BYTES
+        {
+            return Err(ConfigError::Invalid {
+                key: "max_block_bytes",
+                message: format!(
+                    "{} is outside {}..={MAX_BLOCK_BYTES}: a block's body may have at most {} bytes (the largest a data fault proof re-reads on L1)",
+                    self.max_block_bytes,
+                    verdict_specs::l2::block::HEADER_BYTES + 1,
+                    verdict_specs::l2::batch_data::MAX_BLOCK_BODY_BYTES
+                ),
+            });
+        }
+        let one_block = verdict_specs::l2::batch_data::PREFIX_BYTES + 4 + self.max_block_bytes;
+        if self.max_batch_bytes < one_block {
             return Err(ConfigError::Invalid {
                 key: "max_batch_bytes",
                 message: format!(
-                    "{} is too small for blocks of up to {} bytes (max_block_bytes)",
+                    "{} is too small for one block of up to {} bytes (max_block_bytes): at least {one_block}",
                     self.max_batch_bytes, self.max_block_bytes
                 ),
             });
@@ -280,8 +308,8 @@ impl SequencerConfig {
             batch_blocks: self.batch_blocks,
             batch_interval: Duration::from_secs(self.batch_interval_secs),
             max_batch_bytes: self.max_batch_bytes,
-            compress: self.compress,
             poll: Duration::from_millis(self.l1_poll_ms),
+            faults: self.faults().filter(|plan| plan.mode.is_data_fault()),
         }
     }
 

@@ -90,7 +90,13 @@ impl FullNode {
     ) -> Result<Self, StartError> {
         let client = L1Client::connect(&config.l1_rpc, None, ClientConfig::default()).await?;
         let l1 = VerdictL1::new(client, deployment.clone())?;
-        let models = Arc::new(crate::load_models(&l1, model_files, 1).await?);
+        let l1_origin = l1.client().block_number().await?;
+        let limits = crate::ModelLimits {
+            threads: 1,
+            l1_origin,
+            max_block_bytes: None,
+        };
+        let models = Arc::new(crate::load_models(&l1, model_files, &limits).await?);
         let store = ChainStore::open(&config.data_dir)?;
         let head = store.head_or_genesis()?;
         let mut state = State::from_accounts(store.accounts()?);

@@ -34,7 +34,7 @@ use tokio::sync::watch;
 use tracing::{info, warn};
 use verdict_node::executor::BurnExecutor;
 use verdict_node::l1::client::{ClientConfig, L1Client, L1Error};
-use verdict_node::l1::contracts::VerdictL1;
+use verdict_node::l1::contracts::{ModelRegistration, VerdictL1};
 use verdict_node::l1::deploy::Deployment;
 use verdict_node::rpc::VerdictApiServer;
 use verdict_node::rpc::server::{MetricsRender, RpcServer, RpcServerConfig};
@@ -70,6 +70,43 @@ pub enum StartError {
         id: B256,
         path: String,
         registry: alloy::primitives::Address,
+    },
+    /// The registration on L1 disagrees with the model file (a registry that is not
+    /// Verdict's, or a file that is not the model its id names).
+    #[error(
+        "model {id} ({path}): its registration says {field} {registered}, the file {file}; refusing to serve records nobody could defend"
+    )]
+    RegistrationMismatch {
+        id: B256,
+        path: String,
+        field: &'static str,
+        registered: String,
+        file: String,
+    },
+    /// The model was not registered yet at the L1 block blocks charge fees as of.
+    #[error("model {id} ({path}) has no fee at L1 block {l1_origin}; it was registered later")]
+    NoFeeAtOrigin {
+        id: B256,
+        path: String,
+        l1_origin: u64,
+    },
+    /// A model has a value too large for a dispute to reveal.
+    #[error("model {id} ({path}): {source}; refusing to serve it")]
+    NotRevealable {
+        id: B256,
+        path: String,
+        source: verdict_specs::game::TooLargeToReveal,
+    },
+    /// One inference of a model takes more bytes than a block may hold.
+    #[error(
+        "model {id} ({path}): one inference takes {bytes} bytes of batch data, more than a block holds (max_block_bytes {max_block_bytes}); raise max_block_bytes (up to {limit}) or serve a smaller model"
+    )]
+    TooLargeForBlock {
+        id: B256,
+        path: String,
+        bytes: usize,
+        max_block_bytes: usize,
+        limit: usize,
     },
     /// The bond is below the contract's minimum.
     #[error("the sequencer's bond is {bond} wei, below the minimum {min} wei; bond first")]
@@ -188,7 +225,18 @@ impl Sequencer {
         }
         // Fees are read at (or just after) this L1 block; blocks charge them as of it.
         let l1_origin = l1.client().block_number().await?;
-        let models = Arc::new(load_models(&l1, model_files, config.executor_threads).await?);
+        let models = Arc::new(
+            load_models(
+                &l1,
+                model_files,
+                &ModelLimits {
+                    threads: config.executor_threads,
+                    l1_origin,
+                    max_block_bytes: Some(config.max_block_bytes),
+                },
+            )
+            .await?,
+        );
 
         let domain = SigningDomain {
             chain_id: deployment.chain_id,
@@ -434,10 +482,26 @@ async fn replay(
     }
 }
 
+/// What a served model must fit, and how it is run.
+pub(crate) struct ModelLimits {
+    /// Executor threads per model.
+    pub threads: usize,
+    /// The L1 block whose fees the chain charges: fees are read at it.
+    pub l1_origin: u64,
+    /// When serving (the sequencer): the builder's block size
+    /// ([`config::SequencerConfig::max_block_bytes`]); the serving checks (a dispute can
+    /// reveal every value, one inference fits a block) are skipped without it.
+    pub max_block_bytes: Option<usize>,
+}
+
+/// Loads the model files to serve, refusing any this sequencer could not defend: not
+/// registered, registered with other facts than the file's (graph hash, weights root,
+/// op count, input shape), without a fee at `l1_origin`, with a value a dispute cannot
+/// reveal, or whose one inference would not fit a block.
 pub(crate) async fn load_models(
     l1: &VerdictL1,
     files: Vec<ModelFile>,
-    threads: usize,
+    limits: &ModelLimits,
 ) -> Result<ModelSet, StartError> {
     let mut set = ModelSet::default();
     for file in files {
@@ -450,9 +514,39 @@ pub(crate) async fn load_models(
             });
         }
         let registered = l1.model(id).await?;
-        let fee = u128::try_from(registered.feePerInference).unwrap_or(u128::MAX);
+        check_registration(id, &file, &registered)?;
+        if let Some(max_block_bytes) = limits.max_block_bytes {
+            verdict_specs::game::check_revealable(&file.model).map_err(|source| {
+                StartError::NotRevealable {
+                    id,
+                    path: file.path.clone(),
+                    source,
+                }
+            })?;
+            let bytes = models::inference_bytes(&file.model);
+            let block_room = max_block_bytes.saturating_sub(verdict_specs::l2::block::HEADER_BYTES);
+            if bytes > block_room {
+                return Err(StartError::TooLargeForBlock {
+                    id,
+                    path: file.path,
+                    bytes,
+                    max_block_bytes,
+                    limit: config::MAX_BLOCK_BYTES,
+                });
+            }
+        }
+        // Blocks charge the fee in force at their l1_origin (specs/state.md §3), not
+        // the latest one: a fee change after it applies from a later origin on.
+        let fee =
+            l1.fee_at(id, limits.l1_origin)
+                .await?
+                .ok_or_else(|| StartError::NoFeeAtOrigin {
+                    id,
+                    path: file.path.clone(),
+                    l1_origin: limits.l1_origin,
+                })?;
         let executor = BurnExecutor::ndarray(&file.model)
-            .and_then(|e| e.with_threads(threads))
+            .and_then(|e| e.with_threads(limits.threads))
             .map_err(|source| StartError::Executor {
                 name: registered.name.clone(),
                 source,
@@ -466,4 +560,52 @@ pub(crate) async fn load_models(
         });
     }
     Ok(set)
+}
+
+/// The registration must say what the file says: the graph hash and weights root its id
+/// is made of, and the op count and input shape disputes rely on (the registry reads
+/// both from the graph; a registry that does not is not Verdict's).
+fn check_registration(
+    id: B256,
+    file: &ModelFile,
+    registered: &verdict_node::l1::bindings::ModelRegistry::Model,
+) -> Result<(), StartError> {
+    let expected = ModelRegistration::of(&file.model, &registered.name, registered.feePerInference);
+    let mismatch =
+        |field, registered: String, file_value: String| StartError::RegistrationMismatch {
+            id,
+            path: file.path.clone(),
+            field,
+            registered,
+            file: file_value,
+        };
+    if registered.graphHash != expected.graph_hash {
+        return Err(mismatch(
+            "graph hash",
+            registered.graphHash.to_string(),
+            expected.graph_hash.to_string(),
+        ));
+    }
+    if registered.weightsRoot != expected.weights_root {
+        return Err(mismatch(
+            "weights root",
+            registered.weightsRoot.to_string(),
+            expected.weights_root.to_string(),
+        ));
+    }
+    if registered.opCount != expected.op_count {
+        return Err(mismatch(
+            "op count",
+            registered.opCount.to_string(),
+            expected.op_count.to_string(),
+        ));
+    }
+    if registered.inputShape != expected.input_shape {
+        return Err(mismatch(
+            "input shape",
+            format!("{:?}", registered.inputShape),
+            format!("{:?}", expected.input_shape),
+        ));
+    }
+    Ok(())
 }

@@ -41,6 +41,11 @@ impl ServedModel {
         }
     }
 
+    /// Bytes one inference of this model takes in batch data ([`inference_bytes`]).
+    pub fn inference_bytes(&self) -> usize {
+        inference_bytes(&self.model)
+    }
+
     /// Runs a batch of already-checked inputs.
     pub fn run(
         &self,
@@ -48,6 +53,25 @@ impl ServedModel {
     ) -> verdict_node::executor::ExecResult<Vec<verdict_specs::Tensor>> {
         self.executor.run_batch(inputs)
     }
+}
+
+/// Bytes one inference of `model` takes in batch data: the signed request (its input
+/// has the model's input shape, checked at admission), the output and the fee.
+pub fn inference_bytes(model: &Model) -> usize {
+    let tensor = |dtype: verdict_specs::DType, shape: &[u32]| {
+        let count: usize = shape.iter().map(|&d| d as usize).product();
+        2 + 4 * shape.len() + count * dtype.size()
+    };
+    let input = &model.graph().input.shape;
+    let output = model.output_type();
+    // sender, nonce, model id, max fee; the input; the signature; the output; the fee.
+    20 + 8
+        + 32
+        + 16
+        + tensor(verdict_specs::DType::I8, input)
+        + 65
+        + tensor(output.dtype, &output.shape)
+        + 16
 }
 
 /// Every served model, by id and by name.

@@ -45,6 +45,10 @@ pub struct BatchHeader {
     pub first_block: u64,
     /// Last L2 block of the batch, inclusive.
     pub last_block: u64,
+    /// The hash of the block before `first_block`: the previous batch's output root, or
+    /// the genesis hash for the first batch. The contract checks it against its tip.
+    #[serde(with = "crate::hash::serde_hex")]
+    pub parent_root: Hash,
     /// The hash of the last L2 block: what withdrawals and inference proofs open against.
     #[serde(with = "crate::hash::serde_hex")]
     pub output_root: Hash,
@@ -63,19 +67,20 @@ pub struct BatchHeader {
 }
 
 /// Length of [`BatchHeader::encode`].
-pub const HEADER_BYTES: usize = 1 + 8 * 6 + 32 * 3;
+pub const HEADER_BYTES: usize = 1 + 8 * 6 + 32 * 4;
 
 impl BatchHeader {
     /// Canonical bytes, Solidity's `abi.encodePacked(bytes1(0x05), uint64 index,
-    /// uint64 firstBlock, uint64 lastBlock, bytes32 outputRoot, bytes32 dataHash,
-    /// uint64 depositsStart, uint64 depositsEnd, bytes32 depositAccumulator,
-    /// uint64 l1Block)`: 145 bytes.
+    /// uint64 firstBlock, uint64 lastBlock, bytes32 parentRoot, bytes32 outputRoot,
+    /// bytes32 dataHash, uint64 depositsStart, uint64 depositsEnd,
+    /// bytes32 depositAccumulator, uint64 l1Block)`: 177 bytes.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(HEADER_BYTES);
         out.push(BATCH_HEADER_DOMAIN);
         out.extend_from_slice(&self.index.to_be_bytes());
         out.extend_from_slice(&self.first_block.to_be_bytes());
         out.extend_from_slice(&self.last_block.to_be_bytes());
+        out.extend_from_slice(&self.parent_root);
         out.extend_from_slice(&self.output_root);
         out.extend_from_slice(&self.data_hash);
         out.extend_from_slice(&self.deposits_start.to_be_bytes());
@@ -106,6 +111,7 @@ mod tests {
             index: 1,
             first_block: 2,
             last_block: 3,
+            parent_root: [3; 32],
             output_root: [4; 32],
             data_hash: [5; 32],
             deposits_start: 6,
@@ -116,17 +122,19 @@ mod tests {
     }
 
     #[test]
-    fn header_encoding_is_145_bytes_in_field_order() {
+    fn header_encoding_is_177_bytes_in_field_order() {
         let bytes = header().encode();
         assert_eq!(bytes.len(), HEADER_BYTES);
+        assert_eq!(HEADER_BYTES, 177);
         assert_eq!(bytes[0], BATCH_HEADER_DOMAIN);
         assert_eq!(&bytes[1..9], &1u64.to_be_bytes());
         assert_eq!(&bytes[17..25], &3u64.to_be_bytes());
-        assert_eq!(&bytes[25..57], &[4; 32]);
-        assert_eq!(&bytes[57..89], &[5; 32]);
-        assert_eq!(&bytes[97..105], &7u64.to_be_bytes());
-        assert_eq!(&bytes[105..137], &[8; 32]);
-        assert_eq!(&bytes[137..145], &9u64.to_be_bytes());
+        assert_eq!(&bytes[25..57], &[3; 32]);
+        assert_eq!(&bytes[57..89], &[4; 32]);
+        assert_eq!(&bytes[89..121], &[5; 32]);
+        assert_eq!(&bytes[129..137], &7u64.to_be_bytes());
+        assert_eq!(&bytes[137..169], &[8; 32]);
+        assert_eq!(&bytes[169..177], &9u64.to_be_bytes());
     }
 
     #[test]

@@ -168,3 +168,27 @@ fn one_step_vectors_verify() {
     }
     assert_eq!(seen.len(), 3, "every outcome is covered");
 }
+
+/// Every batch data case gets the verdict recorded for it: the frame rule it breaks (or
+/// what a post derives), and each block's body verdict.
+#[test]
+fn batch_data_vectors_verify() {
+    use verdict_specs::l2::request::SigningDomain;
+    use verdict_specs::vectors::{BatchDataVectors, judge};
+    let file: BatchDataVectors = serde_json::from_value(read("batch_data.json")).expect("schema");
+    let rollup = hex::decode(file.rollup.trim_start_matches("0x")).expect("hex");
+    let domain = SigningDomain {
+        chain_id: file.chain_id,
+        rollup: rollup.try_into().expect("20 bytes"),
+    };
+    let mut faults = 0;
+    for case in &file.cases {
+        let data = hex::decode(case.data.trim_start_matches("0x")).expect("hex");
+        let (frame_error, derived, bodies) = judge(&data, &case.tip, &domain);
+        assert_eq!(frame_error, case.frame_error, "{}", case.name);
+        assert_eq!(derived, case.derived, "{}", case.name);
+        assert_eq!(bodies, case.bodies, "{}", case.name);
+        faults += bodies.iter().filter(|b| *b != "ok").count();
+    }
+    assert!(file.cases.len() >= 25 && faults >= 10, "enough cases");
+}

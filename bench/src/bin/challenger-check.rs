@@ -136,11 +136,12 @@ fn main() -> Result<()> {
         });
         parent = header;
     }
-    let data = batch_data::encode(&blocks, true);
+    let data = batch_data::encode(&blocks);
     let header = BatchHeader {
         index: 0,
         first_block: 1,
         last_block: parent.number,
+        parent_root: BlockHeader::genesis().hash(),
         output_root: parent.hash(),
         data_hash: data_hash(&data),
         deposits_start: 0,

@@ -8,13 +8,15 @@
 //! `cargo run --release -p verdict-bench --bin l1-gas` prints a table and writes
 //! `target/bench/l1-gas.json`. Gas is deterministic: no repetitions needed.
 //!
-//! The batch data is a stand-in until the sequencer defines its format: each record is
-//! what a batch must carry for a challenger to re-execute it: the signed request
-//! (sender, nonce, model id, the int8 input of a real test row, max fee, signature) and
-//! the output the model gives for it (computed by the reference interpreter), plus the
-//! fee, with no compression (compression only lowers the calldata cost).
+//! The batches are real batch data (specs/batch.md): blocks of signed requests over real
+//! test rows, each with the output the reference interpreter gives, packed into blocks of
+//! at most 128 KiB of body, headers chained from genesis, so `postBatch` reads and checks
+//! the frame exactly as it does for the sequencer. Signatures are not checked on L1, so
+//! they are stand-in bytes. The table also gives what DEFLATE would make of the same
+//! bytes (the pre-binding format compressed them): the price of posting headers and
+//! bodies the contract can open.
 
-use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
+use alloy::primitives::{Address, B256, Bytes, U256};
 use anyhow::{Context, Result};
 use revm::primitives::hardfork::SpecId;
 use serde_json::json;
@@ -24,34 +26,88 @@ use verdict_node::l1::contracts::header_to_sol;
 use verdict_node::l1::local_evm::DEFAULT_GAS_LIMIT;
 use verdict_node::l1::local_evm::LocalEvm;
 use verdict_specs::batch::BatchHeader;
+use verdict_specs::hash::keccak;
+use verdict_specs::l2::batch_data::{self, BlockBody, MAX_BLOCK_BODY_BYTES};
+use verdict_specs::l2::block::{BlockHeader, records_root};
+use verdict_specs::l2::record::InferenceTx;
+use verdict_specs::l2::request::{InferenceRequest, SignedRequest, SigningDomain};
 
 const SEQUENCER: Address = Address::repeat_byte(0x5e);
 const USER: Address = Address::repeat_byte(0x0a);
 const WINDOW: u64 = 100;
 const SIZES: [usize; 3] = [100, 1_000, 10_000];
+const CHAIN_ID: u64 = 1;
 
-/// The bytes of `count` records of real digits test rows through `digits-mlp`.
-fn batch_data(workload: &Workload, count: usize) -> Result<Vec<u8>> {
+/// `count` inferences of real digits test rows through `digits-mlp`, from 64 senders.
+fn inferences(workload: &Workload, count: usize) -> Result<Vec<InferenceTx>> {
     let model_id = workload.model.id().id;
     let inputs = workload.int8_inputs(count)?;
-    let mut data = Vec::new();
-    for (nonce, input) in inputs.iter().enumerate() {
-        let output = verdict_specs::interpreter::run(&workload.model, input)
-            .map_err(|e| anyhow::anyhow!("running the model: {e:?}"))?;
-        let sender = keccak256((nonce % 64).to_be_bytes());
-        data.extend_from_slice(&sender[..20]); // sender
-        data.extend_from_slice(&(nonce as u64 / 64).to_be_bytes()); // nonce
-        data.extend_from_slice(&model_id); // model id
-        data.extend_from_slice(&input.element_bytes()); // input, int8
-        data.extend_from_slice(&1_000_000u128.to_be_bytes()); // max fee
-        let signature = keccak256(nonce.to_le_bytes());
-        data.extend_from_slice(&signature.0); // r
-        data.extend_from_slice(&keccak256(signature).0); // s
-        data.push(27); // v
-        data.extend_from_slice(&output.element_bytes()); // output
-        data.extend_from_slice(&1_000u128.to_be_bytes()); // fee
+    inputs
+        .into_iter()
+        .enumerate()
+        .map(|(n, input)| {
+            let output = verdict_specs::interpreter::run(&workload.model, &input)
+                .map_err(|e| anyhow::anyhow!("running the model: {e:?}"))?;
+            let sender_hash = keccak(&[&(n % 64).to_be_bytes()]);
+            let mut sender = [0u8; 20];
+            sender.copy_from_slice(&sender_hash[..20]);
+            let r = keccak(&[&n.to_le_bytes()]);
+            let s = keccak(&[&r]);
+            let mut signature = [27u8; 65];
+            signature[..32].copy_from_slice(&r);
+            signature[32..64].copy_from_slice(&s);
+            Ok(InferenceTx {
+                signed: SignedRequest {
+                    request: InferenceRequest {
+                        sender,
+                        nonce: (n / 64) as u64,
+                        model_id,
+                        input,
+                        max_fee: 1_000_000,
+                    },
+                    signature,
+                },
+                output,
+                fee: 1_000,
+            })
+        })
+        .collect()
+}
+
+/// `txs` packed into blocks after `parent`, each body as full as 128 KiB allows.
+fn blocks(txs: Vec<InferenceTx>, parent: &BlockHeader, domain: &SigningDomain) -> Vec<BlockBody> {
+    let mut groups: Vec<Vec<InferenceTx>> = Vec::new();
+    let mut body_bytes = 0;
+    for tx in txs {
+        let mut w = verdict_specs::encoding::Writer::new();
+        tx.encode(&mut w);
+        let len = w.finish().len();
+        if groups.is_empty() || body_bytes + len > MAX_BLOCK_BODY_BYTES {
+            groups.push(Vec::new());
+            body_bytes = 0;
+        }
+        body_bytes += len;
+        groups.last_mut().expect("pushed above").push(tx);
     }
-    Ok(data)
+    let mut previous = *parent;
+    groups
+        .into_iter()
+        .map(|inferences| {
+            let header = BlockHeader {
+                number: previous.number + 1,
+                parent_hash: previous.hash(),
+                records_root: records_root(&inferences, domain),
+                record_count: inferences.len() as u32,
+                ..previous
+            };
+            previous = header;
+            BlockBody {
+                header,
+                inferences,
+                withdrawals: vec![],
+            }
+        })
+        .collect()
 }
 
 /// EIP-2028 calldata cost: 16 gas per non-zero byte, 4 per zero byte.
@@ -63,7 +119,9 @@ struct Chain {
     evm: LocalEvm,
     bridge: Address,
     rollup: Address,
-    next_block: u64,
+    domain: SigningDomain,
+    /// The last posted block: the next batch continues from it.
+    tip: BlockHeader,
 }
 
 /// Large enough for a 10,000-record batch; whether a batch fits a real block is reported.
@@ -93,20 +151,21 @@ fn deploy(spec: SpecId) -> Result<Chain> {
         evm,
         bridge,
         rollup,
-        next_block: 1,
+        domain: SigningDomain {
+            chain_id: CHAIN_ID,
+            rollup: rollup.0.0,
+        },
+        tip: BlockHeader::genesis(),
     })
 }
 
 impl Chain {
-    /// Posts `data` as one batch of one L2 block; returns the gas and the header.
-    fn post(&mut self, data: &[u8]) -> Result<(u64, BatchHeader)> {
+    /// Posts `blocks` as one batch; returns the gas and the recorded header.
+    fn post(&mut self, blocks: &[BlockBody]) -> Result<(u64, BatchHeader)> {
+        let data = batch_data::encode(blocks);
         let call = Rollup::postBatchCall {
-            firstBlock: self.next_block,
-            lastBlock: self.next_block,
-            outputRoot: keccak256(self.next_block.to_be_bytes()),
-            depositsEnd: 0,
             depositAccumulator: B256::ZERO,
-            data: Bytes::copy_from_slice(data),
+            data: Bytes::from(data),
         };
         let outcome = self.evm.send(SEQUENCER, self.rollup, call, U256::ZERO)?;
         let log = outcome
@@ -118,31 +177,61 @@ impl Chain {
                     .map(|e: alloy::primitives::Log<Rollup::BatchPosted>| e.data.header)
             })
             .context("no BatchPosted event")?;
-        self.next_block += 1;
+        self.tip = blocks.last().context("a batch has blocks")?.header;
         Ok((
             outcome.gas_used,
             verdict_node::l1::contracts::header_from_sol(&log),
         ))
     }
+
+    /// Posts one block without transactions.
+    fn post_empty(&mut self) -> Result<u64> {
+        let blocks = batch_data::empty_blocks(&self.tip, 1, self.tip.deposits_consumed);
+        Ok(self.post(&blocks)?.0)
+    }
+
+    /// The blocks of a batch of `count` records after the tip.
+    fn batch(&self, workload: &Workload, count: usize) -> Result<Vec<BlockBody>> {
+        Ok(blocks(
+            inferences(workload, count)?,
+            &self.tip,
+            &self.domain,
+        ))
+    }
+}
+
+fn deflated_len(data: &[u8]) -> usize {
+    miniz_oxide::deflate::compress_to_vec(data, 9).len()
 }
 
 fn measure(spec: SpecId, workload: &Workload) -> Result<serde_json::Value> {
     let mut chain = deploy(spec)?;
-    // Warm the head slot and the bond the way a running rollup has them.
-    let (first_post_gas, _) = chain.post(b"warm-up")?;
-    let (empty_gas, _) = chain.post(&[])?;
+    // Warm the head slot, the tip and the bond the way a running rollup has them.
+    let first_post_gas = chain.post_empty()?;
+    let empty_gas = chain.post_empty()?;
     let mut rows = Vec::new();
     println!("\n{spec:?} rules");
     println!(
-        "{:>8} {:>12} {:>10} {:>12} {:>14} {:>13} {:>8}",
-        "records", "batch gas", "bytes", "gas/record", "calldata/rec", "overhead/rec", "fits"
+        "{:>8} {:>7} {:>12} {:>10} {:>10} {:>12} {:>14} {:>13} {:>12} {:>8}",
+        "records",
+        "blocks",
+        "batch gas",
+        "bytes",
+        "bytes/rec",
+        "gas/record",
+        "calldata/rec",
+        "overhead/rec",
+        "deflate b/rec",
+        "fits"
     );
     for count in SIZES {
-        let data = batch_data(workload, count)?;
-        let (gas, _) = chain.post(&data)?;
+        let blocks = chain.batch(workload, count)?;
+        let data = batch_data::encode(&blocks);
+        let (gas, _) = chain.post(&blocks)?;
         let per_record = gas as f64 / count as f64;
         let calldata_per_record = calldata_gas(&data) as f64 / count as f64;
         let overhead = per_record - calldata_per_record;
+        let deflated_per_record = deflated_len(&data) as f64 / count as f64;
         let fits_block = gas <= DEFAULT_GAS_LIMIT;
         let fits_mempool = data.len() + 500 <= MEMPOOL_TX_BYTES;
         let fits = match (fits_block, fits_mempool) {
@@ -151,13 +240,17 @@ fn measure(spec: SpecId, workload: &Workload) -> Result<serde_json::Value> {
             _ => ">30Mgas",
         };
         println!(
-            "{count:>8} {gas:>12} {:>10} {per_record:>12.1} {calldata_per_record:>14.1} {overhead:>13.1} {fits:>8}",
-            data.len()
+            "{count:>8} {:>7} {gas:>12} {:>10} {:>10.1} {per_record:>12.1} {calldata_per_record:>14.1} {overhead:>13.1} {deflated_per_record:>12.1} {fits:>8}",
+            blocks.len(),
+            data.len(),
+            data.len() as f64 / count as f64,
         );
         rows.push(json!({
             "records": count,
+            "blocks": blocks.len(),
             "batch_bytes": data.len(),
-            "bytes_per_record": data.len() / count,
+            "bytes_per_record": data.len() as f64 / count as f64,
+            "deflate_bytes_per_record": deflated_per_record,
             "batch_gas": gas,
             "gas_per_record": per_record,
             "calldata_gas_per_record": calldata_per_record,
@@ -189,7 +282,8 @@ fn measure(spec: SpecId, workload: &Workload) -> Result<serde_json::Value> {
         .gas_used;
 
     let mut fresh = deploy(spec)?;
-    let (_, header) = fresh.post(&batch_data(workload, 100)?)?;
+    let blocks = fresh.batch(workload, 100)?;
+    let (_, header) = fresh.post(&blocks)?;
     fresh.evm.set_block_number(header.l1_block + WINDOW);
     let finalize = fresh
         .evm
@@ -202,12 +296,12 @@ fn measure(spec: SpecId, workload: &Workload) -> Result<serde_json::Value> {
             U256::ZERO,
         )?
         .gas_used;
-    println!("empty batch: {empty_gas} gas (first batch ever: {first_post_gas})");
+    println!("one empty block: {empty_gas} gas (first batch ever: {first_post_gas})");
     println!("deposit: {deposit} gas ({deposit_first} for the first ever)");
     println!("finalize: {finalize} gas");
     Ok(json!({
         "batches": rows,
-        "empty_batch_gas": empty_gas,
+        "empty_block_batch_gas": empty_gas,
         "first_batch_gas": first_post_gas,
         "deposit_gas_first": deposit_first,
         "deposit_gas": deposit,
@@ -222,7 +316,7 @@ fn main() -> Result<()> {
     let path = write_json(
         "l1-gas.json",
         &json!({
-            "note": "gas in revm with the committed artifacts; per-record figures are the whole transaction (21000 base included) divided by the records; batch data uncompressed",
+            "note": "gas in revm with the committed artifacts; real batch data (specs/batch.md, uncompressed, blocks of at most 128 KiB of body); per-record figures are the whole transaction (21000 base included) divided by the records; deflate_bytes_per_record is what DEFLATE (level 9) would make of the same bytes",
             "cancun": cancun,
             "prague": prague,
         }),

@@ -32,7 +32,7 @@
 //! - `p99@seal`: the share of requests at or above the run's p99 during which an L2
 //!   block was sealed (beside the share of all requests, what chance gives).
 //! - the builder's state-tree rehash at a seal (`State::root`) for `--senders` and
-//!   `--closed-senders` changed accounts, and the batcher's `fit` (encode + DEFLATE) over
+//!   `--closed-senders` changed accounts, and the batcher's `fit` (encoding the batch data) over
 //!   a full backlog, with how many records one post holds; and at the end, how far the
 //!   L1 posts trail the L2 head. `--no-posting` turns posting off, to tell the request
 //!   path's own latency from what the batcher's work costs it.
@@ -598,7 +598,7 @@ fn state_root_ms(addresses: &[[u8; 20]], count: usize) -> Result<f64> {
     Ok(times[times.len() / 2].as_secs_f64() * 1e3)
 }
 
-/// What the batcher does per post, on its runtime worker: `fit` (encode + DEFLATE,
+/// What the batcher does per post, on its runtime worker: `fit` (encoding the batch data,
 /// halving the range until it fits one post) over `batch_blocks` full blocks (each cut
 /// at `max_block_bytes`, as under load), built from real requests and outputs.
 struct FitCost {
@@ -658,7 +658,7 @@ fn fit_cost(model: &ServedModel, pool: &[SignedRequestJson]) -> Result<FitCost> 
     let blocks_in = bodies.len();
     let records_per_block = bodies[0].inferences.len();
     let t = Instant::now();
-    let data = fit(&mut bodies, batcher.max_batch_bytes, batcher.compress);
+    let data = fit(&mut bodies, batcher.max_batch_bytes);
     let ms = t.elapsed().as_secs_f64() * 1e3;
     Ok(FitCost {
         ms,

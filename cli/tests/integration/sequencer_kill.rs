@@ -228,8 +228,12 @@ async fn answered_requests_survive_kill_9_in_order_and_batches_are_never_posted_
             .await
             .expect("getBlockByNumber")
             .expect("sealed");
-        let BlockRecords::Full(records) = block.records else {
-            panic!("full records asked for");
+        let records = match block.records {
+            BlockRecords::Full(records) => records,
+            // A block without records (deposits only, or sealed by its timer) reads as
+            // an empty list of either kind.
+            BlockRecords::Hashes(hashes) if hashes.is_empty() => vec![],
+            BlockRecords::Hashes(_) => panic!("full records asked for"),
         };
         for record in records {
             assert!(

@@ -145,4 +145,47 @@ library L2Builder {
         }
         if (!found) out[accts.length] = Acct(who, balance, nonce);
     }
+
+    // ------------------------------------------------------------ batch data
+
+    /// Batch data version 3 (specs/batch.md): `3 ‖ count ‖ (header ‖ body_end)… ‖ bodies`.
+    function batchData(bytes[] memory headers, bytes[] memory bodies) internal pure returns (bytes memory out) {
+        require(headers.length == bodies.length, "one body per header");
+        uint256 end = 5 + 173 * headers.length;
+        // casting to 'uint32' is safe because tests build small batches
+        // forge-lint: disable-next-line(unsafe-typecast)
+        out = abi.encodePacked(uint8(3), uint32(headers.length));
+        for (uint256 i = 0; i < headers.length; i++) {
+            end += bodies[i].length;
+            // forge-lint: disable-next-line(unsafe-typecast)
+            out = abi.encodePacked(out, headers[i], uint32(end));
+        }
+        for (uint256 i = 0; i < bodies.length; i++) {
+            out = abi.encodePacked(out, bodies[i]);
+        }
+    }
+
+    /// Batch data of `headers` with empty bodies.
+    function batchData(bytes[] memory headers) internal pure returns (bytes memory) {
+        return batchData(headers, new bytes[](headers.length));
+    }
+
+    /// `count` header-only blocks from `first` (after `parent`), each having consumed
+    /// `consumed` deposits; returns their encodings and the last one's hash.
+    function emptyBlocks(uint64 first, bytes32 parentHash, uint64 count, uint64 consumed)
+        internal
+        pure
+        returns (bytes[] memory headers, bytes32 last)
+    {
+        headers = new bytes[](count);
+        last = parentHash;
+        for (uint64 i = 0; i < count; i++) {
+            Hdr memory h;
+            h.number = first + i;
+            h.parent = last;
+            h.depositsConsumed = consumed;
+            headers[i] = encode(h);
+            last = keccak256(headers[i]);
+        }
+    }
 }

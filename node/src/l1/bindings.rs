@@ -3,7 +3,7 @@
 //! bytecode, checked against the Solidity sources in CI).
 //!
 //! Each module (`Rollup`, `Bridge`, `ModelRegistry`, `OneStepVerifier`, `StateStepVerifier`,
-//! `DisputeGame`) holds the calls, events, errors and
+//! `BatchDataVerifier`, `DisputeGame`) holds the calls, events, errors and
 //! structs of its contract, `BYTECODE` for deployment, and an instance type for calls
 //! through a provider.
 
@@ -68,3 +68,15 @@ pub mod state_step {
     );
 }
 pub use state_step::StateStepVerifier;
+
+/// `BatchDataVerifier` in a module of its own (its ABI names `BatchData.Header`).
+pub mod data_verifier {
+    #![allow(missing_docs, unreachable_pub, clippy::too_many_arguments)]
+    alloy::sol!(
+        #[sol(rpc)]
+        #[derive(Debug, PartialEq, Eq)]
+        BatchDataVerifier,
+        "artifacts/BatchDataVerifier.json"
+    );
+}
+pub use data_verifier::BatchDataVerifier;

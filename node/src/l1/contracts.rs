@@ -12,9 +12,13 @@ use alloy::sol_types::SolEvent;
 use verdict_specs::batch::BatchHeader;
 use verdict_specs::bridge::Deposit;
 
-/// What `ModelRegistry.register` records about a model.
+/// What `ModelRegistry.register` records about a model. The contract reads the graph's
+/// hash, op count and input shape from `graph` itself; the copies here are what the
+/// registration must come out as.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ModelRegistration {
+    /// The canonical graph encoding (specs/model-format.md), sent in full.
+    pub graph: Vec<u8>,
     pub graph_hash: B256,
     pub weights_root: B256,
     pub op_count: u32,
@@ -30,6 +34,7 @@ impl ModelRegistration {
     pub fn of(model: &verdict_specs::Model, name: &str, fee: U256) -> Self {
         let id = model.id();
         Self {
+            graph: verdict_specs::model::encode_graph(model.graph()),
             graph_hash: B256::from(id.graph_hash),
             weights_root: B256::from(id.weights_root),
             op_count: model.graph().nodes.len() as u32,
@@ -50,16 +55,13 @@ pub struct RollupHead {
     pub deposits_consumed: u64,
 }
 
-/// What the sequencer states when it posts a batch (the contract adds the rest of the
-/// header).
+/// A batch post: the data, from whose headers the contract derives the block range,
+/// output root and deposits consumed, and the deposit accumulator the sequencer built
+/// on (the post fails if an L1 reorg changed the queue since).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BatchPost {
-    pub first_block: u64,
-    pub last_block: u64,
-    pub output_root: B256,
-    pub deposits_end: u64,
     pub deposit_accumulator: B256,
-    /// The batch data, carried in calldata.
+    /// The batch data (`verdict_specs::l2::batch_data`), carried in calldata.
     pub data: Vec<u8>,
 }
 
@@ -104,10 +106,8 @@ impl VerdictL1 {
     /// Registers a model; returns its id.
     pub async fn register_model(&self, model: &ModelRegistration) -> Result<B256> {
         let call = ModelRegistry::registerCall {
-            graphHash: model.graph_hash,
+            graph: Bytes::from(model.graph.clone()),
             weights: model.weights_root,
-            ops: model.op_count,
-            inputShape: model.input_shape.clone(),
             fee: model.fee,
             name: model.name.clone(),
         };
@@ -186,10 +186,6 @@ impl VerdictL1 {
     /// Posts a batch and returns the header the contract recorded.
     pub async fn post_batch(&self, batch: &BatchPost) -> Result<PostedBatch> {
         let call = Rollup::postBatchCall {
-            firstBlock: batch.first_block,
-            lastBlock: batch.last_block,
-            outputRoot: batch.output_root,
-            depositsEnd: batch.deposits_end,
             depositAccumulator: batch.deposit_accumulator,
             data: Bytes::from(batch.data.clone()),
         };
@@ -386,19 +382,30 @@ fn deposit_from_event(event: &Bridge::DepositQueued) -> Result<Deposit> {
     })
 }
 
+/// A [`BatchHeader`] as the `BatchData.Header` struct of one contract's bindings: each
+/// `sol!` module generates its own copy of the struct, with the same fields.
+macro_rules! batch_header_as {
+    ($ty:path, $h:expr) => {{
+        let h: &::verdict_specs::batch::BatchHeader = $h;
+        $ty {
+            index: h.index,
+            firstBlock: h.first_block,
+            lastBlock: h.last_block,
+            parentRoot: ::alloy::primitives::B256::from(h.parent_root),
+            outputRoot: ::alloy::primitives::B256::from(h.output_root),
+            dataHash: ::alloy::primitives::B256::from(h.data_hash),
+            depositsStart: h.deposits_start,
+            depositsEnd: h.deposits_end,
+            depositAccumulator: ::alloy::primitives::B256::from(h.deposit_accumulator),
+            l1Block: h.l1_block,
+        }
+    }};
+}
+pub(super) use batch_header_as;
+
 /// The Solidity struct of a header.
 pub fn header_to_sol(h: &BatchHeader) -> BatchData::Header {
-    BatchData::Header {
-        index: h.index,
-        firstBlock: h.first_block,
-        lastBlock: h.last_block,
-        outputRoot: B256::from(h.output_root),
-        dataHash: B256::from(h.data_hash),
-        depositsStart: h.deposits_start,
-        depositsEnd: h.deposits_end,
-        depositAccumulator: B256::from(h.deposit_accumulator),
-        l1Block: h.l1_block,
-    }
+    batch_header_as!(BatchData::Header, h)
 }
 
 /// A header from its Solidity struct.
@@ -407,6 +414,7 @@ pub fn header_from_sol(h: &BatchData::Header) -> BatchHeader {
         index: h.index,
         first_block: h.firstBlock,
         last_block: h.lastBlock,
+        parent_root: h.parentRoot.0,
         output_root: h.outputRoot.0,
         data_hash: h.dataHash.0,
         deposits_start: h.depositsStart,

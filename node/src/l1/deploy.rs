@@ -2,7 +2,8 @@
 //! every other command where they are.
 
 use super::bindings::{
-    Bridge, DisputeGame, ModelRegistry, OneStepVerifier, Rollup, StateStepVerifier,
+    BatchDataVerifier, Bridge, DisputeGame, ModelRegistry, OneStepVerifier, Rollup,
+    StateStepVerifier,
 };
 use super::client::{L1Client, L1Error};
 use alloy::primitives::{Address, U256};
@@ -11,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// File format version of [`Deployment`].
-pub const DEPLOYMENT_VERSION: u32 = 3;
+pub const DEPLOYMENT_VERSION: u32 = 4;
 
 /// Parameters of a deployment.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -61,6 +62,8 @@ pub struct Deployment {
     pub clock_blocks: u64,
     /// The StateStepVerifier (state-transition one-step proofs).
     pub state_step_verifier: Address,
+    /// The BatchDataVerifier (data fault proofs: a block's body must back its header).
+    pub batch_data_verifier: Address,
     /// L1 blocks within which a queued deposit must be consumed (forced inclusion).
     pub inclusion_deadline: u64,
 }
@@ -178,11 +181,17 @@ pub async fn deploy(client: &L1Client, params: &DeployParams) -> Result<Deployme
     code.extend_from_slice(&constructor.abi_encode());
     let (state_step_verifier, receipt) = client.deploy("StateStepVerifier", code).await?;
     tracing::info!(%state_step_verifier, gas = receipt.gas_used, "deployed StateStepVerifier");
+    let constructor = BatchDataVerifier::constructorCall { rollup_: rollup };
+    let mut code = BatchDataVerifier::BYTECODE.to_vec();
+    code.extend_from_slice(&constructor.abi_encode());
+    let (batch_data_verifier, receipt) = client.deploy("BatchDataVerifier", code).await?;
+    tracing::info!(%batch_data_verifier, gas = receipt.gas_used, "deployed BatchDataVerifier");
     let constructor = DisputeGame::constructorCall {
         rollup_: rollup,
         registry_: model_registry,
         verifier_: one_step_verifier,
         stateVerifier_: state_step_verifier,
+        dataVerifier_: batch_data_verifier,
         challengerBond_: params.challenger_bond,
         clockBlocks_: params.clock_blocks,
     };
@@ -213,6 +222,7 @@ pub async fn deploy(client: &L1Client, params: &DeployParams) -> Result<Deployme
         challenger_bond: params.challenger_bond,
         clock_blocks: params.clock_blocks,
         state_step_verifier,
+        batch_data_verifier,
         inclusion_deadline: params.inclusion_deadline,
     })
 }
@@ -252,6 +262,7 @@ mod tests {
             challenger_bond: U256::from(10).pow(U256::from(17)),
             clock_blocks: 20,
             state_step_verifier: Address::repeat_byte(8),
+            batch_data_verifier: Address::repeat_byte(9),
             inclusion_deadline: 64,
         }
     }

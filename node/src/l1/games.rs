@@ -4,7 +4,7 @@
 
 use super::bindings::DisputeGame;
 use super::client::{L1Error, Result, rpc};
-use super::contracts::{VerdictL1, decode_event, header_to_sol};
+use super::contracts::{VerdictL1, decode_event};
 use alloy::primitives::{B256, Bytes, U256};
 use alloy::providers::Provider;
 use alloy::rpc::types::{Filter, TransactionReceipt};
@@ -14,7 +14,7 @@ use verdict_specs::game::{Game, Move, Setup, Status};
 use verdict_specs::l2::posted::RecordInclusion;
 use verdict_specs::tensor::{DType, Tensor};
 
-pub use super::bindings::DisputeGame::{GameOpened, GameResolved, GameView};
+pub use super::bindings::DisputeGame::{DataFaultProven, GameOpened, GameResolved, GameView};
 
 /// A game's id and the receipt of the transaction that opened it.
 #[derive(Clone, Debug)]
@@ -62,6 +62,53 @@ impl VerdictL1 {
             id: u64_of(event.gameId)?,
             receipt,
         })
+    }
+
+    /// Reverts the batch `header` with a data fault proof: block `block_index` (its
+    /// position in the batch) of `data`, the batch's data, is not backed by its body
+    /// (specs/batch.md, "Data faults"). No bond: a proof that fails reverts. Returns the
+    /// fault the contract found and the receipt.
+    pub async fn prove_data_fault(
+        &self,
+        header: &BatchHeader,
+        data: &[u8],
+        block_index: usize,
+    ) -> Result<(DataFaultProven, TransactionReceipt)> {
+        let call = DisputeGame::proveDataFaultCall {
+            header: header_to_sol_game(header),
+            data: Bytes::from(data.to_vec()),
+            blockIndex: U256::from(block_index),
+        };
+        let receipt = self
+            .client()
+            .send(self.deployment().dispute_game, call, U256::ZERO)
+            .await?;
+        let event: DataFaultProven = decode_event(&receipt)?;
+        Ok((event, receipt))
+    }
+
+    /// Every data fault proven in L1 blocks `from..=to`, with the L1 block of its proof.
+    pub async fn data_faults_proven(
+        &self,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<(DataFaultProven, u64)>> {
+        let logs = self
+            .logs(
+                self.deployment().dispute_game,
+                DataFaultProven::SIGNATURE_HASH,
+                from,
+                to,
+            )
+            .await?;
+        logs.iter()
+            .map(|log| {
+                let event = log.log_decode::<DataFaultProven>().map_err(|e| {
+                    L1Error::Unexpected(format!("an undecodable DataFaultProven log: {e}"))
+                })?;
+                Ok((event.inner.data, log.block_number.unwrap_or_default()))
+            })
+            .collect()
     }
 
     /// The game `id` as the contract holds it.
@@ -293,16 +340,5 @@ fn u64_of(v: U256) -> Result<u64> {
 }
 
 pub(super) fn header_to_sol_game(h: &BatchHeader) -> super::bindings::game::BatchData::Header {
-    let s = header_to_sol(h);
-    super::bindings::game::BatchData::Header {
-        index: s.index,
-        firstBlock: s.firstBlock,
-        lastBlock: s.lastBlock,
-        outputRoot: s.outputRoot,
-        dataHash: s.dataHash,
-        depositsStart: s.depositsStart,
-        depositsEnd: s.depositsEnd,
-        depositAccumulator: s.depositAccumulator,
-        l1Block: s.l1Block,
-    }
+    super::contracts::batch_header_as!(super::bindings::game::BatchData::Header, h)
 }

@@ -6,7 +6,7 @@
 use super::bindings::bridge::{BatchData as BridgeBatchData, Bridge};
 use super::bindings::{ModelRegistry, Rollup};
 use super::client::{L1Error, Result};
-use super::contracts::{VerdictL1, decode_event, header_to_sol};
+use super::contracts::{VerdictL1, decode_event};
 use alloy::primitives::{B256, Bytes, U256};
 use alloy::rpc::types::TransactionReceipt;
 use verdict_specs::batch::BatchHeader;
@@ -131,16 +131,5 @@ impl VerdictL1 {
 
 /// The batch header as the bridge's ABI names it.
 pub fn header_to_sol_bridge(h: &BatchHeader) -> BridgeBatchData::Header {
-    let s = header_to_sol(h);
-    BridgeBatchData::Header {
-        index: s.index,
-        firstBlock: s.firstBlock,
-        lastBlock: s.lastBlock,
-        outputRoot: s.outputRoot,
-        dataHash: s.dataHash,
-        depositsStart: s.depositsStart,
-        depositsEnd: s.depositsEnd,
-        depositAccumulator: s.depositAccumulator,
-        l1Block: s.l1Block,
-    }
+    super::contracts::batch_header_as!(BridgeBatchData::Header, h)
 }

@@ -93,18 +93,22 @@ fn header_strategy() -> impl Strategy<Value = BatchHeader> {
         any::<[u8; 32]>(),
         any::<[u8; 32]>(),
         any::<[u8; 32]>(),
+        any::<[u8; 32]>(),
     )
-        .prop_map(|(n, output_root, data_hash, acc)| BatchHeader {
-            index: n[0],
-            first_block: n[1],
-            last_block: n[2],
-            output_root,
-            data_hash,
-            deposits_start: n[3],
-            deposits_end: n[4],
-            deposit_accumulator: acc,
-            l1_block: n[5],
-        })
+        .prop_map(
+            |(n, parent_root, output_root, data_hash, acc)| BatchHeader {
+                index: n[0],
+                first_block: n[1],
+                last_block: n[2],
+                parent_root,
+                output_root,
+                data_hash,
+                deposits_start: n[3],
+                deposits_end: n[4],
+                deposit_accumulator: acc,
+                l1_block: n[5],
+            },
+        )
 }
 
 fn deposit_strategy() -> impl Strategy<Value = Deposit> {

@@ -123,21 +123,14 @@ impl Parties {
             withdrawal_count: 0,
             l1_origin: 0,
         };
-        let data = batch_data::encode(
-            &[BlockBody {
-                header,
-                inferences: vec![tx],
-                withdrawals: vec![],
-            }],
-            true,
-        );
+        let data = batch_data::encode(&[BlockBody {
+            header,
+            inferences: vec![tx],
+            withdrawals: vec![],
+        }]);
         let posted = self
             .sequencer
             .post_batch(&BatchPost {
-                first_block: header.number,
-                last_block: header.number,
-                output_root: B256::from(header.hash()),
-                deposits_end: 0,
                 deposit_accumulator: B256::ZERO,
                 data: data.clone(),
             })

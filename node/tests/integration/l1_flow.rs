@@ -14,6 +14,8 @@ use verdict_node::l1::client::{ClientConfig, L1Client, L1Error};
 use verdict_node::l1::contracts::{BatchPost, ModelRegistration, RollupHead, VerdictL1};
 use verdict_node::l1::deploy::{DeployParams, Deployment, deploy};
 use verdict_specs::batch::BatchHeader;
+use verdict_specs::l2::batch_data;
+use verdict_specs::l2::block::BlockHeader;
 
 const WINDOW: u64 = 5;
 
@@ -89,8 +91,9 @@ async fn run_flow(url: &str) -> FlowState {
     assert!(duplicate.to_string().contains("ModelExists"), "{duplicate}");
 
     // Posting without a bond is refused before anything is signed.
+    let genesis = BlockHeader::genesis();
     let early = seq
-        .post_batch(&post(1, 1, 0, B256::ZERO, b"x"))
+        .post_batch(&post(&genesis, 1, 0, B256::ZERO))
         .await
         .expect_err("no bond yet");
     assert!(matches!(early, L1Error::WouldRevert { .. }), "{early}");
@@ -103,19 +106,38 @@ async fn run_flow(url: &str) -> FlowState {
     let acc1 = seq.accumulator_at(1).await.expect("accumulator");
 
     let mut headers = Vec::new();
+    let mut tip = genesis;
     for (i, (first_block, last_block, deposits_end)) in
         [(1, 3, 0), (4, 4, 1), (5, 9, 1)].into_iter().enumerate()
     {
         let acc = if deposits_end == 0 { B256::ZERO } else { acc1 };
-        let data = format!("batch {i} of digits records").into_bytes();
-        let posted = seq
-            .post_batch(&post(first_block, last_block, deposits_end, acc, &data))
-            .await
-            .expect("post");
+        let request = post(&tip, last_block - first_block + 1, deposits_end, acc);
+        let blocks = batch_data::decode(&request.data).expect("decodes");
+        let posted = seq.post_batch(&request).await.expect("post");
         assert_eq!(posted.header.index, i as u64);
         assert_eq!(
+            (posted.header.first_block, posted.header.last_block),
+            (first_block, last_block),
+            "the block range is read from the data"
+        );
+        assert_eq!(
+            posted.header.parent_root,
+            tip.hash(),
+            "the parent is the tip"
+        );
+        tip = blocks.last().expect("blocks").header;
+        assert_eq!(
+            posted.header.output_root,
+            tip.hash(),
+            "the output root is the last header's hash"
+        );
+        assert_eq!(
+            posted.header.deposits_end, deposits_end,
+            "deposits from the headers"
+        );
+        assert_eq!(
             posted.header.data_hash,
-            verdict_specs::batch::data_hash(&data)
+            verdict_specs::batch::data_hash(&request.data)
         );
         assert_eq!(
             B256::from(posted.header.hash()),
@@ -185,14 +207,11 @@ async fn run_flow(url: &str) -> FlowState {
     }
 }
 
-fn post(first: u64, last: u64, deposits_end: u64, acc: B256, data: &[u8]) -> BatchPost {
+/// A post of `count` empty blocks after `tip`, having consumed `deposits_end` deposits.
+fn post(tip: &BlockHeader, count: u64, deposits_end: u64, acc: B256) -> BatchPost {
     BatchPost {
-        first_block: first,
-        last_block: last,
-        output_root: alloy::primitives::keccak256(format!("block {last}")),
-        deposits_end,
         deposit_accumulator: acc,
-        data: data.to_vec(),
+        data: batch_data::encode(&batch_data::empty_blocks(tip, count, deposits_end)),
     }
 }
 

@@ -193,13 +193,9 @@ impl World {
         if bond < ether(1) {
             self.sequencer.bond(ether(1) - bond).await.expect("bond");
         }
-        let data = batch_data::encode(std::slice::from_ref(&built.body), true);
+        let data = batch_data::encode(std::slice::from_ref(&built.body));
         self.sequencer
             .post_batch(&BatchPost {
-                first_block: 1,
-                last_block: 1,
-                output_root: B256::from(built.header.hash()),
-                deposits_end: self.deposits.len() as u64,
                 deposit_accumulator: B256::from(queue_accumulator(&self.deposits)),
                 data,
             })
@@ -425,15 +421,12 @@ async fn every_state_fault_loses_its_game_and_an_honest_block_wins() {
         .expect("re-bond after the slashings");
     let mut skipping = world.build(Lie::Honest);
     skipping.header.deposits_consumed = 0;
+    skipping.body.header.deposits_consumed = 0;
     let refused = world
         .sequencer
         .post_batch(&BatchPost {
-            first_block: 1,
-            last_block: 1,
-            output_root: B256::from(skipping.header.hash()),
-            deposits_end: 0,
             deposit_accumulator: B256::ZERO,
-            data: batch_data::encode(std::slice::from_ref(&skipping.body), true),
+            data: batch_data::encode(std::slice::from_ref(&skipping.body)),
         })
         .await
         .expect_err("a post leaving an overdue deposit out is refused");

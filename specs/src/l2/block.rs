@@ -1,14 +1,14 @@
 //! L2 blocks: the header that is hashed and chained, and the body batch data carries.
 
 use crate::bridge::Deposit;
-use crate::encoding::{DecodeError, Reader, Writer};
+use crate::encoding::{DecodeError, Reader};
 use crate::hash::{Hash, keccak};
 use crate::merkle;
 
 use super::domain;
 use super::record::InferenceTx;
 use super::request::SigningDomain;
-use super::withdrawal::{SIGNED_WITHDRAWAL_BYTES, SignedWithdrawal};
+use super::withdrawal::SignedWithdrawal;
 
 /// A block header. `hash()` chains blocks through `parent_hash`; the last block's hash of
 /// a batch is its `output_root` on L1.
@@ -141,59 +141,4 @@ pub fn records_root(inferences: &[InferenceTx], domain: &SigningDomain) -> Hash 
         .map(|tx| tx.record(domain).hash())
         .collect();
     merkle::root(&leaves)
-}
-
-/// Writes a block body for batch data: the header, then its `record_count` inferences
-/// and `withdrawal_count` withdrawals. Deposits are implied by `deposits_consumed` and
-/// read from L1.
-pub fn encode_body(
-    header: &BlockHeader,
-    inferences: &[InferenceTx],
-    withdrawals: &[SignedWithdrawal],
-    w: &mut Writer,
-) {
-    debug_assert_eq!(header.record_count as usize, inferences.len());
-    debug_assert_eq!(header.withdrawal_count as usize, withdrawals.len());
-    w.raw(&header.encode());
-    for tx in inferences {
-        tx.encode(w);
-    }
-    for withdrawal in withdrawals {
-        withdrawal.encode(w);
-    }
-}
-
-/// The smallest inference in batch data: a signed request (20 + 8 + 32 + 16 + 2 + 65
-/// bytes with the smallest tensor), an output (2) and a fee (16).
-pub const MIN_INFERENCE_BYTES: usize = 159;
-
-/// What [`decode_body`] reads: a header with its transactions.
-pub type DecodedBody = (BlockHeader, Vec<InferenceTx>, Vec<SignedWithdrawal>);
-
-/// Reads one [`encode_body`] entry from untrusted bytes; the counts come from the header
-/// and are checked against the bytes left before anything is allocated.
-pub fn decode_body(r: &mut Reader<'_>) -> Result<DecodedBody, DecodeError> {
-    let at = r.offset();
-    let header = r.field("header", BlockHeader::decode)?;
-    let records = header.record_count as usize;
-    let withdrawals = header.withdrawal_count as usize;
-    let least = records
-        .saturating_mul(MIN_INFERENCE_BYTES)
-        .saturating_add(withdrawals.saturating_mul(SIGNED_WITHDRAWAL_BYTES));
-    if least > r.remaining() {
-        return Err(r.error_at(
-            at,
-            format!(
-                "{records} inferences and {withdrawals} withdrawals cannot fit in the {} bytes left",
-                r.remaining()
-            ),
-        ));
-    }
-    let inferences = (0..records)
-        .map(|i| r.field(format!("inference {i}"), InferenceTx::decode))
-        .collect::<Result<_, _>>()?;
-    let withdrawals = (0..withdrawals)
-        .map(|i| r.field(format!("withdrawal {i}"), SignedWithdrawal::decode))
-        .collect::<Result<_, _>>()?;
-    Ok((header, inferences, withdrawals))
 }

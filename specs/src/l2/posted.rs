@@ -2,7 +2,7 @@
 //! Rollup holds, and the inclusion proof of any record in it. Challengers and full nodes
 //! trust nothing but the L1 header and the calldata.
 
-use super::batch_data::{self, BatchDataError, BlockBody};
+use super::batch_data::{self, BlockBody, BodyFault, FrameError, Tip};
 use super::block::BlockHeader;
 use super::record::InferenceRecord;
 use super::request::SigningDomain;
@@ -11,43 +11,45 @@ use crate::hash::Hash;
 use crate::merkle;
 use thiserror::Error;
 
-/// Why posted data is not a valid batch for its header. Each case is a fault of the
-/// sequencer that posted it (the data hash itself always matches: the Rollup computes
-/// it from the calldata).
+/// Why posted data is not a valid batch for its header. Only [`PostedBatchError::Body`]
+/// can happen on a working deployment: `Rollup.postBatch` derives the rest of the header
+/// from the data and refuses data whose frame breaks a rule, so the other variants mean
+/// the header is not the one L1 recorded for this data (or the contract is not Verdict's).
 #[derive(Debug, Error)]
 pub enum PostedBatchError {
     /// The data does not hash to the header's data hash.
     #[error("the data does not hash to the posted data hash")]
     DataHash,
-    /// The data does not decode.
-    #[error("the batch data does not decode: {0}")]
-    Decode(#[from] BatchDataError),
-    /// The blocks are not the header's range.
-    #[error(
-        "the data holds blocks {first}..={last}, the header says {expected_first}..={expected_last}"
-    )]
-    Range {
-        /// First block in the data.
-        first: u64,
-        /// Last block in the data.
-        last: u64,
-        /// The header's first block.
-        expected_first: u64,
-        /// The header's last block.
-        expected_last: u64,
+    /// The data breaks a frame rule `postBatch` enforces.
+    #[error("the batch data breaks a posting rule: {0}")]
+    Frame(#[from] FrameError),
+    /// A header field is not what the data gives.
+    #[error("the batch header's {field} is not what its data gives")]
+    Header {
+        /// Which field.
+        field: &'static str,
     },
-    /// A block does not name the previous one as its parent.
-    #[error("block {0} does not follow its predecessor")]
-    BrokenChain(u64),
-    /// A block's records root is not over its inferences.
-    #[error("block {0}'s records root does not match its inferences")]
-    RecordsRoot(u64),
-    /// A block's withdrawals root is not over its withdrawals.
-    #[error("block {0}'s withdrawals root does not match its withdrawals")]
-    WithdrawalsRoot(u64),
-    /// The last block's hash is not the output root.
-    #[error("the last block's hash is not the posted output root")]
-    OutputRoot,
+    /// A block's body does not back its header: a data fault, provable on L1 with
+    /// `DisputeGame.proveDataFault` (the batch is reverted and the sequencer slashed).
+    #[error("block {number} (entry {index} of the batch): {fault}")]
+    Body {
+        /// The block's position in the batch.
+        index: usize,
+        /// The block's number.
+        number: u64,
+        /// What is wrong.
+        fault: BodyFault,
+    },
+}
+
+impl PostedBatchError {
+    /// The position in the batch of a block whose body a data fault proof can show wrong.
+    pub fn provable_block(&self) -> Option<usize> {
+        match self {
+            Self::Body { index, .. } => Some(*index),
+            _ => None,
+        }
+    }
 }
 
 /// The blocks of one posted batch, checked.
@@ -77,8 +79,11 @@ pub struct RecordInclusion {
 }
 
 impl PostedBatch {
-    /// Decodes and checks `data` against `header`. `parent` is the hash of the block
-    /// before `header.first_block`, when known (it checks the first link as well).
+    /// Decodes and checks `data` against `header`: the frame rules of posting, every
+    /// header field the contract derives from the data, and every block's body
+    /// ([`batch_data::check_body`]). `parent`, when known, is the hash of the block
+    /// before `header.first_block` in the caller's own chain; it must be the header's
+    /// `parent_root`.
     pub fn check(
         header: &BatchHeader,
         data: &[u8],
@@ -88,48 +93,43 @@ impl PostedBatch {
         if data_hash(data) != header.data_hash {
             return Err(PostedBatchError::DataHash);
         }
-        let blocks = batch_data::decode(data)?;
-        let (first, last) = match (blocks.first(), blocks.last()) {
-            (Some(f), Some(l)) => (f.header.number, l.header.number),
-            _ => (0, 0),
-        };
-        if blocks.is_empty()
-            || first != header.first_block
-            || last != header.last_block
-            || (last - first + 1) as usize != blocks.len()
-        {
-            return Err(PostedBatchError::Range {
-                first,
-                last,
-                expected_first: header.first_block,
-                expected_last: header.last_block,
+        let frame = batch_data::read_frame(data)?;
+        frame.check_chain(&Tip {
+            next_block: header.first_block,
+            parent_root: header.parent_root,
+            deposits_consumed: header.deposits_start,
+            l1_block: header.l1_block,
+        })?;
+        let mismatch = |field| Err(PostedBatchError::Header { field });
+        if frame.last_block() != header.last_block {
+            return mismatch("last block");
+        }
+        if frame.output_root() != header.output_root {
+            return mismatch("output root");
+        }
+        if frame.deposits_end() != header.deposits_end {
+            return mismatch("deposits end");
+        }
+        if parent.is_some_and(|p| *p != header.parent_root) {
+            return mismatch("parent root");
+        }
+        let mut blocks = Vec::with_capacity(frame.headers.len());
+        let mut record_hashes = Vec::with_capacity(frame.headers.len());
+        for (index, (h, range)) in frame.headers.iter().zip(&frame.bodies).enumerate() {
+            let body =
+                batch_data::check_body(h, &data[range.clone()], domain).map_err(|fault| {
+                    PostedBatchError::Body {
+                        index,
+                        number: h.number,
+                        fault,
+                    }
+                })?;
+            record_hashes.push(body.record_hashes);
+            blocks.push(BlockBody {
+                header: *h,
+                inferences: body.inferences,
+                withdrawals: body.withdrawals,
             });
-        }
-        let mut previous: Option<(u64, Hash)> = parent.map(|p| (first - 1, *p));
-        let mut record_hashes = Vec::with_capacity(blocks.len());
-        for block in &blocks {
-            let h = &block.header;
-            if let Some((number, hash)) = previous
-                && (h.parent_hash != hash || h.number != number + 1)
-            {
-                return Err(PostedBatchError::BrokenChain(h.number));
-            }
-            let hashes: Vec<Hash> = block
-                .inferences
-                .iter()
-                .map(|tx| tx.record(domain).hash())
-                .collect();
-            if super::withdrawal::withdrawals_root(&block.withdrawals) != h.withdrawals_root {
-                return Err(PostedBatchError::WithdrawalsRoot(h.number));
-            }
-            if merkle::root(&hashes) != h.records_root {
-                return Err(PostedBatchError::RecordsRoot(h.number));
-            }
-            record_hashes.push(hashes);
-            previous = Some((h.number, h.hash()));
-        }
-        if previous.map(|(_, hash)| hash) != Some(header.output_root) {
-            return Err(PostedBatchError::OutputRoot);
         }
         Ok(Self {
             header: *header,

@@ -5,10 +5,13 @@
 //!   losing; both sides restarted mid-game;
 //! - [`state_dispute`]: wrong state transitions (fee, deposit, withdrawal) caught by
 //!   state games;
+//! - [`data_fault`]: the drain attack (a header committing to a withdrawal its data lacks)
+//!   reverted by a data fault proof, and the forged claim never paid;
 //! - [`full_node`]: `verdict node` rebuilding the chain from L1 alone;
 //! - [`verify`]: `verdict verify` against L1, and against a lying L2 endpoint.
 
 mod bridge;
+mod data_fault;
 mod dispute;
 mod full_node;
 mod state_dispute;

@@ -14,7 +14,7 @@ if (!withdrawalHash) {
   process.exit(2);
 }
 
-const HEADER = "(uint64 index,uint64 firstBlock,uint64 lastBlock,bytes32 outputRoot,bytes32 dataHash,uint64 depositsStart,uint64 depositsEnd,bytes32 depositAccumulator,uint64 l1Block)";
+const HEADER = "(uint64 index,uint64 firstBlock,uint64 lastBlock,bytes32 parentRoot,bytes32 outputRoot,bytes32 dataHash,uint64 depositsStart,uint64 depositsEnd,bytes32 depositAccumulator,uint64 l1Block)";
 const provider = new ethers.JsonRpcProvider(l1Url, undefined, { staticNetwork: true, pollingInterval: 100 });
 const wallet = new ethers.Wallet(key, provider);
 const rollup = new ethers.Contract(
@@ -69,6 +69,7 @@ const batch = {
   index: h.index,
   firstBlock: h.firstBlock,
   lastBlock: h.lastBlock,
+  parentRoot: h.parentRoot,
   outputRoot: h.outputRoot,
   dataHash: h.dataHash,
   depositsStart: h.depositsStart,

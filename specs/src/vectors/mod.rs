@@ -6,6 +6,13 @@
 //! Other implementations (the Solidity verifier) read the same files. Generation is
 //! deterministic: a fixed-seed SplitMix64 stream, no system randomness.
 
+mod batch_data;
+
+pub use batch_data::{
+    BatchDataVectorCase, BatchDataVectors, Derived, TipCase, VECTOR_DOMAIN, batch_data_cases,
+    body_verdict_name, frame_error_name, judge,
+};
+
 use crate::hash::{Hash, to_hex};
 use crate::interpreter;
 use crate::merkle::{self, MerkleProof};
@@ -150,6 +157,7 @@ pub fn generate() -> Vec<(&'static str, serde_json::Value)> {
         ("models.json", json(&model_cases())),
         ("deposits.json", json(&deposit_cases())),
         ("batches.json", json(&batch_cases())),
+        ("batch_data.json", json(&batch_data_cases())),
         ("one_step.json", json(&one_step_cases())),
     ]
 }
@@ -278,6 +286,7 @@ pub fn batch_cases() -> BatchVectors {
             index: 0,
             first_block: 1,
             last_block: 1,
+            parent_root: crate::l2::block::BlockHeader::genesis().hash(),
             output_root: [0; 32],
             data_hash: data_hash(&[]),
             deposits_start: 0,
@@ -289,6 +298,7 @@ pub fn batch_cases() -> BatchVectors {
             index: 7,
             first_block: 100,
             last_block: 163,
+            parent_root: hash(),
             output_root: hash(),
             data_hash: hash(),
             deposits_start: 12,
@@ -300,6 +310,7 @@ pub fn batch_cases() -> BatchVectors {
             index: u64::MAX,
             first_block: u64::MAX - 1,
             last_block: u64::MAX,
+            parent_root: [0xee; 32],
             output_root: [0xff; 32],
             data_hash: hash(),
             deposits_start: u64::MAX - 1,

@@ -998,3 +998,115 @@ async fn standard_methods_answer_in_ethereum_conventions() {
     .await;
     assert_eq!(code, -32602);
 }
+
+/// What web3.py's and alloy's default flow does from eight wallets at once: each
+/// estimates a `Bridge.deposit`, then sends it with that estimate as its gas limit, and
+/// all eight land in one block. A deposit's cost depends on its place in the queue (the
+/// Bridge packs four deposit blocks into one storage word, so one deposit in four writes
+/// a fresh slot and costs about 17k more), so an estimate made against the latest block
+/// alone is short for some of them. Estimated against the pending state, each gets what
+/// it needs behind the ones already sent. (An estimate cannot see a transaction that is
+/// not sent yet, on any node: each wallet's estimate-and-send is one turn here, as in
+/// a client that sends from one account, like `L1Client`.)
+#[tokio::test]
+async fn eight_concurrent_deposits_from_eight_senders_all_succeed() {
+    let harness = Harness::start(DevChainConfig {
+        // Only evm_mine mines: the eight wait in the pool and share one block.
+        block_time: Some(Duration::from_secs(3600)),
+        ..DevChainConfig::default()
+    })
+    .await;
+    let deployer = harness.http(0);
+    let pending_deploy = deployer
+        .send_transaction(
+            TransactionRequest::default()
+                .with_deploy_code(verdict_node::l1::bindings::Bridge::BYTECODE.clone()),
+        )
+        .await
+        .expect("deploy sent");
+    raw(&deployer, "evm_mine", json!([])).await;
+    let bridge = pending_deploy
+        .get_receipt()
+        .await
+        .expect("deploy mined")
+        .contract_address
+        .expect("the bridge");
+
+    // One deposit first, so each round starts at a queue position whose word is
+    // already written (cheap): estimated against the latest block alone, the fourth and
+    // eighth of a round would then run out of gas.
+    let first = deployer
+        .send_transaction(
+            TransactionRequest::default()
+                .with_to(bridge)
+                .with_value(U256::from(1))
+                .with_input(alloy::sol_types::SolCall::abi_encode(
+                    &verdict_node::l1::bindings::Bridge::depositCall {
+                        recipient: harness.signer(0).address(),
+                    },
+                )),
+        )
+        .await
+        .expect("first deposit sent");
+    raw(&deployer, "evm_mine", json!([])).await;
+    assert!(first.get_receipt().await.expect("mined").status());
+
+    let turn = std::sync::Arc::new(tokio::sync::Mutex::new(()));
+    let mut estimates = Vec::new();
+    for round in 0..3 {
+        let mut sends = tokio::task::JoinSet::new();
+        for i in 1..=8 {
+            let provider = harness.http(i);
+            let recipient = harness.signer(i).address();
+            let turn = std::sync::Arc::clone(&turn);
+            sends.spawn(async move {
+                let call = verdict_node::l1::bindings::Bridge::depositCall { recipient };
+                let request = TransactionRequest::default()
+                    .with_to(bridge)
+                    .with_value(U256::from(1_000 + i))
+                    .with_input(alloy::sol_types::SolCall::abi_encode(&call));
+                let _turn = turn.lock().await;
+                let gas = provider
+                    .estimate_gas(request.clone())
+                    .await
+                    .expect("estimate");
+                let sent = provider
+                    .send_transaction(request.with_gas_limit(gas))
+                    .await
+                    .expect("sent");
+                (i, gas, sent)
+            });
+        }
+        let pending = sends.join_all().await;
+        raw(&deployer, "evm_mine", json!([])).await;
+        let mut blocks = std::collections::BTreeSet::new();
+        for (i, gas, tx) in pending {
+            let receipt = tx.get_receipt().await.expect("mined");
+            assert!(
+                receipt.status(),
+                "round {round}: sender {i}'s deposit reverted with {} of {gas} gas used",
+                receipt.gas_used
+            );
+            blocks.insert(receipt.block_number);
+            estimates.push(gas);
+        }
+        assert_eq!(blocks.len(), 1, "round {round}: the eight share one block");
+    }
+    let (low, high) = (
+        estimates.iter().min().expect("estimates"),
+        estimates.iter().max().expect("estimates"),
+    );
+    assert!(
+        high - low > 10_000,
+        "the estimates follow the queue position: {low} to {high}"
+    );
+    let count = deployer
+        .call(TransactionRequest::default().with_to(bridge).with_input(
+            alloy::sol_types::SolCall::abi_encode(
+                &verdict_node::l1::bindings::Bridge::depositCountCall {},
+            ),
+        ))
+        .await
+        .expect("depositCount");
+    assert_eq!(U256::from_be_slice(&count), U256::from(25));
+}

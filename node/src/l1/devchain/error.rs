@@ -231,4 +231,7 @@ pub enum CallError {
     /// Request fields contradict each other (e.g. gasPrice with maxFeePerGas).
     #[error("{0}")]
     BadRequest(String),
+    /// The pool's transactions could not be executed to give the pending state.
+    #[error("executing the pending block: {0}")]
+    Pending(String),
 }

@@ -1,17 +1,18 @@
 //! Reads: which block a tag or id names, calls and gas estimates at a block, the blocks
-//! a log filter covers, fee history. Everything here borrows the chain and changes
-//! nothing.
+//! a log filter covers, fee history. Nothing here changes the chain (a pending call
+//! applies the pool for a moment and puts the state back).
 //!
 //! Tags: `latest`, `safe` and `finalized` all name the head (a dev chain has no
 //! reorgs to wait out); `earliest` is genesis. `pending` names the head for block and
-//! state queries (the pool is not pre-executed), except that calls run in the next
-//! block's environment and `eth_getTransactionCount(.., "pending")` counts pooled
-//! transactions.
+//! state queries, except that `eth_call` and `eth_estimateGas` (whose default it is) run
+//! in the next block on top of the pool's ready transactions, and
+//! `eth_getTransactionCount(.., "pending")` counts pooled transactions.
 
 use super::block::{BlockParams, MinedBlock};
 use super::chain::Chain;
 use super::error::CallError;
 use super::evm;
+use super::state::StateView;
 use alloy::eips::{BlockId, BlockNumberOrTag};
 use alloy::primitives::{Address, B256, Bytes, U256};
 use alloy::rpc::types::{FeeHistory, Filter, FilterBlockOption, TransactionRequest};
@@ -85,9 +86,6 @@ impl Chain {
 
     /// Block environment and state number for a call at `id` (default latest).
     fn call_target(&self, id: Option<BlockId>) -> Result<(BlockParams, u64), CallError> {
-        if let Some(BlockId::Number(BlockNumberOrTag::Pending)) = id {
-            return Ok((self.next_block_params(None), self.height()));
-        }
         let number = self
             .resolve_id(id.unwrap_or_default())
             .ok_or(CallError::UnknownBlock)?;
@@ -102,36 +100,64 @@ impl Chain {
         Ok((params, number))
     }
 
-    /// `eth_call`.
+    /// `eth_call`. At `pending`, the call meets the pool's ready transactions first
+    /// ([`Chain::with_pending`]).
     pub(crate) fn call(
-        &self,
+        &mut self,
         request: &TransactionRequest,
         id: Option<BlockId>,
     ) -> Result<Bytes, CallError> {
+        if is_pending(id) {
+            return self
+                .with_pending(|chain, params| chain.call_on(chain.latest_view(), params, request))
+                .map_err(|e| CallError::Pending(e.to_string()))?;
+        }
         let (params, number) = self.call_target(id)?;
-        let view = self.view_at(number);
-        let spec = evm::call_spec(request, self.chain_id, &params, |address| {
-            view.basic(&address).map(|b| b.0).unwrap_or_default()
-        })?;
-        evm::call(view, self.chain_id, &params, &spec).map(|output| output.output)
+        self.call_on(self.view_at(number), &params, request)
     }
 
-    /// `eth_estimateGas`.
-    pub(crate) fn estimate_gas(
+    fn call_on(
         &self,
+        view: StateView<'_>,
+        params: &BlockParams,
+        request: &TransactionRequest,
+    ) -> Result<Bytes, CallError> {
+        let spec = evm::call_spec(request, self.chain_id, params, |address| {
+            view.basic(&address).map(|b| b.0).unwrap_or_default()
+        })?;
+        evm::call(view, self.chain_id, params, &spec).map(|output| output.output)
+    }
+
+    /// `eth_estimateGas`. By default, and at `pending`, against the state the transaction
+    /// will meet: the pool's ready transactions applied first, in the next block
+    /// ([`Chain::with_pending`]); a transaction sent behind others then gets the gas it
+    /// needs behind them.
+    pub(crate) fn estimate_gas(
+        &mut self,
         request: &TransactionRequest,
         id: Option<BlockId>,
     ) -> Result<u64, CallError> {
-        let (params, number) = match id {
-            // Estimates are for the next block by default, as in geth.
-            None => (self.next_block_params(None), self.height()),
-            Some(id) => self.call_target(Some(id))?,
-        };
-        let view = self.view_at(number);
-        let spec = evm::call_spec(request, self.chain_id, &params, |address| {
+        if id.is_none() || is_pending(id) {
+            return self
+                .with_pending(|chain, params| {
+                    chain.estimate_on(chain.latest_view(), params, request)
+                })
+                .map_err(|e| CallError::Pending(e.to_string()))?;
+        }
+        let (params, number) = self.call_target(id)?;
+        self.estimate_on(self.view_at(number), &params, request)
+    }
+
+    fn estimate_on(
+        &self,
+        view: StateView<'_>,
+        params: &BlockParams,
+        request: &TransactionRequest,
+    ) -> Result<u64, CallError> {
+        let spec = evm::call_spec(request, self.chain_id, params, |address| {
             view.basic(&address).map(|b| b.0).unwrap_or_default()
         })?;
-        evm::estimate_gas(view, self.chain_id, &params, &spec)
+        evm::estimate_gas(view, self.chain_id, params, &spec)
     }
 
     /// The blocks a log filter covers, oldest first.
@@ -243,4 +269,9 @@ fn rewards(block: &MinedBlock, base_fee: u64, percentiles: &[f64]) -> Vec<u128> 
         rewards.push(tips[index].0);
     }
     rewards
+}
+
+/// Whether `id` names the pending block.
+fn is_pending(id: Option<BlockId>) -> bool {
+    matches!(id, Some(BlockId::Number(BlockNumberOrTag::Pending)))
 }

@@ -13,6 +13,16 @@ use alloy::primitives::{Address, B256, KECCAK256_EMPTY, U256};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+/// A block executed from the pool, not yet committed.
+struct PoolBlock {
+    executed: Vec<block::ExecutedTx>,
+    evm_state: revm::state::EvmState,
+    /// Transactions included, in order.
+    included: Vec<B256>,
+    /// Transactions the EVM refused, with why.
+    rejected: Vec<(B256, TxError)>,
+}
+
 impl Chain {
     fn sender_state(&self, address: &Address) -> SenderState {
         match self.state.account(address) {
@@ -87,14 +97,38 @@ impl Chain {
             });
         }
         let params = self.next_block_params(timestamp);
+        let PoolBlock {
+            executed,
+            evm_state,
+            included,
+            rejected,
+        } = self.execute_pool(&params)?;
+        let changes = self.state.changes_from(evm_state);
+        let block = self.commit_block(params, executed, changes, timestamp.is_some())?;
+        for hash in &included {
+            self.pool.remove(hash);
+        }
+        for (hash, error) in rejected {
+            tracing::warn!(%hash, %error, "dropping pooled transaction the EVM refused");
+            self.pool.remove(&hash);
+        }
+        let state = &self.state;
+        self.pool
+            .prune(|sender| state.account(sender).map_or(0, |account| account.nonce));
+        Ok(block)
+    }
+
+    /// Executes the pool's best ready transactions, in the order `mine` takes them, as the
+    /// block `params`, without changing anything.
+    fn execute_pool(&self, params: &BlockParams) -> Result<PoolBlock, DevChainError> {
         let mut next_nonce: HashMap<Address, u64> = HashMap::new();
         let mut skip: HashSet<Address> = HashSet::new();
         let mut included: Vec<B256> = Vec::new();
         let mut rejected: Vec<(B256, TxError)> = Vec::new();
-        let (executed, evm_state) = {
-            let pool = &self.pool;
-            let state = &self.state;
-            evm::execute_block(self.latest_view(), self.chain_id, &params, |previous| {
+        let pool = &self.pool;
+        let state = &self.state;
+        let (executed, evm_state) =
+            evm::execute_block(self.latest_view(), self.chain_id, params, |previous| {
                 if let Some((candidate, outcome)) = previous {
                     let hash = *candidate.envelope.tx_hash();
                     match outcome {
@@ -125,21 +159,36 @@ impl Chain {
                         envelope: tx.envelope,
                         sender: tx.sender,
                     })
-            })?
-        };
-        let changes = self.state.changes_from(evm_state);
-        let block = self.commit_block(params, executed, changes, timestamp.is_some())?;
-        for hash in &included {
-            self.pool.remove(hash);
+            })?;
+        Ok(PoolBlock {
+            executed,
+            evm_state,
+            included,
+            rejected,
+        })
+    }
+
+    /// Runs `f` on the *pending* state, the one a transaction sent now meets: the latest
+    /// block with the pool's ready transactions applied as the next block would apply
+    /// them, and that next block's parameters. This is what `eth_estimateGas` (by default)
+    /// and calls at `pending` see, as on anvil: estimated against the latest block alone,
+    /// a transaction sent behind others in the pool can find storage they changed and run
+    /// out of gas (one `Bridge.deposit` in four writes a fresh slot). The state is put
+    /// back before this returns; nothing is journaled.
+    pub(crate) fn with_pending<R>(
+        &mut self,
+        f: impl FnOnce(&Self, &BlockParams) -> R,
+    ) -> Result<R, DevChainError> {
+        let params = self.next_block_params(None);
+        if self.pool.is_empty() {
+            return Ok(f(self, &params));
         }
-        for (hash, error) in rejected {
-            tracing::warn!(%hash, %error, "dropping pooled transaction the EVM refused");
-            self.pool.remove(&hash);
-        }
-        let state = &self.state;
-        self.pool
-            .prune(|sender| state.account(sender).map_or(0, |account| account.nonce));
-        Ok(block)
+        let pending = self.execute_pool(&params)?;
+        let changes = self.state.changes_from(pending.evm_state);
+        let undo = self.state.apply(&changes);
+        let result = f(self, &params);
+        self.state.rollback(undo);
+        Ok(result)
     }
 
     /// Applies a block's changes, seals it over the new state root, journals it, and

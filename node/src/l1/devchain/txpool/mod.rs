@@ -40,6 +40,11 @@ impl TxPool {
         self.by_hash.len()
     }
 
+    /// Whether nothing waits in the pool.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     pub(crate) fn contains(&self, hash: &B256) -> bool {
         self.by_hash.contains_key(hash)
     }

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Compiles the L1 contracts and writes the artifacts the Rust code embeds
-# (node/artifacts/<Contract>.json: ABI, creation and runtime bytecode), which
-# `verdict_node::l1::bindings` reads at compile time with alloy's `sol!`.
+# (node/l1/artifacts/<Contract>.json: ABI, creation and runtime bytecode), which
+# `verdict_l1::bindings` reads at compile time with alloy's `sol!`.
 #
-#   scripts/contract-artifacts.sh          # rewrite node/artifacts/ after a contract change
+#   scripts/contract-artifacts.sh          # rewrite node/l1/artifacts/ after a contract change
 #   scripts/contract-artifacts.sh --check  # fail when the committed artifacts are stale (CI)
 #
 # forge, anvil and solc come from npm (contracts/package.json), offline; see
@@ -11,7 +11,7 @@
 # artifacts depend only on the sources and compiler settings.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-out_dir="$root/node/artifacts"
+out_dir="$root/node/l1/artifacts"
 
 # Contracts the node deploys and talks to, plus test harnesses the differential tests
 # call in revm.
@@ -46,13 +46,13 @@ done
 if [ "${1:-}" = "--check" ]; then
     if ! diff -r -q "$staging" "$out_dir" >/dev/null 2>&1; then
         diff -r -q "$staging" "$out_dir" || true
-        echo "contract-artifacts: node/artifacts/ is stale; run scripts/contract-artifacts.sh and commit the result" >&2
+        echo "contract-artifacts: node/l1/artifacts/ is stale; run scripts/contract-artifacts.sh and commit the result" >&2
         exit 1
     fi
-    echo "contract-artifacts: node/artifacts/ is up to date"
+    echo "contract-artifacts: node/l1/artifacts/ is up to date"
 else
     mkdir -p "$out_dir"
     rm -f "$out_dir"/*.json
     cp "$staging"/*.json "$out_dir"/
-    echo "contract-artifacts: wrote ${contracts[*]} to node/artifacts/"
+    echo "contract-artifacts: wrote ${contracts[*]} to node/l1/artifacts/"
 fi

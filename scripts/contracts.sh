@@ -16,7 +16,7 @@ npm ci --no-audit --no-fund --loglevel=error
 npx forge --version | head -n 1
 npx forge fmt --check
 npx forge build
-# The Rust code embeds compiled artifacts (node/artifacts/); they must match the sources.
+# The Rust code embeds compiled artifacts (node/l1/artifacts/); they must match the sources.
 "../scripts/contract-artifacts.sh" --check
 npx forge test
 if [ "${1:-}" = "--snapshot" ]; then

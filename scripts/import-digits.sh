@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Re-imports the digits ONNX models into the committed Verdict model files
-# (models/digits/*.vdm). node/tests/integration/import_digits.rs fails when they are stale.
+# (models/digits/*.vdm). node/import/tests/integration/import_digits.rs fails when they are stale.
 #
 #   scripts/import-digits.sh            # after changing the importer or the models
 set -euo pipefail

@@ -13,7 +13,7 @@ use criterion::{BenchmarkId, Criterion, Throughput};
 use serde_json::json;
 use std::time::Duration;
 use verdict_bench::{BATCHES, MODELS, Workload, median_time, run_executor, write_json};
-use verdict_node::executor::Executor;
+use verdict_executor::Executor;
 
 struct Engines {
     burn: Box<dyn Executor>,

@@ -14,8 +14,8 @@ use tract_onnx::prelude::{
     DatumType, Framework, InferenceFact, InferenceModelExt, IntoRunnable, Tensor as TractTensor,
     TypedRunnableModel, tvec,
 };
-use verdict_node::dataset::Dataset;
-use verdict_node::executor::{BurnExecutor, Executor, ReferenceExecutor};
+use verdict_executor::{BurnExecutor, Executor, ReferenceExecutor};
+use verdict_import::dataset::Dataset;
 use verdict_specs::quantize::quantize_input;
 use verdict_specs::{Model, Tensor};
 

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use verdict_node::executor::{BurnExecutor, ExecError, Executor};
+use verdict_executor::{BurnExecutor, ExecError, Executor};
 use verdict_specs::game::sampling::is_sampled;
 use verdict_specs::l2::posted::PostedBatch;
 use verdict_specs::l2::request::SigningDomain;

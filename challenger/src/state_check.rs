@@ -10,9 +10,9 @@
 
 use std::collections::BTreeMap;
 
-use verdict_node::l1::client::{L1Error, Result};
-use verdict_node::l1::contracts::VerdictL1;
-use verdict_node::l1::state_inputs::L1StateInputs;
+use verdict_l1::client::{L1Error, Result};
+use verdict_l1::contracts::VerdictL1;
+use verdict_l1::state_inputs::L1StateInputs;
 use verdict_specs::Hash;
 use verdict_specs::batch::BatchHeader;
 use verdict_specs::game::state_step::{StepError, StepRules, apply_trace, block_txs};

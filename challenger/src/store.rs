@@ -12,8 +12,8 @@
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use verdict_node::store::{Store, StoreError, WriteSet};
 use verdict_specs::{Hash, Tensor};
+use verdict_store::{Store, StoreError, WriteSet};
 
 const META: &str = "meta";
 const GAMES: &str = "games";

@@ -17,15 +17,15 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 use serde::Serialize;
-use verdict_node::l1::client::signer::{KEYSTORE_PASSWORD_ENV, load_signer};
-use verdict_node::l1::client::{ClientConfig, L1Client};
-use verdict_node::l1::contracts::VerdictL1;
-use verdict_node::l1::deploy::Deployment;
-use verdict_node::l1::devchain::DevAccounts;
-use verdict_node::l1::withdrawals::WithdrawalProof;
-use verdict_node::rpc::VerdictApiClient;
-use verdict_node::rpc::signing::domain_of;
-use verdict_node::rpc::types::{SignedWithdrawalJson, WithdrawalJson};
+use verdict_devchain::DevAccounts;
+use verdict_l1::client::signer::{KEYSTORE_PASSWORD_ENV, load_signer};
+use verdict_l1::client::{ClientConfig, L1Client};
+use verdict_l1::contracts::VerdictL1;
+use verdict_l1::deploy::Deployment;
+use verdict_l1::withdrawals::WithdrawalProof;
+use verdict_rpc::VerdictApiClient;
+use verdict_rpc::signing::domain_of;
+use verdict_rpc::types::{SignedWithdrawalJson, WithdrawalJson};
 use verdict_specs::l2::withdrawal::{SignedWithdrawal, Withdrawal};
 use verdict_specs::merkle::MerkleProof;
 
@@ -207,7 +207,7 @@ async fn contracts(
                 "note: contract addresses come from the L2 endpoint; pass --deployment to pin them"
             );
             Deployment {
-                version: verdict_node::l1::deploy::DEPLOYMENT_VERSION,
+                version: verdict_l1::deploy::DEPLOYMENT_VERSION,
                 chain_id: info.l1_chain_id.to::<u64>(),
                 deployer: Address::ZERO,
                 deployed_at_block: 0,

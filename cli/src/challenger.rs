@@ -9,13 +9,13 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use verdict_challenger::config::KEYS;
 use verdict_challenger::{Challenger, ChallengerConfig};
-use verdict_node::l1::client::signer::{KEYSTORE_PASSWORD_ENV, load_signer};
-use verdict_node::l1::deploy::Deployment;
-use verdict_node::rpc::server::RpcServerConfig;
+use verdict_l1::client::signer::{KEYSTORE_PASSWORD_ENV, load_signer};
+use verdict_l1::deploy::Deployment;
+use verdict_rpc::server::RpcServerConfig;
 use verdict_specs::Model;
 
 use crate::input::load_model;
-use crate::l1::serve::{init_logging, shutdown_or_stdin_eof};
+use crate::process::{init_logging, shutdown_or_stdin_eof};
 
 static KEY_TABLE: LazyLock<String> = LazyLock::new(|| {
     let mut text = String::from(
@@ -143,10 +143,10 @@ async fn serve(config: ChallengerConfig, stop_on_stdin_eof: bool) -> Result<()> 
             .map(|p| load_model(p))
             .collect::<Result<Vec<_>>>()?
     };
-    let metrics = verdict_node::metrics::install().context("installing the metrics recorder")?;
+    let metrics = verdict_rpc::metrics::install().context("installing the metrics recorder")?;
     let server = match config.metrics_addr {
         Some(addr) => {
-            let server = verdict_node::rpc::server::serve(
+            let server = verdict_rpc::server::serve(
                 &RpcServerConfig {
                     addr,
                     ..RpcServerConfig::default()

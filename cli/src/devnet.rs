@@ -10,16 +10,16 @@ use alloy::signers::local::PrivateKeySigner;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use tokio::sync::broadcast::error::RecvError;
-use verdict_node::l1::client::{ClientConfig, L1Client};
-use verdict_node::l1::deploy::Deployment;
-use verdict_node::l1::devchain::{DevAccounts, DevChain, DevChainConfig};
+use verdict_devchain::{DevAccounts, DevChain, DevChainConfig};
+use verdict_l1::client::{ClientConfig, L1Client};
+use verdict_l1::deploy::Deployment;
 use verdict_sequencer::Sequencer;
 use verdict_sequencer::builder::ChainEvent;
 use verdict_sequencer::config::SequencerConfig;
 use verdict_sequencer::devnet::{DEMO_DEPOSIT_ETHER, DEMO_FEE_WEI, Prepared, prepare};
 use verdict_specs::hash::to_hex;
 
-use crate::l1::serve::init_logging;
+use crate::process::init_logging;
 use verdict_challenger::{Challenger, ChallengerConfig};
 
 /// Run everything locally: L1, contracts, models, sequencer, funded accounts.
@@ -75,7 +75,7 @@ pub(crate) struct DevnetArgs {
     /// drain (a batch whose header claims 100 ether its data does not hold; see
     /// `verdict sequencer --help`).
     #[arg(long, value_name = "MODE", default_value = "output")]
-    fault_mode: verdict_node::fault::FaultMode,
+    fault_mode: verdict_sequencer::fault::FaultMode,
     /// Stop when stdin closes (for supervisors and test harnesses).
     #[arg(long, hide = true)]
     stop_on_stdin_eof: bool,
@@ -179,7 +179,7 @@ async fn devnet(args: DevnetArgs) -> Result<()> {
             "FAULT INJECTION ON: the sequencer answers some requests wrongly"
         );
     }
-    let metrics = verdict_node::metrics::install().context("installing the metrics recorder")?;
+    let metrics = verdict_rpc::metrics::install().context("installing the metrics recorder")?;
     let sequencer = Sequencer::start(&config, deployment.clone(), deployer, models, Some(metrics))
         .await
         .context("starting the sequencer")?;

@@ -8,11 +8,11 @@ use clap::{Args, ValueEnum};
 use jsonrpsee::http_client::HttpClientBuilder;
 use jsonrpsee::ws_client::WsClientBuilder;
 use serde_json::json;
-use verdict_node::l1::client::signer::{KEYSTORE_PASSWORD_ENV, load_signer};
-use verdict_node::l1::devchain::DevAccounts;
-use verdict_node::rpc::VerdictApiClient;
-use verdict_node::rpc::signing::{domain_of, sign_request_json};
-use verdict_node::rpc::types::{ModelJson, Status};
+use verdict_devchain::DevAccounts;
+use verdict_l1::client::signer::{KEYSTORE_PASSWORD_ENV, load_signer};
+use verdict_rpc::VerdictApiClient;
+use verdict_rpc::signing::{domain_of, sign_request_json};
+use verdict_rpc::types::{ModelJson, Status};
 use verdict_specs::Tensor;
 use verdict_specs::l2::request::InferenceRequest;
 

@@ -12,6 +12,7 @@ mod l1;
 mod model;
 mod node;
 mod output;
+mod process;
 mod sequencer;
 mod verify;
 

@@ -7,13 +7,13 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::Args;
 use verdict_challenger::{Challenger, ChallengerConfig};
-use verdict_node::l1::client::signer::{KEYSTORE_PASSWORD_ENV, load_signer};
-use verdict_node::l1::deploy::Deployment;
+use verdict_l1::client::signer::{KEYSTORE_PASSWORD_ENV, load_signer};
+use verdict_l1::deploy::Deployment;
 use verdict_sequencer::ModelFile;
 use verdict_sequencer::full_node::{FullNode, FullNodeConfig};
 
 use crate::input::load_model;
-use crate::l1::serve::{init_logging, shutdown_or_stdin_eof};
+use crate::process::{init_logging, shutdown_or_stdin_eof};
 
 /// Run a full node: rebuild the L2 chain and state from L1 alone and serve the API.
 ///
@@ -97,7 +97,7 @@ async fn serve(args: NodeArgs) -> Result<()> {
             })
             .collect::<Result<Vec<_>>>()?
     };
-    let metrics = verdict_node::metrics::install().context("installing the metrics recorder")?;
+    let metrics = verdict_rpc::metrics::install().context("installing the metrics recorder")?;
     let config = FullNodeConfig {
         l1_rpc: args.l1_rpc.clone(),
         data_dir: args.data_dir.clone(),

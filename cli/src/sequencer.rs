@@ -5,13 +5,13 @@ use std::sync::LazyLock;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use verdict_node::l1::client::signer::{KEYSTORE_PASSWORD_ENV, load_signer};
-use verdict_node::l1::deploy::Deployment;
+use verdict_l1::client::signer::{KEYSTORE_PASSWORD_ENV, load_signer};
+use verdict_l1::deploy::Deployment;
 use verdict_sequencer::config::{KEYS, SequencerConfig};
 use verdict_sequencer::{ModelFile, Sequencer};
 
 use crate::input::load_model;
-use crate::l1::serve::{init_logging, shutdown_or_stdin_eof};
+use crate::process::{init_logging, shutdown_or_stdin_eof};
 
 static KEY_TABLE: LazyLock<String> = LazyLock::new(|| {
     let mut text = String::from(
@@ -60,7 +60,7 @@ pub(crate) struct SequencerArgs {
     /// sequencer that its body lacks, reverted by a data fault proof). Overrides
     /// `fault_mode`.
     #[arg(long, value_name = "MODE")]
-    fault_mode: Option<verdict_node::fault::FaultMode>,
+    fault_mode: Option<verdict_sequencer::fault::FaultMode>,
 
     /// Stop when stdin closes (for supervisors and test harnesses).
     #[arg(long, hide = true)]
@@ -134,7 +134,7 @@ async fn serve(config: SequencerConfig, stop_on_stdin_eof: bool) -> Result<()> {
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    let metrics = verdict_node::metrics::install().context("installing the metrics recorder")?;
+    let metrics = verdict_rpc::metrics::install().context("installing the metrics recorder")?;
     let sequencer = Sequencer::start(&config, deployment, signer, models, Some(metrics))
         .await
         .context("starting the sequencer")?;

@@ -5,10 +5,10 @@ use std::path::PathBuf;
 use alloy::primitives::{Address, B256};
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use verdict_node::attest::{Verdict, verify_record};
-use verdict_node::l1::client::{ClientConfig, L1Client};
-use verdict_node::l1::deploy::Deployment;
-use verdict_node::rpc::VerdictApiClient;
+use verdict_l1::client::{ClientConfig, L1Client};
+use verdict_l1::deploy::Deployment;
+use verdict_rpc::VerdictApiClient;
+use verdict_rpc::attest::{Verdict, verify_record};
 
 /// Check an answer against L1: is it final, pending (until which L1 block), or reverted?
 ///

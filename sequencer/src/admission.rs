@@ -6,8 +6,8 @@
 use std::sync::Arc;
 
 use serde_json::json;
-use verdict_node::rpc::types::{SignedRequestJson, SignedWithdrawalJson};
-use verdict_node::rpc::{ErrorCode, RpcError};
+use verdict_rpc::types::{SignedRequestJson, SignedWithdrawalJson};
+use verdict_rpc::{ErrorCode, RpcError};
 use verdict_specs::Hash;
 use verdict_specs::interpreter::{InputError, check_input};
 use verdict_specs::l2::request::{SignedRequest, SigningDomain};

@@ -19,15 +19,15 @@ use std::time::{Duration, Instant};
 use alloy::primitives::{B256, U64};
 use tokio::sync::{broadcast, watch};
 use tracing::{info, warn};
-use verdict_node::l1::client::L1Error;
-use verdict_node::l1::contracts::{BatchPost, VerdictL1};
-use verdict_node::rpc::types::{BatchJson, Status};
+use verdict_l1::client::L1Error;
+use verdict_l1::contracts::{BatchPost, VerdictL1};
+use verdict_rpc::types::{BatchJson, Status};
 use verdict_specs::batch::{self, BatchHeader};
 use verdict_specs::l2::batch_data::{self, BlockBody};
 
 use crate::builder::{ChainEvent, ChainView};
 use crate::chain_store::{BatchRecord, ChainStore, ChainStoreError, InFlightBatch};
-use verdict_node::metrics as m;
+use verdict_rpc::metrics as m;
 
 /// How batches are cut and posted.
 #[derive(Clone, Debug)]
@@ -41,7 +41,7 @@ pub struct BatcherConfig {
     /// How often L1 is polled for status.
     pub poll: Duration,
     /// TESTS AND DEMOS ONLY: batches posted with an unbacked withdrawal (`drain` faults).
-    pub faults: Option<verdict_node::fault::FaultPlan>,
+    pub faults: Option<crate::fault::FaultPlan>,
 }
 
 impl Default for BatcherConfig {
@@ -390,7 +390,7 @@ impl Batcher {
             && plan.drains(first)
             && let Some(last_body) = bodies.last_mut()
         {
-            let claimed = verdict_node::fault::drain(
+            let claimed = crate::fault::drain(
                 &mut last_body.header,
                 &last_body.withdrawals,
                 to.into_array(),

@@ -15,7 +15,7 @@
 //! applied at the end of the step it arrives in and seals the block at once; requests
 //! that arrive after it wait for the next block, so a sender's nonces stay in order.
 //!
-//! With a fault plan (tests and demos only, `verdict_node::fault`) the builder gets some
+//! With a fault plan (tests and demos only, `crate::fault`) the builder gets some
 //! things wrong on purpose: outputs, or in the state modes a fee, a deposit's credit, or
 //! a forged withdrawal. A request executed again after a roll-back and a deposit taken
 //! again after one are always handled right.
@@ -29,13 +29,12 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crate::fault::FaultPlan;
 use alloy::primitives::{B256, U64, U256};
 use tokio::sync::{broadcast, oneshot};
 use tracing::{error, info, warn};
-use verdict_node::fault::FaultPlan;
-use verdict_node::rpc::types::{InferenceReceipt, WithdrawalReceipt};
-use verdict_node::rpc::{ErrorCode, RpcError};
-use verdict_node::store::WriteSet;
+use verdict_rpc::types::{InferenceReceipt, WithdrawalReceipt};
+use verdict_rpc::{ErrorCode, RpcError};
 use verdict_specs::bridge::Deposit;
 use verdict_specs::encoding::Writer;
 use verdict_specs::l2::Address;
@@ -45,11 +44,12 @@ use verdict_specs::l2::record::{InferenceRecord, InferenceTx};
 use verdict_specs::l2::transition::{State, TransitionError};
 use verdict_specs::l2::withdrawal::{SignedWithdrawal, withdrawals_root};
 use verdict_specs::{Hash, Tensor, merkle};
+use verdict_store::WriteSet;
 
 use crate::admission::Admitted;
 use crate::chain_store::{self, ChainStore};
 use crate::state_defence::{credited, faulty_deposits};
-use verdict_node::metrics as m;
+use verdict_rpc::metrics as m;
 
 /// Where an admitted request's answer goes.
 pub type Reply = oneshot::Sender<Result<InferenceReceipt, RpcError>>;
@@ -104,7 +104,7 @@ pub struct BlockConfig {
     pub max_block_deposits: usize,
     /// Most requests taken from the queue in one step.
     pub max_step_requests: usize,
-    /// Answer some requests wrongly (tests and demos only; see `verdict_node::fault`).
+    /// Answer some requests wrongly (tests and demos only; see `crate::fault`).
     pub faults: Option<FaultPlan>,
 }
 
@@ -213,7 +213,7 @@ pub enum BuilderError {
     Store(#[from] chain_store::ChainStoreError),
     /// A write failed.
     #[error("writing the chain: {0}")]
-    Write(#[from] verdict_node::store::StoreError),
+    Write(#[from] verdict_store::StoreError),
     /// What is stored does not add up.
     #[error("the stored chain is inconsistent: {0}")]
     Inconsistent(String),
@@ -564,12 +564,8 @@ impl Builder {
             for sender in forged {
                 // At the sender's next nonce as of now, to the sequencer's own L1 address.
                 let nonce = state.account(&sender).nonce;
-                let signed = verdict_node::fault::forged_withdrawal(
-                    &self.domain,
-                    sender,
-                    nonce,
-                    self.sequencer,
-                );
+                let signed =
+                    crate::fault::forged_withdrawal(&self.domain, sender, nonce, self.sequencer);
                 if let Err(e) = state.apply_withdrawal(&signed.withdrawal) {
                     warn!(sender = %alloy::primitives::Address::from(sender), "fault injection: no forged withdrawal: {e}");
                     continue;
@@ -811,7 +807,7 @@ fn encoded_len(tx: &InferenceTx) -> usize {
 fn run_models(
     accepted: &[Pending],
     faults: Option<&FaultPlan>,
-) -> Result<Vec<Tensor>, verdict_node::executor::ExecError> {
+) -> Result<Vec<Tensor>, verdict_executor::ExecError> {
     let mut groups: BTreeMap<Hash, Vec<usize>> = BTreeMap::new();
     for (i, (admitted, _)) in accepted.iter().enumerate() {
         groups.entry(admitted.model.id).or_default().push(i);
@@ -848,9 +844,7 @@ fn run_models(
     outputs
         .into_iter()
         .map(|o| {
-            o.ok_or_else(|| {
-                verdict_node::executor::ExecError::Backend("an output is missing".into())
-            })
+            o.ok_or_else(|| verdict_executor::ExecError::Backend("an output is missing".into()))
         })
         .collect()
 }

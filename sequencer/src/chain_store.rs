@@ -1,5 +1,5 @@
 //! The sequencer's chain in RocksDB: the layout, and typed reads and write sets over
-//! `verdict_node::store`.
+//! `verdict_store`.
 //!
 //! | column family | key | value |
 //! |---|---|---|
@@ -29,8 +29,7 @@ use std::path::Path;
 
 use alloy::primitives::B256;
 use serde::{Deserialize, Serialize};
-use verdict_node::rpc::types::Status;
-use verdict_node::store::{GroupCommitConfig, GroupCommitter, Store, StoreError, WriteSet};
+use verdict_rpc::types::Status;
 use verdict_specs::Hash;
 use verdict_specs::batch::BatchHeader;
 use verdict_specs::bridge::Deposit;
@@ -40,6 +39,7 @@ use verdict_specs::l2::account::{ACCOUNT_BYTES, Account};
 use verdict_specs::l2::block::BlockHeader;
 use verdict_specs::l2::record::InferenceTx;
 use verdict_specs::l2::withdrawal::SignedWithdrawal;
+use verdict_store::{GroupCommitConfig, GroupCommitter, Store, StoreError, WriteSet};
 
 const META: &str = "meta";
 const HEADERS: &str = "headers";

@@ -6,8 +6,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::fault::{FaultMode, FaultPlan};
 use serde::{Deserialize, Serialize};
-use verdict_node::fault::{FaultMode, FaultPlan};
 
 use crate::batcher::BatcherConfig;
 use crate::builder::BlockConfig;

@@ -12,12 +12,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::fault::{FaultMode, FaultPlan};
 use tokio::sync::watch;
 use tracing::{info, warn};
-use verdict_node::fault::{FaultMode, FaultPlan};
-use verdict_node::l1::client::L1Error;
-use verdict_node::l1::contracts::VerdictL1;
-use verdict_node::l1::games::{game_of, mover_timed_out};
+use verdict_l1::client::L1Error;
+use verdict_l1::contracts::VerdictL1;
+use verdict_l1::games::{game_of, mover_timed_out};
 use verdict_specs::Tensor;
 use verdict_specs::game::{Claims, Party, Status};
 use verdict_specs::hash::to_hex;
@@ -227,7 +227,7 @@ impl Defender {
     async fn state_stance(
         &self,
         id: u64,
-        view: &verdict_node::l1::games::GameView,
+        view: &verdict_l1::games::GameView,
     ) -> Result<Stance, DefendError> {
         if self
             .faults

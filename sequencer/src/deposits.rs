@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 use tracing::{debug, warn};
-use verdict_node::l1::contracts::VerdictL1;
+use verdict_l1::contracts::VerdictL1;
 
 use crate::builder::BuilderMsg;
 
@@ -73,7 +73,7 @@ async fn poll_once(
     config: &DepositConfig,
     from_block: u64,
     next_index: u64,
-) -> Result<(Vec<verdict_specs::bridge::Deposit>, Option<u64>), verdict_node::l1::client::L1Error> {
+) -> Result<(Vec<verdict_specs::bridge::Deposit>, Option<u64>), verdict_l1::client::L1Error> {
     let latest = l1.client().block_number().await?;
     let Some(safe) = latest.checked_sub(config.confirmations) else {
         return Ok((Vec::new(), None));
@@ -87,7 +87,7 @@ async fn poll_once(
     // The queue is contiguous; anything else means a log is missing from the endpoint.
     for (offset, d) in deposits.iter().enumerate() {
         if d.index != next_index + offset as u64 {
-            return Err(verdict_node::l1::client::L1Error::Unexpected(format!(
+            return Err(verdict_l1::client::L1Error::Unexpected(format!(
                 "deposit {} follows deposit {} in the logs",
                 d.index,
                 next_index + offset as u64 - 1

@@ -8,9 +8,9 @@ use std::path::Path;
 use alloy::primitives::utils::parse_ether;
 use alloy::primitives::{Address, B256, U256};
 use anyhow::{Context, Result, bail};
-use verdict_node::l1::client::L1Client;
-use verdict_node::l1::contracts::{ModelRegistration, VerdictL1};
-use verdict_node::l1::deploy::{DeployParams, Deployment, deploy};
+use verdict_l1::client::L1Client;
+use verdict_l1::contracts::{ModelRegistration, VerdictL1};
+use verdict_l1::deploy::{DeployParams, Deployment, deploy};
 use verdict_specs::Model;
 
 use crate::ModelFile;

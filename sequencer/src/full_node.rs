@@ -18,14 +18,13 @@ use std::time::Duration;
 use alloy::primitives::{Address, B256};
 use tokio::sync::{broadcast, watch};
 use tracing::{error, info, warn};
-use verdict_node::l1::client::{ClientConfig, L1Client, L1Error};
-use verdict_node::l1::contracts::VerdictL1;
-use verdict_node::l1::deploy::Deployment;
-use verdict_node::l1::state_inputs::L1StateInputs;
-use verdict_node::rpc::VerdictApiServer;
-use verdict_node::rpc::server::{MetricsRender, RpcServer, RpcServerConfig};
-use verdict_node::rpc::types::Status;
-use verdict_node::store::WriteSet;
+use verdict_l1::client::{ClientConfig, L1Client, L1Error};
+use verdict_l1::contracts::VerdictL1;
+use verdict_l1::deploy::Deployment;
+use verdict_l1::state_inputs::L1StateInputs;
+use verdict_rpc::VerdictApiServer;
+use verdict_rpc::server::{MetricsRender, RpcServer, RpcServerConfig};
+use verdict_rpc::types::Status;
 use verdict_specs::batch::BatchHeader;
 use verdict_specs::game::state_step::{StepRules, block_txs};
 use verdict_specs::l2::block::BlockHeader;
@@ -33,6 +32,7 @@ use verdict_specs::l2::posted::PostedBatch;
 use verdict_specs::l2::request::SigningDomain;
 use verdict_specs::l2::transition::State;
 use verdict_specs::{Hash, Tensor};
+use verdict_store::WriteSet;
 
 use crate::batcher::BatchView;
 use crate::builder::{ChainEvent, ChainView};
@@ -132,7 +132,7 @@ impl FullNode {
             info,
             read_only: true,
         };
-        let rpc = verdict_node::rpc::server::serve(
+        let rpc = verdict_rpc::server::serve(
             &RpcServerConfig {
                 addr: config.rpc_addr,
                 ..RpcServerConfig::default()
@@ -315,7 +315,7 @@ impl Follower {
                     ..b
                 };
                 self.store.put_batch(&record)?;
-                metrics::gauge!(verdict_node::metrics::BATCH_FINALIZED_HEIGHT)
+                metrics::gauge!(verdict_rpc::metrics::BATCH_FINALIZED_HEIGHT)
                     .set(record.header.last_block as f64);
                 self.batches.upsert(record);
             }
@@ -446,7 +446,7 @@ impl Follower {
         let last = batch.blocks.last().map(|b| b.header).unwrap_or(parent);
         *self.chain.state.write().unwrap_or_else(|p| p.into_inner()) = state;
         *self.chain.sealed.write().unwrap_or_else(|p| p.into_inner()) = last;
-        metrics::gauge!(verdict_node::metrics::BLOCK_HEIGHT).set(last.number as f64);
+        metrics::gauge!(verdict_rpc::metrics::BLOCK_HEIGHT).set(last.number as f64);
         for event in events {
             let _ = self.chain.events.send(event);
         }

@@ -10,6 +10,7 @@
 //! - [`rpc`]: the `verdict_*` API.
 //! - [`config`]: the TOML configuration.
 //! - [`defender`], [`state_defence`]: playing the dispute games over records and blocks.
+//! - [`fault`]: fault injection for tests and demos (a sequencer that lies on purpose).
 
 pub mod admission;
 pub mod batcher;
@@ -19,6 +20,7 @@ pub mod config;
 pub mod defender;
 pub mod deposits;
 pub mod devnet;
+pub mod fault;
 pub mod full_node;
 pub mod models;
 pub mod rollback;
@@ -32,13 +34,13 @@ use alloy::primitives::{B256, U64, U256};
 use alloy::signers::local::PrivateKeySigner;
 use tokio::sync::watch;
 use tracing::{info, warn};
-use verdict_node::executor::BurnExecutor;
-use verdict_node::l1::client::{ClientConfig, L1Client, L1Error};
-use verdict_node::l1::contracts::{ModelRegistration, VerdictL1};
-use verdict_node::l1::deploy::Deployment;
-use verdict_node::rpc::VerdictApiServer;
-use verdict_node::rpc::server::{MetricsRender, RpcServer, RpcServerConfig};
-use verdict_node::rpc::types::ChainInfo;
+use verdict_executor::BurnExecutor;
+use verdict_l1::client::{ClientConfig, L1Client, L1Error};
+use verdict_l1::contracts::{ModelRegistration, VerdictL1};
+use verdict_l1::deploy::Deployment;
+use verdict_rpc::VerdictApiServer;
+use verdict_rpc::server::{MetricsRender, RpcServer, RpcServerConfig};
+use verdict_rpc::types::ChainInfo;
 use verdict_specs::Model;
 use verdict_specs::l2::block::BlockHeader;
 use verdict_specs::l2::request::SigningDomain;
@@ -115,7 +117,7 @@ pub enum StartError {
     #[error("model {name}: {source}")]
     Executor {
         name: String,
-        source: verdict_node::executor::ExecError,
+        source: verdict_executor::ExecError,
     },
     /// The chain database failed or is inconsistent.
     #[error("chain database: {0}")]
@@ -314,7 +316,7 @@ impl Sequencer {
             max_batch_calls: config.max_batch_calls,
             ..RpcServerConfig::default()
         };
-        let rpc = verdict_node::rpc::server::serve(&rpc_config, api.into_rpc(), metrics)
+        let rpc = verdict_rpc::server::serve(&rpc_config, api.into_rpc(), metrics)
             .await
             .map_err(|e| StartError::Rpc(e.to_string()))?;
         info!(rpc = %rpc.http_url(), models = models.len(), head = chain.sealed().number, "sequencer running");
@@ -568,7 +570,7 @@ pub(crate) async fn load_models(
 fn check_registration(
     id: B256,
     file: &ModelFile,
-    registered: &verdict_node::l1::bindings::ModelRegistry::Model,
+    registered: &verdict_l1::bindings::ModelRegistry::Model,
 ) -> Result<(), StartError> {
     let expected = ModelRegistration::of(&file.model, &registered.name, registered.feePerInference);
     let mismatch =

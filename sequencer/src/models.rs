@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use alloy::primitives::{B256, U256};
-use verdict_node::executor::{BurnExecutor, Executor};
-use verdict_node::rpc::types::ModelJson;
+use verdict_executor::{BurnExecutor, Executor};
+use verdict_rpc::types::ModelJson;
 use verdict_specs::{Hash, Model};
 
 /// One served model.
@@ -50,7 +50,7 @@ impl ServedModel {
     pub fn run(
         &self,
         inputs: &[verdict_specs::Tensor],
-    ) -> verdict_node::executor::ExecResult<Vec<verdict_specs::Tensor>> {
+    ) -> verdict_executor::ExecResult<Vec<verdict_specs::Tensor>> {
         self.executor.run_batch(inputs)
     }
 }

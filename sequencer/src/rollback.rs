@@ -3,8 +3,8 @@
 //! (honestly) into new blocks. Users keep their answers' requests; a wrong answer comes
 //! back right, under a new record.
 
+use crate::fault::FaultPlan;
 use tracing::{info, warn};
-use verdict_node::fault::FaultPlan;
 use verdict_specs::l2::Address;
 
 use crate::chain_store::{ChainStore, ChainStoreError};

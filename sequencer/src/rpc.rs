@@ -9,13 +9,13 @@ use jsonrpsee::core::{RpcResult, SubscriptionResult, async_trait};
 use jsonrpsee::types::ErrorObjectOwned;
 use jsonrpsee::{PendingSubscriptionSink, SubscriptionMessage};
 use tokio::sync::{broadcast, oneshot};
-use verdict_node::rpc::types::{
+use verdict_rpc::types::{
     AccountJson, BlockHeaderJson, BlockJson, BlockRecords, ChainInfo, InclusionProof,
     InferenceJson, InferenceReceipt, ModelJson, RecordJson, SignedRequestJson,
     SignedWithdrawalJson, Status, SubscriptionEvent, SubscriptionKind, WithdrawalInclusion,
     WithdrawalJson, WithdrawalReceipt,
 };
-use verdict_node::rpc::{ErrorCode, RpcError, VerdictApiServer};
+use verdict_rpc::{ErrorCode, RpcError, VerdictApiServer};
 use verdict_specs::l2::block::BlockHeader;
 use verdict_specs::l2::record::InferenceTx;
 use verdict_specs::l2::request::SigningDomain;
@@ -26,7 +26,7 @@ use crate::batcher::BatchView;
 use crate::builder::{BuilderMsg, ChainEvent, ChainView};
 use crate::chain_store::ChainStore;
 use crate::models::ModelSet;
-use verdict_node::metrics as m;
+use verdict_rpc::metrics as m;
 
 /// Everything the API reads and where it sends requests.
 pub struct SequencerApi {
@@ -364,10 +364,7 @@ impl VerdictApiServer for SequencerApi {
         }
     }
 
-    async fn get_batch(
-        &self,
-        index: U64,
-    ) -> RpcResult<Option<verdict_node::rpc::types::BatchJson>> {
+    async fn get_batch(&self, index: U64) -> RpcResult<Option<verdict_rpc::types::BatchJson>> {
         Ok(self
             .batches
             .get(index.to::<u64>())

@@ -18,12 +18,12 @@
 
 use std::collections::HashMap;
 
+use crate::fault::FaultPlan;
 use alloy::primitives::B256;
 use tracing::{info, warn};
-use verdict_node::fault::FaultPlan;
-use verdict_node::l1::client::L1Error;
-use verdict_node::l1::contracts::VerdictL1;
-use verdict_node::l1::games::GameView;
+use verdict_l1::client::L1Error;
+use verdict_l1::contracts::VerdictL1;
+use verdict_l1::games::GameView;
 use verdict_specs::Hash;
 use verdict_specs::bridge::Deposit;
 use verdict_specs::game::state_step::{
@@ -526,16 +526,16 @@ impl StateDefence {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fault::{FaultMode, forged_withdrawal};
     use alloy::signers::SignerSync;
     use alloy::signers::local::PrivateKeySigner;
-    use verdict_node::fault::{FaultMode, forged_withdrawal};
-    use verdict_node::store::WriteSet;
     use verdict_specs::game::Setup;
     use verdict_specs::game::state_step::{StepContext, verify};
     use verdict_specs::l2::request::{InferenceRequest, SignedRequest};
     use verdict_specs::l2::withdrawal::{Withdrawal, withdrawals_root};
     use verdict_specs::merkle;
     use verdict_specs::tensor::{Tensor, TensorData};
+    use verdict_store::WriteSet;
 
     const FEE: u128 = 100;
     const MODEL: Hash = [0x4d; 32];

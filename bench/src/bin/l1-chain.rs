@@ -20,9 +20,9 @@ use serde_json::json;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use verdict_bench::{root, write_json};
-use verdict_node::l1::bindings::Bridge;
-use verdict_node::l1::client::{ClientConfig, L1Client};
-use verdict_node::l1::devchain::{DevChain, DevChainConfig};
+use verdict_devchain::{DevChain, DevChainConfig};
+use verdict_l1::bindings::Bridge;
+use verdict_l1::client::{ClientConfig, L1Client};
 
 const SENDERS: usize = 1;
 const TRANSFERS_PER_SENDER: usize = 1_000;

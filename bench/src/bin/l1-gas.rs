@@ -21,10 +21,10 @@ use anyhow::{Context, Result};
 use revm::primitives::hardfork::SpecId;
 use serde_json::json;
 use verdict_bench::{Workload, write_json};
-use verdict_node::l1::bindings::{Bridge, Rollup};
-use verdict_node::l1::contracts::header_to_sol;
-use verdict_node::l1::local_evm::DEFAULT_GAS_LIMIT;
-use verdict_node::l1::local_evm::LocalEvm;
+use verdict_devchain::local_evm::DEFAULT_GAS_LIMIT;
+use verdict_devchain::local_evm::LocalEvm;
+use verdict_l1::bindings::{Bridge, Rollup};
+use verdict_l1::contracts::header_to_sol;
 use verdict_specs::batch::BatchHeader;
 use verdict_specs::hash::keccak;
 use verdict_specs::l2::batch_data::{self, BlockBody, MAX_BLOCK_BODY_BYTES};
@@ -180,7 +180,7 @@ impl Chain {
         self.tip = blocks.last().context("a batch has blocks")?.header;
         Ok((
             outcome.gas_used,
-            verdict_node::l1::contracts::header_from_sol(&log),
+            verdict_l1::contracts::header_from_sol(&log),
         ))
     }
 

@@ -6,7 +6,7 @@
 use anyhow::Result;
 use std::time::Duration;
 use verdict_bench::{BATCHES, MODELS, Workload};
-use verdict_node::executor::Executor;
+use verdict_executor::Executor;
 
 const RUNS: usize = 2000;
 

@@ -25,11 +25,11 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use serde_json::json;
 use verdict_bench::write_json;
-use verdict_node::store::{GroupCommitConfig, Store, WriteSet};
 use verdict_specs::Tensor;
 use verdict_specs::encoding::Writer;
 use verdict_specs::l2::record::InferenceTx;
 use verdict_specs::l2::request::{InferenceRequest, SignedRequest, SigningDomain};
+use verdict_store::{GroupCommitConfig, Store, WriteSet};
 
 const TXS: &str = "txs";
 const RECORDS: &str = "records";
@@ -156,7 +156,7 @@ fn single_writer(
     args: &Args,
     sets: &[WriteSet],
     mode: &'static str,
-    write: fn(&Store, WriteSet) -> verdict_node::store::Result<()>,
+    write: fn(&Store, WriteSet) -> verdict_store::Result<()>,
 ) -> Result<Row> {
     let db = Fresh::open(&args.dir, mode)?;
     let sets = sets.to_vec();

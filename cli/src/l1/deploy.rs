@@ -7,9 +7,9 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use std::path::PathBuf;
 use std::time::Duration;
-use verdict_node::l1::client::signer::load_signer;
-use verdict_node::l1::client::{ClientConfig, L1Client};
-use verdict_node::l1::deploy::{DeployParams, deploy};
+use verdict_l1::client::signer::load_signer;
+use verdict_l1::client::{ClientConfig, L1Client};
+use verdict_l1::deploy::{DeployParams, deploy};
 
 /// Deploy Verdict's contracts (Bridge, ModelRegistry, Rollup) to an L1 endpoint.
 ///
@@ -82,7 +82,7 @@ pub(crate) struct DeployArgs {
 }
 
 pub(crate) fn run(args: DeployArgs) -> Result<()> {
-    super::serve::init_logging();
+    crate::process::init_logging();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -8,11 +8,13 @@ use alloy::primitives::U256;
 use alloy::primitives::utils::format_ether;
 use anyhow::{Context, Result};
 use clap::Args;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
-use verdict_node::l1::devchain::{DEFAULT_CHAIN_ID, DevChain, DevChainConfig};
+use verdict_devchain::{DEFAULT_CHAIN_ID, DevChain, DevChainConfig};
+
+use crate::process::{init_logging, shutdown_signal};
 
 /// How to serve the chain.
 #[derive(Args, Debug)]
@@ -54,18 +56,6 @@ pub(crate) fn run(args: ServeArgs) -> Result<()> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(serve(args))
-}
-
-/// Logs to stderr at `info` unless `RUST_LOG` says otherwise.
-pub(crate) fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    // Fails only if a subscriber is already set; then that one is used.
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .try_init();
 }
 
 fn block_time(seconds: Option<f64>) -> Result<Option<Duration>> {
@@ -150,43 +140,5 @@ fn ether_string(wei: U256) -> String {
     match text.split_once('.') {
         Some((whole, fraction)) if fraction.bytes().all(|b| b == b'0') => whole.to_owned(),
         _ => text,
-    }
-}
-
-/// Resolves on Ctrl-C or SIGTERM, or (with `stdin_eof`) when stdin reaches its end: a
-/// supervisor that holds the other end of a pipe (a test harness) stops the process by
-/// exiting, even when it cannot send a signal (a panic, a static never dropped).
-pub(crate) async fn shutdown_or_stdin_eof(stdin_eof: bool) -> Result<()> {
-    if !stdin_eof {
-        return shutdown_signal().await;
-    }
-    let eof = tokio::task::spawn_blocking(|| {
-        let mut sink = [0u8; 256];
-        let mut stdin = std::io::stdin();
-        while std::io::Read::read(&mut stdin, &mut sink).is_ok_and(|n| n > 0) {}
-    });
-    tokio::select! {
-        result = shutdown_signal() => result,
-        _ = eof => Ok(()),
-    }
-}
-
-/// Resolves on Ctrl-C, or SIGTERM on Unix.
-pub(crate) async fn shutdown_signal() -> Result<()> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
-        tokio::select! {
-            result = tokio::signal::ctrl_c() => result.context("listening for Ctrl-C")?,
-            _ = terminate.recv() => {}
-        }
-        Ok(())
-    }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c()
-            .await
-            .context("listening for Ctrl-C")
     }
 }

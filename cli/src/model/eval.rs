@@ -7,7 +7,7 @@ use anyhow::{Context, Result, bail, ensure};
 use clap::Args;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-use verdict_node::dataset::Dataset;
+use verdict_import::dataset::Dataset;
 use verdict_specs::hash::to_hex;
 use verdict_specs::outputs::outputs_root;
 

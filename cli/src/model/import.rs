@@ -5,8 +5,8 @@ use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
-use verdict_node::dataset::Dataset;
-use verdict_node::import::{ImportOptions, ImportProgress, import_onnx};
+use verdict_import::dataset::Dataset;
+use verdict_import::{ImportOptions, ImportProgress, import_onnx};
 use verdict_specs::hash::to_hex;
 
 /// Import a float ONNX model: quantize it to int8 with calibration rows and write a

@@ -41,20 +41,20 @@ impl ExecutorKind {
         self,
         model: &verdict_specs::Model,
         threads: usize,
-    ) -> Result<Box<dyn verdict_node::executor::Executor>> {
+    ) -> Result<Box<dyn verdict_executor::Executor>> {
         use anyhow::Context;
         use std::sync::Arc;
         Ok(match self {
             ExecutorKind::Burn => Box::new(
-                verdict_node::executor::BurnExecutor::ndarray(model)
+                verdict_executor::BurnExecutor::ndarray(model)
                     .and_then(|e| e.with_threads(threads))
                     .context("preparing the burn executor")?,
             ),
-            ExecutorKind::Reference => Box::new(verdict_node::executor::ReferenceExecutor::new(
+            ExecutorKind::Reference => Box::new(verdict_executor::ReferenceExecutor::new(
                 Arc::new(model.clone()),
             )),
         })
     }
 }
 
-pub(crate) use verdict_node::classify::predicted_class;
+pub(crate) use verdict_import::classify::predicted_class;

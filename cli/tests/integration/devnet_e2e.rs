@@ -9,14 +9,14 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use alloy::primitives::B256;
-use verdict_node::l1::client::{ClientConfig, L1Client};
-use verdict_node::l1::contracts::VerdictL1;
-use verdict_node::l1::deploy::Deployment;
-use verdict_node::rpc::VerdictApiClient;
-use verdict_node::rpc::types::{
+use verdict_l1::client::{ClientConfig, L1Client};
+use verdict_l1::contracts::VerdictL1;
+use verdict_l1::deploy::Deployment;
+use verdict_rpc::VerdictApiClient;
+use verdict_rpc::types::{
     InferenceReceipt, ModelJson, Status, SubscriptionEvent, SubscriptionKind,
 };
-use verdict_node::rpc::verify::verify_inclusion;
+use verdict_rpc::verify::verify_inclusion;
 use verdict_sequencer::devnet::DEMO_MODELS;
 use verdict_specs::Model;
 use verdict_specs::batch::BatchHeader;
@@ -71,7 +71,7 @@ async fn check_calldata(
         .await
         .expect("eth_getTransactionByHash")
         .expect("the posting transaction");
-    let call = verdict_node::l1::bindings::Rollup::postBatchCall::abi_decode(transaction.input())
+    let call = verdict_l1::bindings::Rollup::postBatchCall::abi_decode(transaction.input())
         .expect("postBatch calldata");
     assert_eq!(
         verdict_specs::batch::data_hash(&call.data),
@@ -224,7 +224,7 @@ async fn run_flow(devnet: &Devnet, data_dir: &std::path::Path) {
     let latest = l1_client.block_number().await.expect("L1 head");
     let l1 = VerdictL1::new(l1_client, deployment).expect("binds");
     let mut on_l1: BTreeMap<u64, BatchHeader> = BTreeMap::new();
-    let domain = verdict_node::rpc::signing::domain_of(&info);
+    let domain = verdict_rpc::signing::domain_of(&info);
     let mut totals = (0usize, 0usize, 0u64);
     for (header, tx) in l1
         .posted_batch_logs(0, latest)

@@ -149,10 +149,10 @@ fn a_zero_block_time_is_refused() {
 /// SIGKILL and restart: the contracts, their storage and the deposit are all still there.
 #[tokio::test]
 async fn deployed_contracts_and_their_state_survive_a_kill() {
-    use verdict_node::l1::client::signer::load_signer;
-    use verdict_node::l1::client::{ClientConfig, L1Client};
-    use verdict_node::l1::contracts::VerdictL1;
-    use verdict_node::l1::deploy::Deployment;
+    use verdict_l1::client::signer::load_signer;
+    use verdict_l1::client::{ClientConfig, L1Client};
+    use verdict_l1::contracts::VerdictL1;
+    use verdict_l1::deploy::Deployment;
 
     let dir = tempfile::tempdir().expect("temp dir");
     let chain_dir = dir.path().join("chain");

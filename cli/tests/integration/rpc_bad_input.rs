@@ -15,8 +15,8 @@ use alloy::primitives::{Bytes, U256};
 use jsonrpsee::core::ClientError;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
-use verdict_node::rpc::VerdictApiClient;
-use verdict_node::rpc::types::{ChainInfo, ModelJson};
+use verdict_rpc::VerdictApiClient;
+use verdict_rpc::types::{ChainInfo, ModelJson};
 use verdict_specs::Tensor;
 
 use support::{Devnet, dev_key, input_for, signed};

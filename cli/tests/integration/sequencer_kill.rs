@@ -14,11 +14,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use alloy::primitives::{Address, B256};
-use verdict_node::l1::client::{ClientConfig, L1Client};
-use verdict_node::l1::contracts::VerdictL1;
-use verdict_node::l1::devchain::{DevChain, DevChainConfig};
-use verdict_node::rpc::VerdictApiClient;
-use verdict_node::rpc::types::{BlockRecords, InferenceReceipt};
+use verdict_devchain::{DevChain, DevChainConfig};
+use verdict_l1::client::{ClientConfig, L1Client};
+use verdict_l1::contracts::VerdictL1;
+use verdict_rpc::VerdictApiClient;
+use verdict_rpc::types::{BlockRecords, InferenceReceipt};
 use verdict_sequencer::devnet::prepare;
 
 use support::{dev_key, http_client, input_for, signed};
@@ -214,7 +214,7 @@ async fn answered_requests_survive_kill_9_in_order_and_batches_are_never_posted_
             .await
             .expect("getBlockByNumber")
             .expect("head block");
-        if block.status != verdict_node::rpc::types::Status::Pending {
+        if block.status != verdict_rpc::types::Status::Pending {
             break head;
         }
         assert!(Instant::now() < deadline, "block {head} never posted");

@@ -4,7 +4,7 @@ pragma solidity ^0.8.24;
 import {Merkle} from "../../src/Merkle.sol";
 
 /// Calls the Merkle library through a contract, so that a revert in it is observable and
-/// the Rust differential tests (node/tests/contracts_differential.rs) can call it in revm.
+/// the Rust differential tests (node/l1/tests/integration/contracts_differential.rs) can call it in revm.
 contract MerkleHarness {
     function root(bytes[] memory leaves) external pure returns (bytes32) {
         bytes32[] memory hashes = new bytes32[](leaves.length);

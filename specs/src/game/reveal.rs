@@ -3,7 +3,7 @@
 //! At `hi = lo + 1` the defender must `reveal` the whole value `v_hi` in one call. A value
 //! too large for one transaction cannot be revealed, so a lying challenger could steer
 //! the bisection to it and win on the clock: every record of such a model would be
-//! undefendable. Until the chunk descent of `DESIGN.md` §4 exists, a sequencer must not
+//! undefendable. Until the reveal descends a chunk tree (issue 18), a sequencer must not
 //! serve a model with such a value ([`check_revealable`]).
 
 use crate::model::Model;

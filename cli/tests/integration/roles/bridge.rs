@@ -8,11 +8,11 @@ use std::time::{Duration, Instant};
 
 use alloy::primitives::utils::parse_ether;
 use alloy::primitives::{Address, B256, U256};
-use verdict_node::l1::client::{ClientConfig, L1Client};
-use verdict_node::l1::contracts::VerdictL1;
-use verdict_node::l1::deploy::Deployment;
-use verdict_node::l1::withdrawals::WithdrawalProof;
-use verdict_node::rpc::VerdictApiClient;
+use verdict_l1::client::{ClientConfig, L1Client};
+use verdict_l1::contracts::VerdictL1;
+use verdict_l1::deploy::Deployment;
+use verdict_l1::withdrawals::WithdrawalProof;
+use verdict_rpc::VerdictApiClient;
 use verdict_specs::l2::withdrawal::Withdrawal;
 
 use crate::support::{Devnet, dev_key, input_for, signed};
@@ -359,10 +359,10 @@ async fn a_withdrawal_is_paid_once_after_finality_and_never_before() {
     assert_eq!(json_of(&out)["state"]["status"], "claimed");
 }
 
-/// The ethers v6 client of `node/tests/clients/ethers`, installed from npm when missing.
+/// The ethers v6 client of `node/l1/tests/clients/ethers`, installed from npm when missing.
 fn ethers_dir() -> std::path::PathBuf {
-    let dir =
-        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../node/tests/clients/ethers");
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../node/l1/tests/clients/ethers");
     if !dir.join("node_modules/ethers").exists() {
         let status = Command::new("npm")
             .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])

@@ -10,12 +10,12 @@ use std::time::{Duration, Instant};
 
 use alloy::primitives::{B256, U256};
 use alloy::providers::Provider;
-use verdict_node::fault::DRAIN_WEI;
-use verdict_node::l1::bindings::Rollup;
-use verdict_node::l1::client::{ClientConfig, L1Client};
-use verdict_node::l1::contracts::{VerdictL1, header_to_sol};
-use verdict_node::l1::deploy::Deployment;
-use verdict_node::l1::withdrawals::WithdrawalProof;
+use verdict_l1::bindings::Rollup;
+use verdict_l1::client::{ClientConfig, L1Client};
+use verdict_l1::contracts::{VerdictL1, header_to_sol};
+use verdict_l1::deploy::Deployment;
+use verdict_l1::withdrawals::WithdrawalProof;
+use verdict_sequencer::fault::DRAIN_WEI;
 use verdict_specs::l2::batch_data;
 use verdict_specs::l2::withdrawal::Withdrawal;
 use verdict_specs::merkle;

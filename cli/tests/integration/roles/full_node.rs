@@ -6,11 +6,11 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use verdict_node::l1::client::{ClientConfig, L1Client};
-use verdict_node::l1::contracts::VerdictL1;
-use verdict_node::l1::deploy::Deployment;
-use verdict_node::rpc::VerdictApiClient;
-use verdict_node::rpc::types::{BlockJson, ModelJson, Status};
+use verdict_l1::client::{ClientConfig, L1Client};
+use verdict_l1::contracts::VerdictL1;
+use verdict_l1::deploy::Deployment;
+use verdict_rpc::VerdictApiClient;
+use verdict_rpc::types::{BlockJson, ModelJson, Status};
 
 use crate::support::{Devnet, dev_key, http_client, input_for, signed};
 
@@ -182,7 +182,7 @@ async fn a_full_node_rebuilds_the_chain_from_l1_and_resumes_after_a_kill() {
     let mut early = None;
     for number in 1..=target {
         let b = block(&devnet.rpc, number).await.expect("block");
-        if let verdict_node::rpc::types::BlockRecords::Full(records) = b.records
+        if let verdict_rpc::types::BlockRecords::Full(records) = b.records
             && let Some(first) = records.into_iter().next()
         {
             early = Some(first);

@@ -10,15 +10,15 @@
 use std::time::{Duration, Instant};
 
 use alloy::primitives::U256;
-use verdict_node::l1::bindings::Rollup;
-use verdict_node::l1::client::{ClientConfig, L1Client};
-use verdict_node::l1::contracts::VerdictL1;
-use verdict_node::l1::deploy::Deployment;
-use verdict_node::l1::games::game_of;
-use verdict_node::rpc::VerdictApiClient;
+use verdict_l1::bindings::Rollup;
+use verdict_l1::client::{ClientConfig, L1Client};
+use verdict_l1::contracts::VerdictL1;
+use verdict_l1::deploy::Deployment;
+use verdict_l1::games::game_of;
+use verdict_rpc::VerdictApiClient;
 use verdict_specs::game::Status as GameStatus;
 
-use verdict_node::rpc::signing::{domain_of, sign_request_json};
+use verdict_rpc::signing::{domain_of, sign_request_json};
 use verdict_specs::l2::request::InferenceRequest;
 
 use crate::support::{Devnet, dev_key, input_for};

@@ -10,8 +10,8 @@ use alloy::primitives::{B256, U64};
 use jsonrpsee::RpcModule;
 use jsonrpsee::server::Server;
 use jsonrpsee::types::ErrorObjectOwned;
-use verdict_node::rpc::VerdictApiClient;
-use verdict_node::rpc::types::{BlockHeaderJson, InferenceJson, ModelJson};
+use verdict_rpc::VerdictApiClient;
+use verdict_rpc::types::{BlockHeaderJson, InferenceJson, ModelJson};
 use verdict_specs::l2::block::BlockHeader;
 use verdict_specs::l2::record::InferenceRecord;
 

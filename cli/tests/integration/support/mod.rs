@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-#[path = "../../../../node/tests/integration/support/mod.rs"]
+#[path = "../../../../node/l1/tests/integration/support/mod.rs"]
 pub(crate) mod anvil;
 
 use std::io::{BufRead, BufReader};
@@ -13,9 +13,9 @@ use std::sync::{Arc, Mutex};
 
 use alloy::signers::local::PrivateKeySigner;
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
-use verdict_node::l1::devchain::DevAccounts;
-use verdict_node::rpc::signing::{domain_of, sign_request_json};
-use verdict_node::rpc::types::{ChainInfo, ModelJson, SignedRequestJson};
+use verdict_devchain::DevAccounts;
+use verdict_rpc::signing::{domain_of, sign_request_json};
+use verdict_rpc::types::{ChainInfo, ModelJson, SignedRequestJson};
 use verdict_specs::Tensor;
 use verdict_specs::l2::request::InferenceRequest;
 

@@ -1,0 +1,220 @@
+//! ONNX import: a float ONNX model and a calibration set in, a Verdict int8 model out.
+//!
+//! 1. [`parse_onnx`] reads the part of the ONNX graph that computes the chosen output
+//!    into a [`FloatGraph`] (ops the integer op set has, with folds and drops noted).
+//! 2. The float graph runs on every calibration row; each value's largest magnitude
+//!    fixes its int8 scale.
+//! 3. `quantize` writes the integer graph: per-output-channel weights, `i32` biases,
+//!    fixed-point requantization (see the `quantize` module docs for every rule).
+//! 4. With a test set, the float graph and the int8 model (run by the reference
+//!    interpreter, the definition) are both scored, and how often they agree.
+//!
+//! The result is deterministic: the same ONNX bytes and calibration rows give the same
+//! model bytes, on any machine.
+//!
+//! Beside the import: [`dataset`], the labelled-CSV format every command reads, and
+//! [`classify`], the class an output stands for.
+
+pub mod classify;
+pub mod dataset;
+mod error;
+mod float;
+mod onnx;
+mod quantize;
+
+pub use error::{ImportError, ImportResult};
+pub use float::{FloatGraph, FloatNode, FloatOp};
+pub use onnx::parse_onnx;
+
+use crate::classify::predicted_class;
+use crate::dataset::Dataset;
+use quantize::Calibration;
+use verdict_specs::model::Metadata;
+use verdict_specs::quantize::quantize_input;
+use verdict_specs::{Model, interpreter};
+
+/// What to import and how to label it.
+#[derive(Clone, Debug, Default)]
+pub struct ImportOptions {
+    /// Model name stored in the file (default: `"model"`).
+    pub name: Option<String>,
+    /// Which ONNX value to import as the output (default: the first graph output).
+    pub output: Option<String>,
+    /// Where the model came from, e.g. the ONNX file name, recorded in the metadata.
+    pub source: Option<String>,
+}
+
+/// Progress of a long import, for progress bars.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ImportProgress {
+    /// Calibration rows run through the float model.
+    Calibrating {
+        /// Rows done.
+        done: usize,
+        /// Rows in all.
+        total: usize,
+    },
+    /// Test rows scored with the float and the int8 model.
+    Evaluating {
+        /// Rows done.
+        done: usize,
+        /// Rows in all.
+        total: usize,
+    },
+}
+
+/// The imported model and how well it keeps the float model's accuracy.
+#[derive(Clone, Debug)]
+pub struct ImportReport {
+    /// The int8 model.
+    pub model: Model,
+    /// Float model accuracy on the test rows (with a test set).
+    pub float_accuracy: Option<f64>,
+    /// Int8 model accuracy on the test rows (with a test set).
+    pub int8_accuracy: Option<f64>,
+    /// Fraction of test rows where both predict the same class (with a test set).
+    pub agreement: Option<f64>,
+    /// Test rows scored (0 without a test set).
+    pub test_rows: usize,
+    /// Calibration rows used.
+    pub calibration_rows: usize,
+    /// What the importer dropped, folded or clamped.
+    pub notes: Vec<String>,
+}
+
+/// Imports `onnx` (the bytes of a `.onnx` file), calibrating on `calibration` and,
+/// if given, scoring on `test`. `progress` is called after every row.
+pub fn import_onnx(
+    onnx: &[u8],
+    calibration: &Dataset,
+    test: Option<&Dataset>,
+    options: &ImportOptions,
+    progress: &mut dyn FnMut(ImportProgress),
+) -> ImportResult<ImportReport> {
+    if calibration.is_empty() {
+        return Err(ImportError::Dataset {
+            which: "calibration",
+            reason: "no rows".into(),
+        });
+    }
+    let graph = parse_onnx(
+        onnx,
+        options.output.as_deref(),
+        Some(calibration.feature_count()),
+    )?;
+    check_features(&graph, calibration, "calibration")?;
+    if let Some(test) = test {
+        check_features(&graph, test, "test")?;
+    }
+
+    let mut stats = Calibration::new(graph.value_count());
+    let total = calibration.len();
+    for (done, features) in calibration.features.iter().enumerate() {
+        stats.observe(&graph.eval(features));
+        progress(ImportProgress::Calibrating {
+            done: done + 1,
+            total,
+        });
+    }
+
+    let mut notes = graph.notes.clone();
+    notes.push(format!("activation ranges calibrated on {total} rows"));
+    let metadata = Metadata {
+        name: options.name.clone().unwrap_or_else(|| "model".into()),
+        source: source_line(&graph, options),
+        notes,
+        ..Metadata::default()
+    };
+    // The quantizer may add notes of its own; the report repeats the model's.
+    let model = quantize::quantize(&graph, &stats, metadata)?;
+    let notes = model.metadata.notes.clone();
+
+    let mut report = ImportReport {
+        model,
+        float_accuracy: None,
+        int8_accuracy: None,
+        agreement: None,
+        test_rows: 0,
+        calibration_rows: total,
+        notes,
+    };
+    if let Some(test) = test {
+        score(&graph, &mut report, test, progress)?;
+    }
+    Ok(report)
+}
+
+fn check_features(graph: &FloatGraph, data: &Dataset, which: &'static str) -> ImportResult<()> {
+    if data.feature_count() != graph.input_len() {
+        return Err(ImportError::Dataset {
+            which,
+            reason: format!(
+                "rows have {} features; the model input {:?} takes {}",
+                data.feature_count(),
+                graph.input_shape,
+                graph.input_len()
+            ),
+        });
+    }
+    Ok(())
+}
+
+fn source_line(graph: &FloatGraph, options: &ImportOptions) -> String {
+    let mut parts = vec!["ONNX".to_string()];
+    if let Some(source) = &options.source {
+        parts.push(source.clone());
+    }
+    if !graph.producer.is_empty() {
+        parts.push(format!("from {}", graph.producer));
+    }
+    format!(
+        "{}, quantized by the verdict importer (format 1)",
+        parts.join(" ")
+    )
+}
+
+/// Scores the float graph and the int8 model on `test`.
+fn score(
+    graph: &FloatGraph,
+    report: &mut ImportReport,
+    test: &Dataset,
+    progress: &mut dyn FnMut(ImportProgress),
+) -> ImportResult<()> {
+    let model = &report.model;
+    let total = test.len();
+    let (mut float_correct, mut int8_correct, mut agree) = (0usize, 0usize, 0usize);
+    for (done, (features, &label)) in test.features.iter().zip(&test.labels).enumerate() {
+        let float_class = graph.predict(features);
+        let input =
+            quantize_input(&model.graph().input, features).map_err(|e| ImportError::Dataset {
+                which: "test",
+                reason: format!("row {}: {e}", done + 1),
+            })?;
+        let output = interpreter::run(model, &input).map_err(|source| {
+            verdict_executor::ExecError::BadInput {
+                index: done,
+                source,
+            }
+        })?;
+        let int8_class = predicted_class(model, &output);
+        float_correct += usize::from(float_class == label);
+        int8_correct += usize::from(int8_class == Some(label));
+        agree += usize::from(int8_class == Some(float_class));
+        progress(ImportProgress::Evaluating {
+            done: done + 1,
+            total,
+        });
+    }
+    let rate = |n: usize| {
+        if total == 0 {
+            0.0
+        } else {
+            n as f64 / total as f64
+        }
+    };
+    report.float_accuracy = Some(rate(float_correct));
+    report.int8_accuracy = Some(rate(int8_correct));
+    report.agreement = Some(rate(agree));
+    report.test_rows = total;
+    Ok(())
+}

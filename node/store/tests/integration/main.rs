@@ -1,0 +1,3 @@
+//! The integration tests of `verdict-store`: the group committer on a real RocksDB.
+
+mod store_group_commit;

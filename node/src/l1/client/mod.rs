@@ -217,9 +217,13 @@ impl L1Client {
         let request = TransactionRequest::default()
             .with_to(to)
             .with_input(Bytes::from(call.abi_encode()));
+        // At `latest`, not alloy's default `pending`: a role acts on what L1 has mined,
+        // and a node that executes its pool for `pending` (anvil, the embedded chain's
+        // estimates) would otherwise show effects no block (and no log) holds yet.
         let output = self
             .provider
             .call(request)
+            .block(alloy::eips::BlockId::latest())
             .await
             .map_err(revert_or_rpc(C::SIGNATURE, "eth_call"))?;
         C::abi_decode_returns(&output).map_err(|e| {

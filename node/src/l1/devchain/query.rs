@@ -1,12 +1,13 @@
 //! Reads: which block a tag or id names, calls and gas estimates at a block, the blocks
-//! a log filter covers, fee history. Nothing here changes the chain (a pending call
-//! applies the pool for a moment and puts the state back).
+//! a log filter covers, fee history. Nothing here changes the chain (an estimate applies
+//! the pool for a moment and puts the state back).
 //!
 //! Tags: `latest`, `safe` and `finalized` all name the head (a dev chain has no
 //! reorgs to wait out); `earliest` is genesis. `pending` names the head for block and
-//! state queries, except that `eth_call` and `eth_estimateGas` (whose default it is) run
-//! in the next block on top of the pool's ready transactions, and
-//! `eth_getTransactionCount(.., "pending")` counts pooled transactions.
+//! state queries (a call at `pending` runs in the next block's environment), except that
+//! `eth_estimateGas` (whose default it is) runs in the next block on top of the pool's
+//! ready transactions, and `eth_getTransactionCount(.., "pending")` counts pooled
+//! transactions.
 
 use super::block::{BlockParams, MinedBlock};
 use super::chain::Chain;
@@ -100,19 +101,19 @@ impl Chain {
         Ok((params, number))
     }
 
-    /// `eth_call`. At `pending`, the call meets the pool's ready transactions first
-    /// ([`Chain::with_pending`]).
+    /// `eth_call`, on the latest state (at `pending` too, as geth does: only the
+    /// estimate runs the pool first, see [`Self::estimate_gas`]), in the next block's
+    /// environment for `pending`.
     pub(crate) fn call(
-        &mut self,
+        &self,
         request: &TransactionRequest,
         id: Option<BlockId>,
     ) -> Result<Bytes, CallError> {
-        if is_pending(id) {
-            return self
-                .with_pending(|chain, params| chain.call_on(chain.latest_view(), params, request))
-                .map_err(|e| CallError::Pending(e.to_string()))?;
-        }
-        let (params, number) = self.call_target(id)?;
+        let (params, number) = if is_pending(id) {
+            (self.next_block_params(None), self.height())
+        } else {
+            self.call_target(id)?
+        };
         self.call_on(self.view_at(number), &params, request)
     }
 

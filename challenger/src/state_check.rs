@@ -10,12 +10,14 @@
 
 use std::collections::BTreeMap;
 
+use verdict_chain::source::L1Source;
+use verdict_chain::{BatchContext, BlockFault, TraceMode, derive_block};
 use verdict_l1::client::{L1Error, Result};
 use verdict_l1::contracts::VerdictL1;
 use verdict_l1::state_inputs::L1StateInputs;
 use verdict_specs::Hash;
 use verdict_specs::batch::BatchHeader;
-use verdict_specs::game::state_step::{StepError, StepRules, apply_trace, block_txs};
+use verdict_specs::game::state_step::StepError;
 use verdict_specs::l2::block::BlockHeader;
 use verdict_specs::l2::posted::PostedBatch;
 use verdict_specs::l2::request::SigningDomain;
@@ -86,43 +88,50 @@ impl StateFollower {
         latest: u64,
     ) -> Result<Option<StateFault>> {
         let (mut parent_header, mut state) = parent;
+        let context = BatchContext {
+            domain: self.domain,
+            sequencer: self.sequencer,
+            batch_l1_block: batch.header.l1_block,
+        };
+        let mut source = L1Source {
+            l1,
+            cache: &mut self.inputs,
+            latest,
+        };
         for (position, block) in batch.blocks.iter().enumerate() {
-            let h = &block.header;
-            let (from, to) = (parent_header.deposits_consumed, h.deposits_consumed);
-            let Some(deposits) = self.inputs.deposits(l1, from, to, latest).await? else {
-                return Err(L1Error::Unexpected(format!(
-                    "a block consumes deposits {from}..{to}; the queue holds {}",
-                    self.inputs.queue_len()
-                )));
-            };
-            let deposits = deposits.to_vec();
-            let models: Vec<Hash> = block
-                .inferences
-                .iter()
-                .map(|tx| tx.signed.request.model_id)
-                .collect();
-            let fees = self.inputs.block_fees(l1, &models, h.l1_origin).await?;
-            let fee_at = move |model: &Hash, _: u64| fees.get(model).copied().flatten();
-            let rules = StepRules {
-                domain: self.domain,
-                sequencer: self.sequencer,
-                l1_origin: h.l1_origin,
-                batch_l1_block: batch.header.l1_block,
-                fee_at: &fee_at,
-            };
-            let txs = block_txs(&deposits, &block.inferences, &block.withdrawals);
-            // On a fault the batch is not recorded, so `state` may end half-applied.
-            let (trace, invalid) = apply_trace(&mut state, &txs, &rules);
-            let holds = invalid.is_none() && trace.last() == Some(&h.state_root);
-            if !holds {
-                return Ok(Some(StateFault {
-                    block: position,
-                    trace,
-                    invalid,
-                    parent: parent_header,
-                }));
+            // The one derivation the full node runs too; on a fault the batch is not
+            // recorded, so `state` may end half-applied.
+            let derived = derive_block(
+                &mut source,
+                &context,
+                &parent_header,
+                block,
+                &mut state,
+                TraceMode::EveryStep,
+            )
+            .await?;
+            match derived.fault {
+                None => {}
+                Some(
+                    BlockFault::DepositsBackwards { .. } | BlockFault::DepositsBeyondQueue { .. },
+                ) => {
+                    // The frame check already refused such a batch; reaching here means
+                    // L1 was read short.
+                    return Err(L1Error::Unexpected(
+                        derived.fault.map(|f| f.to_string()).unwrap_or_default(),
+                    ));
+                }
+                Some(BlockFault::InvalidTransaction { .. } | BlockFault::StateRoot { .. }) => {
+                    let invalid = derived.invalid();
+                    return Ok(Some(StateFault {
+                        block: position,
+                        trace: derived.trace,
+                        invalid,
+                        parent: parent_header,
+                    }));
+                }
             }
-            parent_header = *h;
+            parent_header = block.header;
         }
         self.after.insert(
             batch.header.index,

@@ -18,6 +18,8 @@ use std::time::Duration;
 use alloy::primitives::{Address, B256};
 use tokio::sync::{broadcast, watch};
 use tracing::{error, info, warn};
+use verdict_chain::source::L1Source;
+use verdict_chain::{BatchContext, TraceMode, derive_block};
 use verdict_l1::client::{ClientConfig, L1Client, L1Error};
 use verdict_l1::contracts::VerdictL1;
 use verdict_l1::deploy::Deployment;
@@ -26,7 +28,6 @@ use verdict_rpc::VerdictApiServer;
 use verdict_rpc::server::{MetricsRender, RpcServer, RpcServerConfig};
 use verdict_rpc::types::Status;
 use verdict_specs::batch::BatchHeader;
-use verdict_specs::game::state_step::{StepRules, block_txs};
 use verdict_specs::l2::block::BlockHeader;
 use verdict_specs::l2::posted::PostedBatch;
 use verdict_specs::l2::request::SigningDomain;
@@ -346,69 +347,46 @@ impl Follower {
             .unwrap_or_else(|p| p.into_inner())
             .clone();
         let mut set = WriteSet::new();
-        let mut consumed = parent.deposits_consumed;
         let sequencer = self.sequencer.into_array();
+        let context = BatchContext {
+            domain: self.domain,
+            sequencer,
+            batch_l1_block: header.l1_block,
+        };
+        let mut source = L1Source {
+            l1: &self.l1,
+            cache: &mut self.inputs,
+            latest,
+        };
         let mut events = Vec::new();
+        let mut block_parent = parent;
         for (block, hashes) in batch.blocks.iter().zip(&batch.record_hashes) {
             let h = &block.header;
-            let mut changed = BTreeSet::new();
-            if h.deposits_consumed < consumed {
-                return Err(invalid(format!(
-                    "block {} consumes deposits backwards",
-                    h.number
-                )));
+            // The complete rules of specs/state.md §3, the one derivation the
+            // challenger's state check runs too.
+            let derived = derive_block(
+                &mut source,
+                &context,
+                &block_parent,
+                block,
+                &mut state,
+                TraceMode::FinalRoot,
+            )
+            .await?;
+            if let Some(fault) = derived.fault {
+                return Err(invalid(fault.to_string()));
             }
-            let to = h.deposits_consumed;
-            let deposits = match self.inputs.deposits(&self.l1, consumed, to, latest).await {
-                Ok(Some(deposits)) => deposits.to_vec(),
-                Ok(None) => {
-                    return Err(invalid(format!(
-                        "it consumes deposits up to {to}; the queue has {}",
-                        self.inputs.queue_len()
-                    )));
-                }
-                Err(e) => return Err(invalid(e.to_string())),
-            };
-            // The complete rules of specs/state.md §3: signatures, the registered fee at
-            // the block's l1_origin, nonces and balances, in trace order.
-            let models: Vec<Hash> = block
-                .inferences
+            let deposits = derived.deposits;
+            let changed: BTreeSet<_> = derived
+                .txs
                 .iter()
-                .map(|tx| tx.signed.request.model_id)
+                .flat_map(|tx| tx.touched(&sequencer))
                 .collect();
-            let fees = self
-                .inputs
-                .block_fees(&self.l1, &models, h.l1_origin)
-                .await?;
-            let fee_at = |model: &Hash, _: u64| fees.get(model).copied().flatten();
-            let rules = StepRules {
-                domain: self.domain,
-                sequencer,
-                l1_origin: h.l1_origin,
-                batch_l1_block: header.l1_block,
-                fee_at: &fee_at,
-            };
-            let txs = block_txs(&deposits, &block.inferences, &block.withdrawals);
-            if let Some((k, e)) = check_signatures(&txs, &self.domain) {
-                return Err(invalid(format!("block {} transaction {k}: {e}", h.number)));
-            }
-            for (k, tx) in txs.iter().enumerate() {
-                tx.apply_verified(&mut state, &rules)
-                    .map_err(|e| invalid(format!("block {} transaction {k}: {e}", h.number)))?;
-                changed.extend(tx.touched(&sequencer));
-            }
-            consumed = h.deposits_consumed;
             for (i, tx) in block.inferences.iter().enumerate() {
                 chain_store::put_tx(&mut set, h.number, i as u32, tx, &hashes[i]);
             }
             for (i, w) in block.withdrawals.iter().enumerate() {
                 chain_store::put_withdrawal(&mut set, h.number, i as u32, w);
-            }
-            if state.root() != h.state_root {
-                return Err(invalid(format!(
-                    "block {}'s state root does not follow from its transactions",
-                    h.number
-                )));
             }
             chain_store::put_deposits(&mut set, h.number, &deposits);
             let accounts: Vec<_> = changed.iter().map(|a| (*a, state.account(a))).collect();
@@ -423,6 +401,7 @@ impl Follower {
                 records: block.inferences.len(),
                 deposits: deposits.len(),
             });
+            block_parent = *h;
         }
         let wrong = self.reexecute(&batch);
         if wrong > 0 {
@@ -484,31 +463,4 @@ impl Follower {
         }
         wrong
     }
-}
-
-/// Checks every signature of a block on all cores (secp256k1 recovery is most of a
-/// transaction's check); the first bad one, if any.
-fn check_signatures(
-    txs: &[verdict_specs::game::state_step::StateTx],
-    domain: &SigningDomain,
-) -> Option<(usize, verdict_specs::game::state_step::StepError)> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = txs.len().div_ceil(threads).max(64);
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = txs
-            .chunks(chunk)
-            .enumerate()
-            .map(|(c, part)| {
-                scope.spawn(move || {
-                    part.iter().enumerate().find_map(|(i, tx)| {
-                        tx.check_signature(domain).err().map(|e| (c * chunk + i, e))
-                    })
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .filter_map(|w| w.join().ok().flatten())
-            .min_by_key(|(k, _)| *k)
-    })
 }

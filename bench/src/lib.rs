@@ -29,11 +29,32 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// `target/bench/` (under `CARGO_TARGET_DIR` when set), created.
+/// Set (to anything but `0`) to run every benchmark in smoke mode: each shrinks its
+/// workload to finish in seconds and writes under `target/bench/smoke/`, so CI can run
+/// them all to prove none is broken without overwriting real figures
+/// (`scripts/bench-smoke.sh`). Smoke figures mean nothing.
+pub const SMOKE_ENV: &str = "VERDICT_BENCH_SMOKE";
+
+/// Whether [`SMOKE_ENV`] is set.
+pub fn smoke() -> bool {
+    std::env::var_os(SMOKE_ENV).is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+/// `full` normally, `small` in smoke mode.
+pub fn sized<T>(full: T, small: T) -> T {
+    if smoke() { small } else { full }
+}
+
+/// `target/bench/` (under `CARGO_TARGET_DIR` when set; `target/bench/smoke/` in smoke
+/// mode), created.
 pub fn output_dir() -> Result<PathBuf> {
     let target =
         std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from);
-    let dir = target.join("bench");
+    let dir = if smoke() {
+        target.join("bench").join("smoke")
+    } else {
+        target.join("bench")
+    };
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     Ok(dir)
 }

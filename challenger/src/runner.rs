@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
+use verdict_l1::poll::{Ticker, next_range, retry_later};
 
 use alloy::primitives::{Address, B256, U256};
 use alloy::signers::local::PrivateKeySigner;
@@ -82,10 +83,7 @@ impl Challenger {
         if known.is_empty() {
             warn!("no models given: every record will be skipped");
         }
-        let domain = SigningDomain {
-            chain_id: deployment.chain_id,
-            rollup: deployment.rollup.into_array(),
-        };
+        let domain = SigningDomain::from(&deployment);
         let games = store.games()?;
         let open = games.iter().filter(|g| !g.over).count();
         metrics::gauge!(m::GAMES_OPEN).set(open as f64);
@@ -159,16 +157,11 @@ enum StepError {
 }
 
 impl Runner {
-    async fn run(mut self, poll: Duration, mut stop: watch::Receiver<bool>) {
+    async fn run(mut self, poll: Duration, stop: watch::Receiver<bool>) {
+        let mut ticker = Ticker::new(poll, stop);
         loop {
-            if let Err(e) = self.step().await {
-                warn!("challenger: {e}; retrying");
-            }
-            tokio::select! {
-                _ = stop.changed() => return,
-                _ = tokio::time::sleep(poll) => {}
-            }
-            if *stop.borrow() {
+            retry_later("challenger", self.step().await);
+            if !ticker.wait().await {
                 return;
             }
         }
@@ -176,12 +169,8 @@ impl Runner {
 
     async fn step(&mut self) -> Result<(), StepError> {
         let latest = self.l1.client().block_number().await?;
-        let cursor = self
-            .store
-            .cursor()?
-            .unwrap_or(self.l1.deployment().deployed_at_block);
-        if cursor <= latest {
-            let to = latest.min(cursor + MAX_RANGE - 1);
+        let start = self.l1.deployment().deployed_at_block;
+        if let Some((cursor, to)) = next_range(self.store.cursor()?, start, latest, MAX_RANGE) {
             for (header, tx) in self.l1.posted_batch_logs(cursor, to).await? {
                 self.check_posted(&header, tx, latest).await?;
             }

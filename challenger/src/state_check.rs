@@ -17,10 +17,10 @@ use verdict_l1::contracts::VerdictL1;
 use verdict_l1::state_inputs::L1StateInputs;
 use verdict_specs::Hash;
 use verdict_specs::batch::BatchHeader;
-use verdict_specs::game::state_step::StepError;
 use verdict_specs::l2::block::BlockHeader;
 use verdict_specs::l2::posted::PostedBatch;
 use verdict_specs::l2::request::SigningDomain;
+use verdict_specs::l2::step::StepError;
 use verdict_specs::l2::transition::State;
 
 /// A block whose state transition does not hold.
@@ -117,7 +117,7 @@ impl StateFollower {
                 ) => {
                     // The frame check already refused such a batch; reaching here means
                     // L1 was read short.
-                    return Err(L1Error::Unexpected(
+                    return Err(L1Error::Inconsistent(
                         derived.fault.map(|f| f.to_string()).unwrap_or_default(),
                     ));
                 }

@@ -115,7 +115,7 @@ pub(crate) fn run(args: ChallengerArgs) -> Result<()> {
 
 /// The demo models, for a challenger given none.
 pub(crate) fn demo_models() -> Result<Vec<Model>> {
-    verdict_sequencer::devnet::DEMO_MODELS
+    verdict_devnet::DEMO_MODELS
         .iter()
         .map(|(name, bytes)| {
             let mut model =

@@ -10,13 +10,13 @@ use alloy::signers::local::PrivateKeySigner;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use tokio::sync::broadcast::error::RecvError;
+use verdict_chain::view::ChainEvent;
 use verdict_devchain::{DevAccounts, DevChain, DevChainConfig};
+use verdict_devnet::{DEMO_DEPOSIT_ETHER, DEMO_FEE_WEI, Prepared, prepare};
 use verdict_l1::client::{ClientConfig, L1Client};
 use verdict_l1::deploy::Deployment;
 use verdict_sequencer::Sequencer;
-use verdict_sequencer::builder::ChainEvent;
 use verdict_sequencer::config::SequencerConfig;
-use verdict_sequencer::devnet::{DEMO_DEPOSIT_ETHER, DEMO_FEE_WEI, Prepared, prepare};
 use verdict_specs::hash::to_hex;
 
 use crate::process::init_logging;
@@ -117,13 +117,16 @@ async fn devnet(args: DevnetArgs) -> Result<()> {
         bail!("no dev accounts");
     };
 
+    let l1_block_time = seconds("--l1-block-time", args.l1_block_time)?;
     let mut embedded = None;
     let l1_url = match &args.l1_rpc {
         Some(url) => url.clone(),
         None => {
+            // Automine while the contracts are set up (each set-up transaction is mined
+            // the moment it is sent), then a block every --l1-block-time.
             let config = DevChainConfig {
                 data_dir: args.data_dir.as_ref().map(|d| d.join("l1")),
-                block_time: Some(seconds("--l1-block-time", args.l1_block_time)?),
+                block_time: None,
                 ..DevChainConfig::default()
             };
             let chain = DevChain::open(config).context("opening the embedded L1")?;
@@ -152,6 +155,11 @@ async fn devnet(args: DevnetArgs) -> Result<()> {
         &recipients,
     )
     .await?;
+    if let Some((chain, _)) = &embedded {
+        chain
+            .start_interval_mining(l1_block_time)
+            .context("starting the embedded L1's block timer")?;
+    }
 
     let config = SequencerConfig {
         data_dir: base.join("sequencer"),

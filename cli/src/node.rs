@@ -7,10 +7,10 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::Args;
 use verdict_challenger::{Challenger, ChallengerConfig};
+use verdict_full_node::{FullNode, FullNodeConfig};
 use verdict_l1::client::signer::{KEYSTORE_PASSWORD_ENV, load_signer};
 use verdict_l1::deploy::Deployment;
-use verdict_sequencer::ModelFile;
-use verdict_sequencer::full_node::{FullNode, FullNodeConfig};
+use verdict_models::ModelFile;
 
 use crate::input::load_model;
 use crate::process::{init_logging, shutdown_or_stdin_eof};

@@ -7,8 +7,9 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use verdict_l1::client::signer::{KEYSTORE_PASSWORD_ENV, load_signer};
 use verdict_l1::deploy::Deployment;
+use verdict_models::ModelFile;
+use verdict_sequencer::Sequencer;
 use verdict_sequencer::config::{KEYS, SequencerConfig};
-use verdict_sequencer::{ModelFile, Sequencer};
 
 use crate::input::load_model;
 use crate::process::{init_logging, shutdown_or_stdin_eof};

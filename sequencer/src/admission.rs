@@ -13,7 +13,7 @@ use verdict_specs::interpreter::{InputError, check_input};
 use verdict_specs::l2::request::{SignedRequest, SigningDomain};
 use verdict_specs::l2::withdrawal::SignedWithdrawal;
 
-use crate::models::{ModelSet, ServedModel};
+use verdict_models::{ModelSet, ServedModel};
 
 /// A request that passed every stateless check.
 pub struct Admitted {

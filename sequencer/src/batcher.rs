@@ -13,20 +13,21 @@
 //! when the data is too large the range is halved until it fits (a block alone always
 //! fits: the builder caps block bytes).
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+use verdict_l1::poll::{Ticker, retry_later};
 
-use alloy::primitives::{B256, U64};
-use tokio::sync::{broadcast, watch};
+use alloy::primitives::B256;
+use tokio::sync::watch;
 use tracing::{info, warn};
 use verdict_l1::client::L1Error;
 use verdict_l1::contracts::{BatchPost, VerdictL1};
-use verdict_rpc::types::{BatchJson, Status};
+use verdict_rpc::types::Status;
 use verdict_specs::batch::{self, BatchHeader};
 use verdict_specs::l2::batch_data::{self, BlockBody};
 
-use crate::builder::{ChainEvent, ChainView};
-use crate::chain_store::{BatchRecord, ChainStore, ChainStoreError, InFlightBatch};
+use verdict_chain::store::{BatchRecord, ChainStore, ChainStoreError, InFlightBatch};
+use verdict_chain::view::{BatchView, ChainView};
 use verdict_rpc::metrics as m;
 
 /// How batches are cut and posted.
@@ -56,16 +57,6 @@ impl Default for BatcherConfig {
     }
 }
 
-/// The batches as the RPC sees them.
-pub struct BatchView {
-    batches: RwLock<Vec<BatchRecord>>,
-    /// Posted and reverted batches.
-    pub posted_events: broadcast::Sender<BatchRecord>,
-    /// Finalized batches.
-    pub finalized_events: broadcast::Sender<BatchRecord>,
-    dispute_window: u64,
-}
-
 /// Encodes `bodies` as batch data, dropping blocks from the end (halving) until the data
 /// fits `max_bytes`; one block is always kept. The blocks dropped go in the next batch.
 pub fn fit(bodies: &mut Vec<BlockBody>, max_bytes: usize) -> Vec<u8> {
@@ -75,91 +66,6 @@ pub fn fit(bodies: &mut Vec<BlockBody>, max_bytes: usize) -> Vec<u8> {
         data = batch_data::encode(bodies);
     }
     data
-}
-
-impl BatchView {
-    /// A view over `batches` (as stored) for a chain with `dispute_window`.
-    pub fn new(batches: Vec<BatchRecord>, dispute_window: u64) -> Self {
-        Self {
-            batches: RwLock::new(batches),
-            posted_events: broadcast::channel(256).0,
-            finalized_events: broadcast::channel(256).0,
-            dispute_window,
-        }
-    }
-
-    /// The batch at `index` (the current one: a reverted index may be reused).
-    pub fn get(&self, index: u64) -> Option<BatchRecord> {
-        self.read()
-            .iter()
-            .rev()
-            .find(|b| b.header.index == index)
-            .cloned()
-    }
-
-    /// The live batch holding block `number`, if it was posted.
-    pub fn containing(&self, number: u64) -> Option<BatchRecord> {
-        self.read()
-            .iter()
-            .rev()
-            .find(|b| {
-                b.status != Status::Reverted
-                    && b.header.first_block <= number
-                    && number <= b.header.last_block
-            })
-            .cloned()
-    }
-
-    /// The status of block `number`.
-    pub fn block_status(&self, number: u64) -> Status {
-        self.containing(number)
-            .map(|b| b.status)
-            .unwrap_or(Status::Pending)
-    }
-
-    /// JSON of a batch record.
-    pub fn to_json(&self, b: &BatchRecord) -> BatchJson {
-        let h = &b.header;
-        BatchJson {
-            index: U64::from(h.index),
-            first_block: U64::from(h.first_block),
-            last_block: U64::from(h.last_block),
-            output_root: B256::from(h.output_root),
-            data_hash: B256::from(h.data_hash),
-            l1_transaction: b.l1_transaction,
-            l1_block: U64::from(h.l1_block),
-            window_end: U64::from(h.window_end(self.dispute_window)),
-            status: b.status,
-        }
-    }
-
-    /// Puts `record` in the view (replacing the one at its index) and announces it.
-    pub fn upsert(&self, record: BatchRecord) {
-        {
-            let mut all = self.write();
-            all.retain(|b| b.header.index != record.header.index);
-            all.push(record.clone());
-            all.sort_by_key(|b| b.header.index);
-        }
-        if record.status == Status::Finalized {
-            let _ = self.finalized_events.send(record);
-        } else {
-            let _ = self.posted_events.send(record);
-        }
-    }
-
-    /// Every batch in the view, by index.
-    pub fn all(&self) -> Vec<BatchRecord> {
-        self.read().clone()
-    }
-
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, Vec<BatchRecord>> {
-        self.batches.read().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Vec<BatchRecord>> {
-        self.batches.write().unwrap_or_else(|p| p.into_inner())
-    }
 }
 
 /// Why a batcher step failed (it is retried on the next tick).
@@ -225,23 +131,20 @@ impl Batcher {
     }
 
     /// Posts, tracks and finalizes until `stop` turns true.
-    pub async fn run(mut self, mut stop: watch::Receiver<bool>) {
+    pub async fn run(mut self, stop: watch::Receiver<bool>) {
         let mut sealed = self.chain.events.subscribe();
+        let mut ticker = Ticker::new(self.config.poll, stop.clone());
         loop {
-            if let Err(e) = self.step(&stop).await {
-                warn!("batcher: {e}; retrying");
+            let result = self.step(&stop).await;
+            if result.is_err() {
                 self.needs_reconcile = true;
             }
-            tokio::select! {
-                _ = stop.changed() => return,
-                _ = tokio::time::sleep(self.config.poll) => {}
-                event = sealed.recv() => {
-                    if let Ok(ChainEvent::Sealed { .. }) | Err(broadcast::error::RecvError::Lagged(_)) = event {
-                        // A new block may complete a batch: go round at once.
-                    }
-                }
-            }
-            if *stop.borrow() {
+            retry_later("batcher", result);
+            // A sealed block may complete a batch: it wakes the loop at once.
+            let sealed_block = async {
+                let _ = sealed.recv().await;
+            };
+            if !ticker.wait_or(sealed_block).await {
                 return;
             }
         }

@@ -47,8 +47,10 @@ use verdict_specs::{Hash, Tensor, merkle};
 use verdict_store::WriteSet;
 
 use crate::admission::Admitted;
-use crate::chain_store::{self, ChainStore};
-use crate::state_defence::{credited, faulty_deposits};
+use crate::state_defence::wrong_credits;
+use verdict_chain::replay::{credited, faulty_deposits};
+use verdict_chain::store::{self as chain_store, ChainStore};
+use verdict_chain::view::{ChainEvent, ChainView};
 use verdict_rpc::metrics as m;
 
 /// Where an admitted request's answer goes.
@@ -112,7 +114,7 @@ impl Default for BlockConfig {
     fn default() -> Self {
         Self {
             block_time: Duration::from_secs(1),
-            max_block_records: 1024,
+            max_block_records: verdict_chain::api::DEFAULT_MAX_BLOCK_RECORDS,
             max_block_bytes: 96 * 1024,
             max_block_deposits: 256,
             max_step_requests: 256,
@@ -131,47 +133,6 @@ pub enum BuilderMsg {
     Deposits(Vec<Deposit>),
     /// Seal what is open and stop.
     Stop,
-}
-
-/// What the chain announces.
-#[derive(Clone, Debug)]
-pub enum ChainEvent {
-    /// A block was sealed and is durable.
-    Sealed {
-        /// Its header.
-        header: BlockHeader,
-        /// Records in it.
-        records: usize,
-        /// Deposits it consumed.
-        deposits: usize,
-    },
-}
-
-/// The part of the builder's state the RPC reads.
-pub struct ChainView {
-    /// The last sealed (and durable) header.
-    pub sealed: RwLock<BlockHeader>,
-    /// The live account state (includes the open block).
-    pub state: RwLock<State>,
-    /// Set once a write failed: the builder takes nothing more.
-    pub failed: AtomicBool,
-    /// Announcements of sealed blocks.
-    pub events: broadcast::Sender<ChainEvent>,
-}
-
-impl ChainView {
-    /// The last sealed header.
-    pub fn sealed(&self) -> BlockHeader {
-        *self.sealed.read().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// An account in the live state.
-    pub fn account(&self, address: &Address) -> Account {
-        self.state
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .account(address)
-    }
 }
 
 struct OpenBlock {
@@ -283,7 +244,11 @@ impl Builder {
         }
         let mut open = OpenBlock::new(number);
         let mut state = self.view.state.write().unwrap_or_else(|p| p.into_inner());
-        let faulty = faulty_deposits(self.config.faults.as_ref(), &deposits, self.fresh_deposits);
+        let faulty = faulty_deposits(
+            Some(&wrong_credits(self.config.faults.as_ref())),
+            &deposits,
+            self.fresh_deposits,
+        );
         for (deposit, wrong) in deposits.iter().zip(faulty) {
             // As `open_block`: a credit that would overflow credits nothing.
             if let Err(e) = state.apply_deposit(&credited(deposit, wrong)) {
@@ -473,8 +438,11 @@ impl Builder {
             .min(self.config.max_block_deposits);
         let deposits: Vec<Deposit> = self.queued_deposits.drain(..take).collect();
         if !deposits.is_empty() {
-            let faulty =
-                faulty_deposits(self.config.faults.as_ref(), &deposits, self.fresh_deposits);
+            let faulty = faulty_deposits(
+                Some(&wrong_credits(self.config.faults.as_ref())),
+                &deposits,
+                self.fresh_deposits,
+            );
             let mut state = self.view.state.write().unwrap_or_else(|p| p.into_inner());
             let mut applied = Vec::with_capacity(deposits.len());
             for (d, wrong) in deposits.into_iter().zip(faulty) {

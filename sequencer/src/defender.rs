@@ -11,6 +11,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
+use verdict_l1::poll::{Ticker, next_range, retry_later};
 
 use crate::fault::{FaultMode, FaultPlan};
 use tokio::sync::watch;
@@ -23,9 +24,9 @@ use verdict_specs::game::{Claims, Party, Status};
 use verdict_specs::hash::to_hex;
 use verdict_specs::l2::request::SigningDomain;
 
-use crate::chain_store::{ChainStore, ChainStoreError};
-use crate::models::ModelSet;
 use crate::state_defence::{STATE_GAME, StateDefence, StateMove};
+use verdict_chain::store::{ChainStore, ChainStoreError};
+use verdict_models::ModelSet;
 
 /// Most L1 blocks read in one `eth_getLogs`.
 const MAX_RANGE: u64 = 2_000;
@@ -56,7 +57,7 @@ pub struct Defender {
 
 /// What the defender decided about one game's record, kept while the game runs.
 enum Stance {
-    Defend(Arc<Claims>, Arc<crate::models::ServedModel>),
+    Defend(Arc<Claims>, Arc<verdict_models::ServedModel>),
     /// A state game over one of this chain's blocks.
     State(Box<StateDefence>),
     /// A faulty sequencer in silent mode, or a record or block this chain does not hold.
@@ -65,17 +66,12 @@ enum Stance {
 
 impl Defender {
     /// Follows and plays games until `stop`.
-    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+    pub async fn run(self, stop: watch::Receiver<bool>) {
         let mut stances: HashMap<u64, Stance> = HashMap::new();
+        let mut ticker = Ticker::new(self.poll, stop);
         loop {
-            if let Err(e) = self.step(&mut stances).await {
-                warn!("defender: {e}; retrying");
-            }
-            tokio::select! {
-                _ = stop.changed() => return,
-                _ = tokio::time::sleep(self.poll) => {}
-            }
-            if *stop.borrow() {
+            retry_later("defender", self.step(&mut stances).await);
+            if !ticker.wait().await {
                 return;
             }
         }
@@ -84,9 +80,8 @@ impl Defender {
     async fn step(&self, stances: &mut HashMap<u64, Stance>) -> Result<(), DefendError> {
         let latest = self.l1.client().block_number().await?;
         let (cursor, mut open) = self.store.defender_state()?;
-        let cursor = cursor.unwrap_or(self.l1.deployment().deployed_at_block);
-        if cursor <= latest {
-            let to = latest.min(cursor + MAX_RANGE - 1);
+        let start = self.l1.deployment().deployed_at_block;
+        if let Some((cursor, to)) = next_range(cursor, start, latest, MAX_RANGE) {
             for event in self.l1.games_opened(cursor, to).await? {
                 let id = u64::try_from(event.gameId).unwrap_or(u64::MAX);
                 warn!(

@@ -7,8 +7,9 @@ use std::sync::mpsc::Sender;
 use std::time::Duration;
 
 use tokio::sync::watch;
-use tracing::{debug, warn};
+use tracing::debug;
 use verdict_l1::contracts::VerdictL1;
+use verdict_l1::poll::{Ticker, retry_later};
 
 use crate::builder::BuilderMsg;
 
@@ -40,8 +41,9 @@ pub async fn follow(
     mut from_block: u64,
     mut next_index: u64,
     builder: Sender<BuilderMsg>,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) {
+    let mut ticker = Ticker::new(config.poll, stop);
     loop {
         match poll_once(&l1, &config, from_block, next_index).await {
             Ok((deposits, scanned_to)) => {
@@ -56,13 +58,9 @@ pub async fn follow(
                     from_block = to + 1;
                 }
             }
-            Err(e) => warn!("reading deposits from L1: {e}; retrying"),
+            Err(e) => retry_later("reading deposits from L1", Err(e)),
         }
-        tokio::select! {
-            _ = stop.changed() => return,
-            _ = tokio::time::sleep(config.poll) => {}
-        }
-        if *stop.borrow() {
+        if !ticker.wait().await {
             return;
         }
     }
@@ -87,7 +85,7 @@ async fn poll_once(
     // The queue is contiguous; anything else means a log is missing from the endpoint.
     for (offset, d) in deposits.iter().enumerate() {
         if d.index != next_index + offset as u64 {
-            return Err(verdict_l1::client::L1Error::Unexpected(format!(
+            return Err(verdict_l1::client::L1Error::Inconsistent(format!(
                 "deposit {} follows deposit {} in the logs",
                 d.index,
                 next_index + offset as u64 - 1

@@ -4,10 +4,10 @@
 //!
 //! - [`admission`]: the stateless checks (signature, model, input, fee limit).
 //! - [`builder`]: the one thread that orders, executes and records; seals blocks.
-//! - [`chain_store`]: the chain's layout in RocksDB.
 //! - [`batcher`]: posting, reconciling after restarts, finalizing.
 //! - [`deposits`]: following the bridge's queue.
-//! - [`rpc`]: the `verdict_*` API.
+//! - [`submit`]: the API's writes (`sendInference`, `sendWithdrawal`); the reads are
+//!   the chain's (`verdict_chain::api`).
 //! - [`config`]: the TOML configuration.
 //! - [`defender`], [`state_defence`]: playing the dispute games over records and blocks.
 //! - [`fault`]: fault injection for tests and demos (a sequencer that lies on purpose).
@@ -15,42 +15,37 @@
 pub mod admission;
 pub mod batcher;
 pub mod builder;
-pub mod chain_store;
 pub mod config;
 pub mod defender;
 pub mod deposits;
-pub mod devnet;
 pub mod fault;
-pub mod full_node;
-pub mod models;
-pub mod rollback;
-pub mod rpc;
 pub mod state_defence;
+pub mod submit;
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use alloy::primitives::{B256, U64, U256};
+use alloy::primitives::U256;
 use alloy::signers::local::PrivateKeySigner;
 use tokio::sync::watch;
 use tracing::{info, warn};
-use verdict_executor::BurnExecutor;
+use verdict_chain::api::{ChainApi, chain_info};
+use verdict_chain::rollback;
+use verdict_chain::store::{ChainStore, ChainStoreError};
+use verdict_chain::view::{BatchView, ChainView};
 use verdict_l1::client::{ClientConfig, L1Client, L1Error};
-use verdict_l1::contracts::{ModelRegistration, VerdictL1};
+use verdict_l1::contracts::VerdictL1;
 use verdict_l1::deploy::Deployment;
+use verdict_models::{ModelError, ModelFile, ModelLimits, ModelSet, Serving, load_models};
 use verdict_rpc::VerdictApiServer;
-use verdict_rpc::server::{MetricsRender, RpcServer, RpcServerConfig};
+use verdict_rpc::server::{MetricsRender, RpcServer, RpcServerConfig, RpcServerError};
 use verdict_rpc::types::ChainInfo;
-use verdict_specs::Model;
-use verdict_specs::l2::block::BlockHeader;
 use verdict_specs::l2::request::SigningDomain;
 
-use crate::batcher::{BatchView, Batcher};
-use crate::builder::{Builder, BuilderMsg, ChainView};
-use crate::chain_store::ChainStore;
+use crate::batcher::Batcher;
+use crate::builder::{Builder, BuilderMsg};
 use crate::config::SequencerConfig;
-use crate::models::{ModelSet, ServedModel};
-use crate::rpc::SequencerApi;
+use crate::submit::SequencerSubmit;
 
 /// Why the sequencer cannot start.
 #[derive(Debug, thiserror::Error)]
@@ -64,79 +59,27 @@ pub enum StartError {
         key: alloy::primitives::Address,
         sequencer: alloy::primitives::Address,
     },
-    /// A model file is not registered on L1.
-    #[error(
-        "model {id} ({path}) is not registered in ModelRegistry {registry}; register it first (verdict devnet does this for the demo models)"
-    )]
-    Unregistered {
-        id: B256,
-        path: String,
-        registry: alloy::primitives::Address,
-    },
-    /// The registration on L1 disagrees with the model file (a registry that is not
-    /// Verdict's, or a file that is not the model its id names).
-    #[error(
-        "model {id} ({path}): its registration says {field} {registered}, the file {file}; refusing to serve records nobody could defend"
-    )]
-    RegistrationMismatch {
-        id: B256,
-        path: String,
-        field: &'static str,
-        registered: String,
-        file: String,
-    },
-    /// The model was not registered yet at the L1 block blocks charge fees as of.
-    #[error("model {id} ({path}) has no fee at L1 block {l1_origin}; it was registered later")]
-    NoFeeAtOrigin {
-        id: B256,
-        path: String,
-        l1_origin: u64,
-    },
-    /// A model has a value too large for a dispute to reveal.
-    #[error("model {id} ({path}): {source}; refusing to serve it")]
-    NotRevealable {
-        id: B256,
-        path: String,
-        source: verdict_specs::game::TooLargeToReveal,
-    },
-    /// One inference of a model takes more bytes than a block may hold.
-    #[error(
-        "model {id} ({path}): one inference takes {bytes} bytes of batch data, more than a block holds (max_block_bytes {max_block_bytes}); raise max_block_bytes (up to {limit}) or serve a smaller model"
-    )]
-    TooLargeForBlock {
-        id: B256,
-        path: String,
-        bytes: usize,
-        max_block_bytes: usize,
-        limit: usize,
-    },
+    /// A model file cannot be served.
+    #[error(transparent)]
+    Model(#[from] ModelError),
     /// The bond is below the contract's minimum.
     #[error("the sequencer's bond is {bond} wei, below the minimum {min} wei; bond first")]
     Unbonded { bond: U256, min: U256 },
-    /// An executor could not be built.
-    #[error("model {name}: {source}")]
-    Executor {
-        name: String,
-        source: verdict_executor::ExecError,
-    },
     /// The chain database failed or is inconsistent.
     #[error("chain database: {0}")]
     Builder(#[from] builder::BuilderError),
     /// The chain database failed.
     #[error("chain database: {0}")]
-    Store(#[from] chain_store::ChainStoreError),
+    Store(#[from] ChainStoreError),
     /// The RPC server could not start.
-    #[error("RPC server: {0}")]
-    Rpc(String),
-}
-
-/// A model file to serve, loaded.
-#[derive(Clone)]
-pub struct ModelFile {
-    /// Where it came from (for messages).
-    pub path: String,
-    /// The model.
-    pub model: Model,
+    #[error(transparent)]
+    Rpc(#[from] RpcServerError),
+    /// The builder's thread could not be started.
+    #[error("starting the builder thread: {0}")]
+    BuilderThread(std::io::Error),
+    /// Rolling the chain back after a lost dispute failed.
+    #[error("rolling the chain back: {0}")]
+    Rollback(#[from] rollback::RollbackError),
 }
 
 /// A running sequencer.
@@ -234,16 +177,16 @@ impl Sequencer {
                 &ModelLimits {
                     threads: config.executor_threads,
                     l1_origin,
-                    max_block_bytes: Some(config.max_block_bytes),
+                    serving: Some(Serving {
+                        max_block_bytes: config.max_block_bytes,
+                        max_block_bytes_limit: config::MAX_BLOCK_BYTES,
+                    }),
                 },
             )
             .await?,
         );
 
-        let domain = SigningDomain {
-            chain_id: deployment.chain_id,
-            rollup: deployment.rollup.into_array(),
-        };
+        let domain = SigningDomain::from(&deployment);
         let runtime = tokio::runtime::Handle::current();
         let (builder, chain) = Builder::recover(
             store.clone(),
@@ -258,7 +201,7 @@ impl Sequencer {
         let builder_thread = std::thread::Builder::new()
             .name("verdict-builder".into())
             .spawn(move || builder.run(builder_rx))
-            .map_err(|e| StartError::Rpc(format!("starting the builder thread: {e}")))?;
+            .map_err(StartError::BuilderThread)?;
 
         let (stop, stop_rx) = watch::channel(false);
         let (reverted_tx, reverted) = watch::channel(None);
@@ -299,15 +242,20 @@ impl Sequencer {
         )));
 
         let info = chain_info(&deployment, config.max_block_records);
-        let api = SequencerApi {
+        let submit = SequencerSubmit {
             builder: builder_tx.clone(),
+            models: Arc::clone(&models),
+            domain,
+            chain: Arc::clone(&chain),
+        };
+        let api = ChainApi {
             models: Arc::clone(&models),
             domain,
             store: store.clone(),
             chain: Arc::clone(&chain),
             batches: Arc::clone(&batches),
             info: info.clone(),
-            read_only: false,
+            submit: Some(Arc::new(submit)),
         };
         let rpc_config = RpcServerConfig {
             addr: config.rpc_addr,
@@ -316,9 +264,7 @@ impl Sequencer {
             max_batch_calls: config.max_batch_calls,
             ..RpcServerConfig::default()
         };
-        let rpc = verdict_rpc::server::serve(&rpc_config, api.into_rpc(), metrics)
-            .await
-            .map_err(|e| StartError::Rpc(e.to_string()))?;
+        let rpc = verdict_rpc::server::serve(&rpc_config, api.into_rpc(), metrics).await?;
         info!(rpc = %rpc.http_url(), models = models.len(), head = chain.sealed().number, "sequencer running");
         Ok(Self {
             rpc,
@@ -361,8 +307,8 @@ impl Sequencer {
         self.stop().await;
         let to = first.saturating_sub(1);
         let faults = restart.config.faults();
-        rollback::roll_back_with(&store, to, &sequencer, faults.as_ref())
-            .map_err(|e| StartError::Rpc(format!("rolling the chain back: {e}")))?;
+        let wrong = state_defence::wrong_credits(faults.as_ref());
+        rollback::roll_back_with(&store, to, &sequencer, Some(&wrong))?;
         let head = rollback_batches(&store, to)?;
         info!(
             to,
@@ -393,20 +339,6 @@ impl Sequencer {
         for task in self.tasks.drain(..) {
             let _ = task.await;
         }
-    }
-}
-
-/// What `verdict_chainInfo` answers for `deployment` (the sequencer's and full nodes').
-pub(crate) fn chain_info(deployment: &Deployment, max_block_records: usize) -> ChainInfo {
-    ChainInfo {
-        l1_chain_id: U64::from(deployment.chain_id),
-        rollup: deployment.rollup,
-        bridge: deployment.bridge,
-        model_registry: deployment.model_registry,
-        sequencer: deployment.sequencer,
-        dispute_window: U64::from(deployment.dispute_window),
-        genesis_hash: B256::from(BlockHeader::genesis().hash()),
-        max_block_records: U64::from(max_block_records as u64),
     }
 }
 
@@ -482,132 +414,4 @@ async fn replay(
     if let Err(e) = store.clear_replay() {
         warn!("clearing the replay list: {e}");
     }
-}
-
-/// What a served model must fit, and how it is run.
-pub(crate) struct ModelLimits {
-    /// Executor threads per model.
-    pub threads: usize,
-    /// The L1 block whose fees the chain charges: fees are read at it.
-    pub l1_origin: u64,
-    /// When serving (the sequencer): the builder's block size
-    /// ([`config::SequencerConfig::max_block_bytes`]); the serving checks (a dispute can
-    /// reveal every value, one inference fits a block) are skipped without it.
-    pub max_block_bytes: Option<usize>,
-}
-
-/// Loads the model files to serve, refusing any this sequencer could not defend: not
-/// registered, registered with other facts than the file's (graph hash, weights root,
-/// op count, input shape), without a fee at `l1_origin`, with a value a dispute cannot
-/// reveal, or whose one inference would not fit a block.
-pub(crate) async fn load_models(
-    l1: &VerdictL1,
-    files: Vec<ModelFile>,
-    limits: &ModelLimits,
-) -> Result<ModelSet, StartError> {
-    let mut set = ModelSet::default();
-    for file in files {
-        let id = B256::from(file.model.id().id);
-        if !l1.is_registered(id).await? {
-            return Err(StartError::Unregistered {
-                id,
-                path: file.path,
-                registry: l1.deployment().model_registry,
-            });
-        }
-        let registered = l1.model(id).await?;
-        check_registration(id, &file, &registered)?;
-        if let Some(max_block_bytes) = limits.max_block_bytes {
-            verdict_specs::game::check_revealable(&file.model).map_err(|source| {
-                StartError::NotRevealable {
-                    id,
-                    path: file.path.clone(),
-                    source,
-                }
-            })?;
-            let bytes = models::inference_bytes(&file.model);
-            let block_room = max_block_bytes.saturating_sub(verdict_specs::l2::block::HEADER_BYTES);
-            if bytes > block_room {
-                return Err(StartError::TooLargeForBlock {
-                    id,
-                    path: file.path,
-                    bytes,
-                    max_block_bytes,
-                    limit: config::MAX_BLOCK_BYTES,
-                });
-            }
-        }
-        // Blocks charge the fee in force at their l1_origin (specs/state.md §3), not
-        // the latest one: a fee change after it applies from a later origin on.
-        let fee =
-            l1.fee_at(id, limits.l1_origin)
-                .await?
-                .ok_or_else(|| StartError::NoFeeAtOrigin {
-                    id,
-                    path: file.path.clone(),
-                    l1_origin: limits.l1_origin,
-                })?;
-        let executor = BurnExecutor::ndarray(&file.model)
-            .and_then(|e| e.with_threads(limits.threads))
-            .map_err(|source| StartError::Executor {
-                name: registered.name.clone(),
-                source,
-            })?;
-        set.insert(ServedModel {
-            id: id.0,
-            name: registered.name.clone(),
-            fee,
-            executor,
-            model: file.model,
-        });
-    }
-    Ok(set)
-}
-
-/// The registration must say what the file says: the graph hash and weights root its id
-/// is made of, and the op count and input shape disputes rely on (the registry reads
-/// both from the graph; a registry that does not is not Verdict's).
-fn check_registration(
-    id: B256,
-    file: &ModelFile,
-    registered: &verdict_l1::bindings::ModelRegistry::Model,
-) -> Result<(), StartError> {
-    let expected = ModelRegistration::of(&file.model, &registered.name, registered.feePerInference);
-    let mismatch =
-        |field, registered: String, file_value: String| StartError::RegistrationMismatch {
-            id,
-            path: file.path.clone(),
-            field,
-            registered,
-            file: file_value,
-        };
-    if registered.graphHash != expected.graph_hash {
-        return Err(mismatch(
-            "graph hash",
-            registered.graphHash.to_string(),
-            expected.graph_hash.to_string(),
-        ));
-    }
-    if registered.weightsRoot != expected.weights_root {
-        return Err(mismatch(
-            "weights root",
-            registered.weightsRoot.to_string(),
-            expected.weights_root.to_string(),
-        ));
-    }
-    if registered.opCount != expected.op_count {
-        return Err(mismatch(
-            "op count",
-            registered.opCount.to_string(),
-            expected.op_count.to_string(),
-        ));
-    }
-    if registered.inputShape != expected.input_shape {
-        return Err(mismatch(
-            "input shape",
-            format!("{:?}", registered.inputShape),
-            format!("{:?}", expected.input_shape),
-        ));
-    }
-    Ok(())
 }

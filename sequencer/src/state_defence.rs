@@ -8,13 +8,8 @@
 //! proves step `lo` under the honest rules; when no proof exists (its own transaction
 //! broke a rule) it makes no move and loses on the clock.
 //!
-//! Replays reproduce injected faults. A fee or a forged withdrawal is stored as such; a
-//! wrongly credited deposit is stored as L1 queued it, so the replay recomputes which
-//! deposits were credited wrongly. The builder credits a faulty deposit (per the fault
-//! plan) wrongly only the first time the chain takes it, and after a roll-back it takes
-//! again only deposits below the replay mark, so in any block the wrongly credited
-//! deposits are the plan's faulty ones from some queue index on: the replay tries those
-//! splits against the block's sealed state root.
+//! Replays reproduce injected faults: the fault plan's faulty deposits are the wrong
+//! credits [`verdict_chain::replay`] recomputes.
 
 use std::collections::HashMap;
 
@@ -25,205 +20,24 @@ use verdict_l1::client::L1Error;
 use verdict_l1::contracts::VerdictL1;
 use verdict_l1::games::GameView;
 use verdict_specs::Hash;
-use verdict_specs::bridge::Deposit;
-use verdict_specs::game::state_step::{
-    StateStepProof, StateTx, StepRules, block_txs, leaf_path, prove,
-};
+use verdict_specs::game::state_step::{StateStepProof, leaf_path, prove};
 use verdict_specs::game::{Game, Move, Status};
 use verdict_specs::hash::to_hex;
 use verdict_specs::l2::Address;
 use verdict_specs::l2::block::BlockHeader;
-use verdict_specs::l2::record::InferenceTx;
 use verdict_specs::l2::request::SigningDomain;
-use verdict_specs::l2::transition::{State, TransitionError};
-use verdict_specs::l2::withdrawal::SignedWithdrawal;
+use verdict_specs::l2::step::{StateTx, StepRules};
+use verdict_specs::l2::transition::State;
 
-use crate::chain_store::{ChainStore, ChainStoreError};
+use verdict_chain::replay::{ReplayError, StoredBlock, apply_block, replay_chain, replay_sealed};
+use verdict_chain::store::ChainStore;
 
 /// `GameView.kind` of a state game.
 pub const STATE_GAME: u8 = 1;
 
-/// Why the stored chain cannot be replayed.
-#[derive(Debug, thiserror::Error)]
-pub enum ReplayError {
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] ChainStoreError),
-    /// A block below the head is not stored.
-    #[error("block {0} is not stored")]
-    Missing(u64),
-    /// A stored transaction does not apply.
-    #[error("block {number}, transaction {index}: {error}")]
-    Transition {
-        /// The block.
-        number: u64,
-        /// The transaction's position in trace order.
-        index: usize,
-        /// Why.
-        error: TransitionError,
-    },
-    /// No way of applying the block gives its sealed root.
-    #[error("block {0} does not replay to its sealed state root")]
-    Mismatch(u64),
-}
-
-/// One stored block's transactions.
-pub struct StoredBlock {
-    /// Its number.
-    pub number: u64,
-    /// The deposits it consumed, as L1 queued them.
-    pub deposits: Vec<Deposit>,
-    /// Its inferences.
-    pub txs: Vec<InferenceTx>,
-    /// Its withdrawals.
-    pub withdrawals: Vec<SignedWithdrawal>,
-}
-
-impl StoredBlock {
-    /// Block `number` as the store holds it (sealed or open).
-    pub fn load(store: &ChainStore, number: u64) -> Result<Self, ChainStoreError> {
-        Ok(Self {
-            number,
-            deposits: store.block_deposits(number)?,
-            txs: store.txs(number)?,
-            withdrawals: store.withdrawals(number)?,
-        })
-    }
-
-    /// Its transactions in trace order.
-    pub fn state_txs(&self) -> Vec<StateTx> {
-        block_txs(&self.deposits, &self.txs, &self.withdrawals)
-    }
-}
-
-/// Which of `deposits` a builder with `plan` credits wrongly when it takes them fresh
-/// from queue index `fresh_from` on.
-pub fn faulty_deposits(
-    plan: Option<&FaultPlan>,
-    deposits: &[Deposit],
-    fresh_from: u64,
-) -> Vec<bool> {
-    deposits
-        .iter()
-        .map(|d| d.index >= fresh_from && plan.is_some_and(|p| p.is_faulty_deposit(d.index)))
-        .collect()
-}
-
-/// What a deposit credits: its amount, or one wei more when `faulty` (and that fits).
-pub fn credited(deposit: &Deposit, faulty: bool) -> Deposit {
-    let mut credit = *deposit;
-    if faulty {
-        credit.amount = deposit.amount.saturating_add(1);
-    }
-    credit
-}
-
-/// Applies one transaction the way the builder does: a deposit credits what `faulty`
-/// says (an overflowing credit credits nothing, the deposit is still consumed), an
-/// inference pays its stored fee, a withdrawal debits its sender. No signature or fee
-/// rule is checked: these are the sequencer's own semantics.
-pub fn apply_tx(
-    state: &mut State,
-    tx: &StateTx,
-    faulty: bool,
-    sequencer: &Address,
-) -> Result<(), TransitionError> {
-    match tx {
-        StateTx::Deposit(d) => {
-            if let Err(e) = state.apply_deposit(&credited(d, faulty)) {
-                warn!(index = d.index, "deposit not credited: {e}");
-            }
-            Ok(())
-        }
-        StateTx::Inference(step) => {
-            state.apply_inference(&step.sender, step.nonce, step.fee, step.max_fee, sequencer)
-        }
-        StateTx::Withdrawal(w) => state.apply_withdrawal(&w.withdrawal),
-    }
-}
-
-/// Applies `txs` (with the deposits' `faulty` flags, deposits first) to `state`; the
-/// roots after each transaction when `trace` is set.
-fn apply_block(
-    state: &mut State,
-    number: u64,
-    txs: &[StateTx],
-    faulty: &[bool],
-    sequencer: &Address,
-    trace: bool,
-) -> Result<Vec<Hash>, ReplayError> {
-    let mut roots = Vec::with_capacity(if trace { txs.len() } else { 0 });
-    for (index, tx) in txs.iter().enumerate() {
-        let wrong = faulty.get(index).copied().unwrap_or(false);
-        apply_tx(state, tx, wrong, sequencer).map_err(|error| ReplayError::Transition {
-            number,
-            index,
-            error,
-        })?;
-        if trace {
-            roots.push(state.root());
-        }
-    }
-    Ok(roots)
-}
-
-/// Applies sealed block `block` (header `header`) to `state`; returns which of its
-/// deposits were credited wrongly (see the module's doc).
-pub fn replay_sealed(
-    state: &mut State,
-    block: &StoredBlock,
-    header: &BlockHeader,
-    plan: Option<&FaultPlan>,
-    sequencer: &Address,
-) -> Result<Vec<bool>, ReplayError> {
-    let txs = block.state_txs();
-    let candidates: Vec<usize> = faulty_deposits(plan, &block.deposits, 0)
-        .iter()
-        .enumerate()
-        .filter_map(|(i, faulty)| faulty.then_some(i))
-        .collect();
-    if candidates.is_empty() {
-        apply_block(state, block.number, &txs, &[], sequencer, false)?;
-        if state.root() != header.state_root {
-            return Err(ReplayError::Mismatch(block.number));
-        }
-        return Ok(vec![false; block.deposits.len()]);
-    }
-    // The wrongly credited ones are the candidates from some position on: all of them
-    // first (a chain never rolled back), none last.
-    let mut last_error = ReplayError::Mismatch(block.number);
-    for split in 0..=candidates.len() {
-        let mut faulty = vec![false; block.deposits.len()];
-        for &i in &candidates[split..] {
-            faulty[i] = true;
-        }
-        let mut attempt = state.clone();
-        match apply_block(&mut attempt, block.number, &txs, &faulty, sequencer, false) {
-            Ok(_) if attempt.root() == header.state_root => {
-                *state = attempt;
-                return Ok(faulty);
-            }
-            Ok(_) => {}
-            Err(e) => last_error = e,
-        }
-    }
-    Err(last_error)
-}
-
-/// The state after sealed block `to`, replayed from genesis.
-pub fn replay_chain(
-    store: &ChainStore,
-    to: u64,
-    plan: Option<&FaultPlan>,
-    sequencer: &Address,
-) -> Result<State, ReplayError> {
-    let mut state = State::new();
-    for number in 1..=to {
-        let header = store.header(number)?.ok_or(ReplayError::Missing(number))?;
-        let block = StoredBlock::load(store, number)?;
-        replay_sealed(&mut state, &block, &header, plan, sequencer)?;
-    }
-    Ok(state)
+/// The deposits `plan` credits wrongly, as the chain's replay takes them.
+pub fn wrong_credits(plan: Option<&FaultPlan>) -> impl Fn(u64) -> bool + '_ {
+    move |index| plan.is_some_and(|p| p.is_faulty_deposit(index))
 }
 
 /// A sealed block's state trace as this sequencer built it.
@@ -254,9 +68,20 @@ impl BlockTrace {
         domain: &SigningDomain,
     ) -> Result<Self, ReplayError> {
         let header = store.header(number)?.ok_or(ReplayError::Missing(number))?;
-        let mut parent = replay_chain(store, number.saturating_sub(1), plan, sequencer)?;
+        let mut parent = replay_chain(
+            store,
+            number.saturating_sub(1),
+            Some(&wrong_credits(plan)),
+            sequencer,
+        )?;
         let block = StoredBlock::load(store, number)?;
-        let faulty = replay_sealed(&mut parent.clone(), &block, &header, plan, sequencer)?;
+        let faulty = replay_sealed(
+            &mut parent.clone(),
+            &block,
+            &header,
+            Some(&wrong_credits(plan)),
+            sequencer,
+        )?;
         let txs = block.state_txs();
         let mut running = parent.clone();
         let mut states = vec![parent.root()];
@@ -529,9 +354,13 @@ mod tests {
     use crate::fault::{FaultMode, forged_withdrawal};
     use alloy::signers::SignerSync;
     use alloy::signers::local::PrivateKeySigner;
+    use verdict_chain::replay::{credited, faulty_deposits};
+    use verdict_specs::bridge::Deposit;
     use verdict_specs::game::Setup;
     use verdict_specs::game::state_step::{StepContext, verify};
+    use verdict_specs::l2::record::InferenceTx;
     use verdict_specs::l2::request::{InferenceRequest, SignedRequest};
+    use verdict_specs::l2::withdrawal::SignedWithdrawal;
     use verdict_specs::l2::withdrawal::{Withdrawal, withdrawals_root};
     use verdict_specs::merkle;
     use verdict_specs::tensor::{Tensor, TensorData};
@@ -622,16 +451,16 @@ mod tests {
             l1_origin: 3,
         };
         let mut set = WriteSet::new();
-        crate::chain_store::put_deposits(&mut set, block.number, &block.deposits);
+        verdict_chain::store::put_deposits(&mut set, block.number, &block.deposits);
         for (i, (tx, hash)) in block.txs.iter().zip(&records).enumerate() {
-            crate::chain_store::put_tx(&mut set, block.number, i as u32, tx, hash);
+            verdict_chain::store::put_tx(&mut set, block.number, i as u32, tx, hash);
         }
         for (i, w) in block.withdrawals.iter().enumerate() {
-            crate::chain_store::put_withdrawal(&mut set, block.number, i as u32, w);
+            verdict_chain::store::put_withdrawal(&mut set, block.number, i as u32, w);
         }
         let changed: Vec<(Address, verdict_specs::l2::account::Account)> =
             state.accounts().map(|(a, acc)| (*a, *acc)).collect();
-        crate::chain_store::put_seal(
+        verdict_chain::store::put_seal(
             &mut set,
             &header,
             &records,
@@ -693,7 +522,8 @@ mod tests {
             headers.push(seal(&store, &mut state, &parent, block, faulty));
         }
         for to in 0..=3u64 {
-            let mut replayed = replay_chain(&store, to, Some(&plan), &SEQUENCER).unwrap();
+            let mut replayed =
+                replay_chain(&store, to, Some(&wrong_credits(Some(&plan))), &SEQUENCER).unwrap();
             assert_eq!(replayed.root(), headers[to as usize].state_root, "to {to}");
         }
         assert!(matches!(
@@ -809,7 +639,11 @@ mod tests {
         // Taken fresh from each queue index (those below were taken again after a
         // roll-back).
         for fresh_from in [0, 1, 2, 3] {
-            let flags = faulty_deposits(Some(&plan), &block.deposits, fresh_from);
+            let flags = faulty_deposits(
+                Some(&wrong_credits(Some(&plan))),
+                &block.deposits,
+                fresh_from,
+            );
             let mut sealed = State::new();
             for (d, f) in block.deposits.iter().zip(&flags) {
                 sealed.apply_deposit(&credited(d, *f)).unwrap();
@@ -820,8 +654,14 @@ mod tests {
                 ..BlockHeader::genesis()
             };
             let mut state = State::new();
-            let found =
-                replay_sealed(&mut state, &block, &header, Some(&plan), &SEQUENCER).unwrap();
+            let found = replay_sealed(
+                &mut state,
+                &block,
+                &header,
+                Some(&wrong_credits(Some(&plan))),
+                &SEQUENCER,
+            )
+            .unwrap();
             assert_eq!(found, flags, "fresh from {fresh_from}");
             assert_eq!(state.root(), header.state_root);
         }

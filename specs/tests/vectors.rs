@@ -192,3 +192,96 @@ fn batch_data_vectors_verify() {
     }
     assert!(file.cases.len() >= 25 && faults >= 10, "enough cases");
 }
+
+/// `state.json` from the file alone: each block's batch data decodes to its header, the
+/// Rust transition over the queue's deposits and the model's fee history gives the
+/// recorded trace, post-state root and rejection, and every verifier check is a call of
+/// `StateStepVerifier.verify` on the trace's own states.
+#[test]
+fn state_vectors_replay_through_the_transition() {
+    use verdict_specs::l2::account::Account;
+    use verdict_specs::l2::batch_data;
+    use verdict_specs::l2::request::SigningDomain;
+    use verdict_specs::l2::step::{StepRules, apply_trace, block_txs};
+    use verdict_specs::l2::transition::State;
+    use verdict_specs::vectors::{StateVectors, fee_at};
+
+    let v: StateVectors = serde_json::from_value(read("state.json")).expect("schema");
+    let domain = SigningDomain {
+        chain_id: v.chain_id,
+        rollup: v.rollup,
+    };
+    let model = v.model.model_id;
+    let fees = |m: &verdict_specs::Hash, block: u64| fee_at(m, &model, block);
+    let (mut valid, mut rejected) = (0, 0);
+    for case in &v.cases {
+        let name = &case.name;
+        let mut state = State::from_accounts(case.pre_state.iter().map(|a| {
+            (
+                a.address,
+                Account {
+                    balance: a.balance,
+                    nonce: a.nonce,
+                },
+            )
+        }));
+        assert_eq!(state.root(), case.pre_root, "{name}: pre-state root");
+        let data = hex::decode(case.batch_data.trim_start_matches("0x")).expect("hex");
+        let blocks = batch_data::decode(&data).expect("the batch data decodes");
+        assert_eq!(blocks.len(), 1, "{name}");
+        let block = &blocks[0];
+        assert_eq!(block.header, case.header, "{name}: header");
+        let from = case.parent_deposits_consumed as usize;
+        let to = block.header.deposits_consumed as usize;
+        let deposits = &v.deposits[from..to];
+        let rules = StepRules {
+            domain,
+            sequencer: v.sequencer,
+            l1_origin: block.header.l1_origin,
+            batch_l1_block: case.batch_l1_block,
+            fee_at: &fees,
+        };
+        let txs = block_txs(deposits, &block.inferences, &block.withdrawals);
+        let (states, invalid) = apply_trace(&mut state, &txs, &rules);
+        let states: Vec<String> = states.iter().map(to_hex).collect();
+        assert_eq!(states, case.states, "{name}: trace");
+        match (&invalid, &case.rejected) {
+            (None, None) => {
+                assert_eq!(case.post_root, Some(to_hex(&state.root())), "{name}");
+                assert_eq!(Some(to_hex(&block.header.state_root)), case.post_root);
+                valid += 1;
+            }
+            (Some((index, error)), Some(expected)) => {
+                assert_eq!(*index, expected.index, "{name}: rejected transaction");
+                assert_eq!(error.to_string(), expected.error, "{name}: rule");
+                assert_eq!(case.post_root, None, "{name}");
+                rejected += 1;
+            }
+            (got, expected) => panic!("{name}: rejection {got:?}, recorded {expected:?}"),
+        }
+        for check in &case.steps {
+            let k = check.step as usize;
+            assert_eq!(
+                check.pre, case.states[k],
+                "{name}: step {k} starts from S_k"
+            );
+            if check.holds {
+                assert_eq!(check.post, case.states[k + 1], "{name}: step {k} holds");
+            }
+            assert!(
+                check.calldata.len() > 10 && !check.calldata[10..].is_empty(),
+                "{name}: calldata"
+            );
+        }
+        let honest = case.steps.iter().filter(|c| c.holds).count();
+        let steps_before_rule = invalid.as_ref().map_or(txs.len(), |(k, _)| *k);
+        assert_eq!(
+            honest, steps_before_rule,
+            "{name}: one check per valid step"
+        );
+    }
+    assert!(
+        valid >= 5 && rejected >= 9,
+        "cases read: {valid} valid, {rejected} rejected"
+    );
+}

@@ -18,11 +18,11 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use clap::Parser;
 use verdict_challenger::check::{Models, check_batch};
+use verdict_devnet::DEMO_MODELS;
 use verdict_executor::BurnExecutor;
+use verdict_models::{ModelSet, ServedModel};
 use verdict_rpc::signing::sign_request_json;
 use verdict_sequencer::admission::admit;
-use verdict_sequencer::devnet::DEMO_MODELS;
-use verdict_sequencer::models::{ModelSet, ServedModel};
 use verdict_specs::batch::{BatchHeader, data_hash};
 use verdict_specs::l2::batch_data::{self, BlockBody};
 use verdict_specs::l2::block::BlockHeader;
@@ -46,7 +46,11 @@ struct Args {
 const BATCH: usize = 64;
 
 fn main() -> Result<()> {
-    let args = Args::parse();
+    let mut args = Args::parse();
+    if verdict_bench::smoke() {
+        args.records = args.records.min(256);
+        args.block_records = args.block_records.min(64);
+    }
     let domain = SigningDomain {
         chain_id: 31337,
         rollup: [0x42; 20],

@@ -25,8 +25,14 @@ use verdict_l1::bindings::Bridge;
 use verdict_l1::client::{ClientConfig, L1Client};
 
 const SENDERS: usize = 1;
-const TRANSFERS_PER_SENDER: usize = 1_000;
-const CALLS: usize = 2_000;
+/// Transfers per sender (a few in smoke mode).
+fn transfers_per_sender() -> usize {
+    verdict_bench::sized(1_000, 20)
+}
+/// `eth_call`s timed (a few in smoke mode).
+fn calls() -> usize {
+    verdict_bench::sized(2_000, 20)
+}
 
 struct AnvilProcess(Child);
 
@@ -82,7 +88,7 @@ async fn signed_transfers(
         let wallet = EthereumWallet::from(signer.clone());
         let start = provider.get_transaction_count(signer.address()).await?;
         let mut mine = Vec::new();
-        for i in 0..TRANSFERS_PER_SENDER as u64 {
+        for i in 0..transfers_per_sender() as u64 {
             let tx = TransactionRequest::default()
                 .with_to(Address::repeat_byte(0x77))
                 .with_value(U256::from(1))
@@ -107,7 +113,7 @@ async fn throughput(url: &str, signers: &[PrivateKeySigner]) -> Result<f64> {
     let mut targets = Vec::new();
     for signer in signers.iter().take(SENDERS) {
         let start = provider.get_transaction_count(signer.address()).await?;
-        targets.push((signer.address(), start + TRANSFERS_PER_SENDER as u64));
+        targets.push((signer.address(), start + transfers_per_sender() as u64));
     }
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -125,7 +131,7 @@ async fn throughput(url: &str, signers: &[PrivateKeySigner]) -> Result<f64> {
     }
     // Every transfer executed: each sender's mined nonce reached its last transfer (anvil
     // may put several transactions in one block, so blocks are not counted).
-    let total = SENDERS * TRANSFERS_PER_SENDER;
+    let total = SENDERS * transfers_per_sender();
     for (address, target) in targets {
         while provider.get_transaction_count(address).latest().await? < target {
             tokio::time::sleep(Duration::from_millis(5)).await;
@@ -167,14 +173,14 @@ async fn call_latency(url: &str, key: &PrivateKeySigner) -> Result<(Duration, Du
     let request = TransactionRequest::default()
         .with_to(bridge)
         .with_input(Bytes::from(Bridge::depositCountCall {}.abi_encode()));
-    let mut times = Vec::with_capacity(CALLS);
-    for _ in 0..CALLS {
+    let mut times = Vec::with_capacity(calls());
+    for _ in 0..calls() {
         let started = Instant::now();
         std::hint::black_box(provider.call(request.clone()).await?);
         times.push(started.elapsed());
     }
     times.sort();
-    Ok((times[CALLS / 2], times[CALLS * 99 / 100]))
+    Ok((times[calls() / 2], times[calls() * 99 / 100]))
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -239,7 +245,7 @@ async fn main() -> Result<()> {
     let path = write_json(
         "l1-chain.json",
         &json!({
-            "transfers": SENDERS * TRANSFERS_PER_SENDER,
+            "transfers": SENDERS * transfers_per_sender(),
             "senders": SENDERS,
             "verdict_l1_transfers_per_s": ours_tps,
             "anvil_transfers_per_s": anvil_tps,

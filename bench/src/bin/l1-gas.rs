@@ -224,7 +224,10 @@ fn measure(spec: SpecId, workload: &Workload) -> Result<serde_json::Value> {
         "deflate b/rec",
         "fits"
     );
-    for count in SIZES {
+    for count in verdict_bench::sized(&SIZES[..], &SIZES[..1])
+        .iter()
+        .copied()
+    {
         let blocks = chain.batch(workload, count)?;
         let data = batch_data::encode(&blocks);
         let (gas, _) = chain.post(&blocks)?;

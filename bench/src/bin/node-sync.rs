@@ -22,13 +22,13 @@ use anyhow::{Context, Result, bail};
 use clap::Parser;
 use jsonrpsee::http_client::HttpClientBuilder;
 use verdict_devchain::{DevAccounts, DevChain, DevChainConfig};
+use verdict_devnet::prepare;
+use verdict_full_node::{FullNode, FullNodeConfig};
 use verdict_l1::client::{ClientConfig, L1Client};
 use verdict_rpc::VerdictApiClient;
 use verdict_rpc::signing::{domain_of, sign_request_json};
 use verdict_sequencer::Sequencer;
 use verdict_sequencer::config::SequencerConfig;
-use verdict_sequencer::devnet::prepare;
-use verdict_sequencer::full_node::{FullNode, FullNodeConfig};
 use verdict_specs::Tensor;
 use verdict_specs::l2::request::InferenceRequest;
 use verdict_specs::vectors::SplitMix64;
@@ -50,7 +50,11 @@ const SENDERS: usize = 8;
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() -> Result<()> {
-    let args = Args::parse();
+    let mut args = Args::parse();
+    if verdict_bench::smoke() {
+        args.records = args.records.min(64);
+        args.concurrency = args.concurrency.min(8);
+    }
     let dir = tempfile::tempdir().context("temp dir")?;
     let chain = DevChain::open(DevChainConfig {
         block_time: Some(Duration::from_millis(250)),

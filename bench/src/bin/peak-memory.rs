@@ -12,7 +12,10 @@ use verdict_bench::{BATCHES, MODELS, Workload, run_executor, write_json};
 
 const ENGINES: [&str; 4] = ["baseline", "burn", "reference", "tract"];
 /// Batches run per measurement: enough for every buffer pool to reach its steady size.
-const ITERATIONS: usize = 50;
+/// Runs of each workload per process (a few in smoke mode).
+fn iterations() -> usize {
+    verdict_bench::sized(50, 2)
+}
 
 /// This process's peak resident set, in KiB, from `/proc/self/status`.
 fn peak_kib() -> Result<u64> {
@@ -37,19 +40,19 @@ fn measure_one(engine: &str, model: &str, batch: usize) -> Result<()> {
         "baseline" => {}
         "burn" => {
             let e = w.burn()?;
-            for _ in 0..ITERATIONS {
+            for _ in 0..iterations() {
                 run_executor(&e, &inputs)?;
             }
         }
         "reference" => {
             let e = w.reference();
-            for _ in 0..ITERATIONS {
+            for _ in 0..iterations() {
                 run_executor(&e, &inputs)?;
             }
         }
         "tract" => {
             let t = w.tract(batch)?;
-            for _ in 0..ITERATIONS {
+            for _ in 0..iterations() {
                 t.run()?;
             }
         }
@@ -107,7 +110,7 @@ fn main() -> Result<()> {
     }
     let path = write_json(
         "memory.json",
-        &json!({ "benchmark": "peak-memory", "iterations": ITERATIONS, "results": rows }),
+        &json!({ "benchmark": "peak-memory", "iterations": iterations(), "results": rows }),
     )?;
     println!("written to {}", path.display());
     Ok(())

@@ -8,7 +8,10 @@ use std::time::Duration;
 use verdict_bench::{BATCHES, MODELS, Workload};
 use verdict_executor::Executor;
 
-const RUNS: usize = 2000;
+/// Runs per node and batch (a few in smoke mode).
+fn runs() -> usize {
+    verdict_bench::sized(2000, 5)
+}
 
 fn main() -> Result<()> {
     for name in MODELS {
@@ -18,8 +21,8 @@ fn main() -> Result<()> {
             let inputs = w.int8_inputs(batch)?;
             let mut samples: Vec<Vec<Duration>> = Vec::new();
             let mut ops = Vec::new();
-            let mut whole = Vec::with_capacity(RUNS);
-            for _ in 0..RUNS {
+            let mut whole = Vec::with_capacity(runs());
+            for _ in 0..runs() {
                 let start = std::time::Instant::now();
                 exec.run_batch(&inputs)?;
                 whole.push(start.elapsed());

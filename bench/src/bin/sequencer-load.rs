@@ -1,5 +1,5 @@
 //! Load on the sequencer, in one process: an embedded L1 (1 s blocks) with the contracts,
-//! the demo models registered and the dev accounts deposited (`verdict_sequencer::devnet::
+//! the demo models registered and the dev accounts deposited (`verdict_devnet::
 //! prepare`), extra L2 senders funded through the bridge, and a sequencer serving the
 //! digits MLP from a temporary directory. Then, for `verdict_sendInference` on the MLP:
 //!
@@ -65,8 +65,10 @@ use jsonrpsee::ws_client::WsClientBuilder;
 use serde_json::{Value, json};
 use verdict_bench::{Workload, write_json};
 use verdict_devchain::{DevAccounts, DevChain, DevChainConfig, DevChainServer};
+use verdict_devnet::{Prepared, prepare};
 use verdict_l1::client::{ClientConfig, L1Client};
 use verdict_l1::contracts::VerdictL1;
+use verdict_models::{ModelSet, ServedModel};
 use verdict_rpc::VerdictApiClient;
 use verdict_rpc::signing::{domain_of, sign_request_json};
 use verdict_rpc::types::SignedRequestJson;
@@ -75,8 +77,6 @@ use verdict_sequencer::admission::admit;
 use verdict_sequencer::batcher::{BatcherConfig, fit};
 use verdict_sequencer::builder::BlockConfig;
 use verdict_sequencer::config::SequencerConfig;
-use verdict_sequencer::devnet::{Prepared, prepare};
-use verdict_sequencer::models::{ModelSet, ServedModel};
 use verdict_specs::Tensor;
 use verdict_specs::encoding::Writer;
 use verdict_specs::l2::account::Account;
@@ -139,6 +139,11 @@ struct Args {
 
 fn main() -> Result<()> {
     let mut args = Args::parse();
+    if verdict_bench::smoke() {
+        args.quick = true;
+        args.senders = args.senders.min(8);
+        args.closed_senders = args.closed_senders.min(16);
+    }
     // The sequencer's own log, warnings only unless RUST_LOG says otherwise.
     tracing_subscriber::fmt()
         .with_env_filter(

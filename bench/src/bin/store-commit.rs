@@ -7,8 +7,8 @@
 //!   awaiting its record's durability before submitting the next;
 //! - `unsynced`: one writer, `write_unsynced` (no fsync): the upper bound.
 //!
-//! Each record is what the sequencer stores per answered inference (sequencer/src/
-//! chain_store.rs): the `InferenceTx` encoding (signed request with a 64-byte int8 input,
+//! Each record is what the sequencer stores per answered inference (node/chain/src/
+//! store.rs): the `InferenceTx` encoding (signed request with a 64-byte int8 input,
 //! 10-element i32 output, fee) under `txs` at block number ‖ index, and the record-hash
 //! index entry under `records`: one write set, two column families.
 //!
@@ -47,8 +47,8 @@ struct Args {
 
 fn args() -> Result<Args> {
     let mut args = Args {
-        records: 100_000,
-        seconds: 6.0,
+        records: verdict_bench::sized(100_000, 500),
+        seconds: verdict_bench::sized(6.0, 1.0),
         dir: std::env::temp_dir().join(format!("verdict-store-commit-{}", std::process::id())),
     };
     let mut words = std::env::args().skip(1);

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use alloy::primitives::B256;
+use verdict_devnet::DEMO_MODELS;
 use verdict_l1::client::{ClientConfig, L1Client};
 use verdict_l1::contracts::VerdictL1;
 use verdict_l1::deploy::Deployment;
@@ -17,7 +18,6 @@ use verdict_rpc::types::{
     InferenceReceipt, ModelJson, Status, SubscriptionEvent, SubscriptionKind,
 };
 use verdict_rpc::verify::verify_inclusion;
-use verdict_sequencer::devnet::DEMO_MODELS;
 use verdict_specs::Model;
 use verdict_specs::batch::BatchHeader;
 

@@ -7,6 +7,7 @@ mod support;
 
 mod devnet_e2e;
 mod l1_command;
+mod layout;
 mod model_commands;
 mod roles;
 mod rpc_bad_input;

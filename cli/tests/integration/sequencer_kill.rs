@@ -15,11 +15,11 @@ use std::time::{Duration, Instant};
 
 use alloy::primitives::{Address, B256};
 use verdict_devchain::{DevChain, DevChainConfig};
+use verdict_devnet::prepare;
 use verdict_l1::client::{ClientConfig, L1Client};
 use verdict_l1::contracts::VerdictL1;
 use verdict_rpc::VerdictApiClient;
 use verdict_rpc::types::{BlockRecords, InferenceReceipt};
-use verdict_sequencer::devnet::prepare;
 
 use support::{dev_key, http_client, input_for, signed};
 

@@ -14,11 +14,11 @@ use std::future::Future;
 
 use verdict_specs::Hash;
 use verdict_specs::bridge::Deposit;
-use verdict_specs::game::state_step::{StateTx, StepError, StepRules, block_txs, invalid_state};
 use verdict_specs::l2::Address;
 use verdict_specs::l2::batch_data::BlockBody;
 use verdict_specs::l2::block::BlockHeader;
 use verdict_specs::l2::request::SigningDomain;
+use verdict_specs::l2::step::{StateTx, StepError, StepRules, block_txs, invalid_state};
 use verdict_specs::l2::transition::State;
 
 /// What the derivation reads from L1. Both answers are final once on L1, so an

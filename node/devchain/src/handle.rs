@@ -32,8 +32,8 @@ struct Inner {
     blocks: broadcast::Sender<Arc<MinedBlock>>,
     /// The same, as summaries for library callers.
     block_infos: broadcast::Sender<BlockInfo>,
-    /// Dropping this stops the interval miner.
-    _stop_miner: Option<mpsc::Sender<()>>,
+    /// Dropping this stops the interval miner; `None` while the chain automines.
+    stop_miner: Mutex<Option<mpsc::Sender<()>>>,
 }
 
 impl std::fmt::Debug for DevChain {
@@ -102,12 +102,39 @@ impl DevChain {
             accounts,
             blocks,
             block_infos,
-            _stop_miner: stop_miner,
+            stop_miner: Mutex::new(stop_miner),
         });
         if let (Some(period), Some(stopped)) = (inner.config.block_time, stopped) {
             spawn_miner(Arc::downgrade(&inner), period, stopped)?;
         }
         Ok(Self { inner })
+    }
+
+    /// Switches an automining chain to a block every `period`: from then on transactions
+    /// wait in the pool for the next block. The devnet sets its contracts up under
+    /// automine (each set-up transaction mined the moment it is sent, so set-up takes no
+    /// block times) and then runs on the interval.
+    pub fn start_interval_mining(&self, period: Duration) -> Result<(), DevChainError> {
+        if period.is_zero() {
+            return Err(DevChainError::Config(
+                "block time must be positive".to_owned(),
+            ));
+        }
+        let mut stop = self
+            .inner
+            .stop_miner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if stop.is_some() {
+            return Err(DevChainError::Config(
+                "the chain already mines on an interval".to_owned(),
+            ));
+        }
+        let (sender, receiver) = mpsc::channel();
+        self.lock().set_automine(false);
+        spawn_miner(Arc::downgrade(&self.inner), period, receiver)?;
+        *stop = Some(sender);
+        Ok(())
     }
 
     /// Serves JSON-RPC over HTTP and WebSocket on `addr` (port 0 picks a free port).

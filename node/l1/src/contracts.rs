@@ -83,12 +83,11 @@ impl VerdictL1 {
     /// Binds `deployment` to `client`, refusing a client on another chain.
     pub fn new(client: L1Client, deployment: Deployment) -> Result<Self> {
         if client.chain_id() != deployment.chain_id {
-            return Err(L1Error::Unexpected(format!(
-                "the deployment is on chain {}, the endpoint {} is chain {}",
-                deployment.chain_id,
-                client.url(),
-                client.chain_id()
-            )));
+            return Err(L1Error::WrongChain {
+                deployment: deployment.chain_id,
+                url: client.url().to_string(),
+                endpoint: client.chain_id(),
+            });
         }
         Ok(Self { client, deployment })
     }
@@ -241,9 +240,12 @@ impl VerdictL1 {
             .get_transaction_by_hash(tx)
             .await
             .map_err(rpc("eth_getTransactionByHash"))?
-            .ok_or_else(|| L1Error::Unexpected(format!("L1 has no transaction {tx}")))?;
+            .ok_or_else(|| L1Error::Missing(format!("transaction {tx}")))?;
         let call = Rollup::postBatchCall::abi_decode(transaction.input()).map_err(|e| {
-            L1Error::Unexpected(format!("transaction {tx} is not a postBatch call: {e}"))
+            L1Error::Undecodable {
+                what: format!("transaction {tx} as a postBatch call"),
+                message: e.to_string(),
+            }
         })?;
         Ok(call.data.to_vec())
     }
@@ -260,9 +262,12 @@ impl VerdictL1 {
             .await?;
         logs.iter()
             .map(|log| {
-                let event = log.log_decode::<Rollup::BatchPosted>().map_err(|e| {
-                    L1Error::Unexpected(format!("an undecodable BatchPosted log: {e}"))
-                })?;
+                let event =
+                    log.log_decode::<Rollup::BatchPosted>()
+                        .map_err(|e| L1Error::Undecodable {
+                            what: "a BatchPosted log".to_string(),
+                            message: e.to_string(),
+                        })?;
                 let tx = log.transaction_hash.unwrap_or_default();
                 Ok((header_from_sol(&event.inner.data.header), tx))
             })
@@ -292,7 +297,7 @@ impl VerdictL1 {
             .client
             .read(self.deployment.bridge, Bridge::depositCountCall {})
             .await?;
-        u64::try_from(count).map_err(|_| L1Error::Unexpected(format!("deposit count {count}")))
+        u64::try_from(count).map_err(|_| L1Error::OutOfRange(format!("deposit count {count}")))
     }
 
     /// The queue accumulator after the first `count` deposits.
@@ -324,9 +329,12 @@ impl VerdictL1 {
         let logs = self.logs(address, E::SIGNATURE_HASH, from, to).await?;
         logs.iter()
             .map(|log| {
-                log.log_decode::<E>().map(|l| l.inner.data).map_err(|e| {
-                    L1Error::Unexpected(format!("an undecodable {} log: {e}", E::SIGNATURE))
-                })
+                log.log_decode::<E>()
+                    .map(|l| l.inner.data)
+                    .map_err(|e| L1Error::Undecodable {
+                        what: format!("a {} log", E::SIGNATURE),
+                        message: e.to_string(),
+                    })
             })
             .collect()
     }
@@ -362,17 +370,17 @@ pub(super) fn decode_event<E: SolEvent>(receipt: &TransactionReceipt) -> Result<
         .find_map(|log| log.log_decode::<E>().ok())
         .map(|log| log.inner.data)
         .ok_or_else(|| {
-            L1Error::Unexpected(format!(
-                "transaction {} emitted no {} event",
-                receipt.transaction_hash,
-                E::SIGNATURE
+            L1Error::Missing(format!(
+                "the {} event of transaction {}",
+                E::SIGNATURE,
+                receipt.transaction_hash
             ))
         })
 }
 
 fn deposit_from_event(event: &Bridge::DepositQueued) -> Result<Deposit> {
     let amount = u128::try_from(event.amount)
-        .map_err(|_| L1Error::Unexpected(format!("deposit amount {}", event.amount)))?;
+        .map_err(|_| L1Error::OutOfRange(format!("deposit amount {}", event.amount)))?;
     Ok(Deposit {
         index: event.index,
         sender: event.sender.into_array(),

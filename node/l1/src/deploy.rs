@@ -68,6 +68,17 @@ pub struct Deployment {
     pub inclusion_deadline: u64,
 }
 
+/// The EIP-712 domain requests and withdrawals on this deployment are signed for: the L1
+/// chain and the Rollup.
+impl From<&Deployment> for verdict_specs::l2::request::SigningDomain {
+    fn from(deployment: &Deployment) -> Self {
+        Self {
+            chain_id: deployment.chain_id,
+            rollup: deployment.rollup.into_array(),
+        }
+    }
+}
+
 /// Errors reading or writing a deployment file.
 #[derive(Debug, thiserror::Error)]
 pub enum DeploymentFileError {

@@ -103,9 +103,12 @@ impl VerdictL1 {
             .await?;
         logs.iter()
             .map(|log| {
-                let event = log.log_decode::<DataFaultProven>().map_err(|e| {
-                    L1Error::Unexpected(format!("an undecodable DataFaultProven log: {e}"))
-                })?;
+                let event =
+                    log.log_decode::<DataFaultProven>()
+                        .map_err(|e| L1Error::Undecodable {
+                            what: "a DataFaultProven log".to_string(),
+                            message: e.to_string(),
+                        })?;
                 Ok((event.inner.data, log.block_number.unwrap_or_default()))
             })
             .collect()
@@ -188,8 +191,9 @@ impl VerdictL1 {
                     <super::bindings::game::OneStepVerifier::OneStepProof as SolValue>::abi_decode(
                         &encoded,
                     )
-                    .map_err(|e| {
-                        L1Error::Unexpected(format!("the one-step proof does not re-encode: {e}"))
+                    .map_err(|e| L1Error::Undecodable {
+                        what: "the one-step proof, re-encoded".to_string(),
+                        message: e.to_string(),
                     })?;
                 let call = DisputeGame::proveCall { gameId: id, proof };
                 client.send(game, call, U256::ZERO).await
@@ -282,7 +286,10 @@ impl VerdictL1 {
         };
         let event = log
             .log_decode::<DisputeGame::Revealed>()
-            .map_err(|e| L1Error::Unexpected(format!("an undecodable Revealed log: {e}")))?
+            .map_err(|e| L1Error::Undecodable {
+                what: "a Revealed log".to_string(),
+                message: e.to_string(),
+            })?
             .inner
             .data;
         Ok(tensor_from_reveal(event.dtype, &event.shape, &event.data))
@@ -336,7 +343,7 @@ fn tensor_from_reveal(dtype: u8, shape: &[u32], data: &[u8]) -> Option<Tensor> {
 }
 
 fn u64_of(v: U256) -> Result<u64> {
-    u64::try_from(v).map_err(|_| L1Error::Unexpected(format!("{v} does not fit 64 bits")))
+    u64::try_from(v).map_err(|_| L1Error::OutOfRange(format!("{v} does not fit 64 bits")))
 }
 
 pub(super) fn header_to_sol_game(h: &BatchHeader) -> super::bindings::game::BatchData::Header {

@@ -7,6 +7,7 @@
 //! - [`contracts`]: Verdict's operations on L1, typed.
 //! - [`deploy`]: deploying the contracts and the deployment file other commands read.
 //! - [`games`], [`state_games`]: record and state dispute games, read and played.
+//! - [`poll`]: the one poll loop every follower of L1 runs.
 //! - [`state_inputs`]: the L1 inputs of the state transition (deposit queue, fees).
 //! - [`withdrawals`]: claiming withdrawals on L1, and the fee history records pay.
 
@@ -15,6 +16,7 @@ pub mod client;
 pub mod contracts;
 pub mod deploy;
 pub mod games;
+pub mod poll;
 pub mod state_games;
 pub mod state_inputs;
 pub mod withdrawals;

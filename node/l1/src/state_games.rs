@@ -39,7 +39,7 @@ impl VerdictL1 {
             .await?;
         let event: StateGameOpened = decode_event(&receipt)?;
         let id = u64::try_from(event.gameId)
-            .map_err(|_| L1Error::Unexpected(format!("game id {}", event.gameId)))?;
+            .map_err(|_| L1Error::OutOfRange(format!("game id {}", event.gameId)))?;
         Ok(OpenedGame { id, receipt })
     }
 

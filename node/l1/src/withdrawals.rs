@@ -125,7 +125,7 @@ impl VerdictL1 {
         }
         u128::try_from(answer.fee)
             .map(Some)
-            .map_err(|_| L1Error::Unexpected(format!("fee {} above 2^128", answer.fee)))
+            .map_err(|_| L1Error::OutOfRange(format!("fee {} above 2^128", answer.fee)))
     }
 }
 

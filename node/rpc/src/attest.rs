@@ -195,7 +195,10 @@ async fn batch_on_l1(
         .provider()
         .get_logs(&filter)
         .await
-        .map_err(|e| L1Error::Unexpected(format!("eth_getLogs: {e}")))?;
+        .map_err(|source| L1Error::Rpc {
+            method: "eth_getLogs",
+            source,
+        })?;
     let current = l1
         .read(
             rollup,

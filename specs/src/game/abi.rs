@@ -100,3 +100,100 @@ pub fn verify_calldata(ctx: &StepContext, proof: &OneStepProof) -> Vec<u8> {
     }
     .abi_encode()
 }
+
+/// The ABI of `StateStepVerifier.verify` (state games, specs/state.md §6).
+pub mod state {
+    #![allow(missing_docs)]
+
+    use alloy_sol_types::SolCall;
+    use alloy_sol_types::private::{Address, Bytes, FixedBytes, U256};
+
+    use crate::game::state_step::StateStepProof;
+
+    alloy_sol_types::sol! {
+        struct SolAccountOpening { address account; uint128 balance; uint64 nonce; uint256 present; bytes32[] siblings; }
+        struct SolStateStepProof { bytes tx; bytes signature; bytes32[] txProof; SolAccountOpening[] accounts; }
+        struct SolStepContext {
+            uint64 depositsBefore;
+            uint64 deposits;
+            uint32 records;
+            uint32 withdrawals;
+            uint64 l1Origin;
+            uint64 batchL1Block;
+            bytes32 recordsRoot;
+            bytes32 withdrawalsRoot;
+        }
+        function verify(SolStepContext ctx, uint64 step, bytes32 pre, bytes32 post, SolStateStepProof proof)
+            external view returns (bool claimHolds);
+    }
+
+    /// What every step of a block's state game is checked against (the contract's
+    /// `StepContext`, read from the block's header and its parent's).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct BlockStepContext {
+        /// The parent's `deposits_consumed`.
+        pub deposits_before: u64,
+        /// Deposits the block consumes.
+        pub deposits: u64,
+        /// The block's `record_count`.
+        pub records: u32,
+        /// The block's `withdrawal_count`.
+        pub withdrawals: u32,
+        /// The block's `l1_origin`.
+        pub l1_origin: u64,
+        /// The L1 block of the batch that posted it.
+        pub batch_l1_block: u64,
+        /// The block's `records_root`.
+        pub records_root: [u8; 32],
+        /// The block's `withdrawals_root`.
+        pub withdrawals_root: [u8; 32],
+    }
+
+    impl From<&StateStepProof> for SolStateStepProof {
+        fn from(p: &StateStepProof) -> Self {
+            Self {
+                tx: Bytes::from(p.tx.clone()),
+                signature: Bytes::from(p.signature.clone()),
+                txProof: p.tx_proof.iter().map(|h| FixedBytes(*h)).collect(),
+                accounts: p
+                    .accounts
+                    .iter()
+                    .map(|o| SolAccountOpening {
+                        account: Address::from(o.account),
+                        balance: o.before.balance,
+                        nonce: o.before.nonce,
+                        present: U256::from_be_bytes(o.present),
+                        siblings: o.siblings.iter().map(|h| FixedBytes(*h)).collect(),
+                    })
+                    .collect(),
+            }
+        }
+    }
+
+    /// Calldata of `StateStepVerifier.verify(ctx, step, pre, post, proof)`.
+    pub fn verify_calldata(
+        ctx: &BlockStepContext,
+        step: u64,
+        pre: &[u8; 32],
+        post: &[u8; 32],
+        proof: &StateStepProof,
+    ) -> Vec<u8> {
+        verifyCall {
+            ctx: SolStepContext {
+                depositsBefore: ctx.deposits_before,
+                deposits: ctx.deposits,
+                records: ctx.records,
+                withdrawals: ctx.withdrawals,
+                l1Origin: ctx.l1_origin,
+                batchL1Block: ctx.batch_l1_block,
+                recordsRoot: FixedBytes(ctx.records_root),
+                withdrawalsRoot: FixedBytes(ctx.withdrawals_root),
+            },
+            step,
+            pre: FixedBytes(*pre),
+            post: FixedBytes(*post),
+            proof: proof.into(),
+        }
+        .abi_encode()
+    }
+}

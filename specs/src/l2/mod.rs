@@ -13,6 +13,7 @@ pub mod record;
 pub mod request;
 pub mod signature;
 pub mod smt;
+pub mod step;
 pub mod transition;
 pub mod withdrawal;
 

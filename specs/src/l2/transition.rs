@@ -59,17 +59,11 @@ pub enum TransitionError {
         amount: u128,
     },
     /// A balance would pass 2^128 - 1 wei.
-    #[error("balance of {} would overflow", crate::hash::to_hex(&pad(address)))]
+    #[error("balance of 0x{} would overflow", hex::encode(address))]
     Overflow {
         /// The account.
         address: Address,
     },
-}
-
-fn pad(address: &Address) -> Hash {
-    let mut h = [0u8; 32];
-    h[12..].copy_from_slice(address);
-    h
 }
 
 /// The accounts and their tree. Writes mark accounts dirty; [`State::root`] rehashes

@@ -7,10 +7,15 @@
 //! deterministic: a fixed-seed SplitMix64 stream, no system randomness.
 
 mod batch_data;
+mod state;
 
 pub use batch_data::{
     BatchDataVectorCase, BatchDataVectors, Derived, TipCase, VECTOR_DOMAIN, batch_data_cases,
     body_verdict_name, frame_error_name, judge,
+};
+pub use state::{
+    AccountEntry, FEE_HISTORY, FeeChange, Rejection, STATE_CHAIN_ID, STATE_DEPLOYER, StateCase,
+    StateModel, StateVectors, StepCheck, fee_at, state_cases,
 };
 
 use crate::hash::{Hash, to_hex};
@@ -159,6 +164,7 @@ pub fn generate() -> Vec<(&'static str, serde_json::Value)> {
         ("batches.json", json(&batch_cases())),
         ("batch_data.json", json(&batch_data_cases())),
         ("one_step.json", json(&one_step_cases())),
+        ("state.json", json(&state_cases())),
     ]
 }
 

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use alloy::primitives::{B256, U256};
 use alloy::providers::Provider;
+use verdict_devnet::DEMO_MODELS;
 use verdict_l1::bindings::Rollup;
 use verdict_l1::client::{ClientConfig, L1Client};
 use verdict_l1::contracts::VerdictL1;
@@ -21,7 +22,6 @@ use verdict_l1::games::game_of;
 use verdict_rpc::VerdictApiClient;
 use verdict_rpc::signing::domain_of;
 use verdict_rpc::types::{ChainInfo, InferenceReceipt, ModelJson, Status};
-use verdict_sequencer::devnet::DEMO_MODELS;
 use verdict_sequencer::fault::{FaultMode, FaultPlan};
 use verdict_specs::Model;
 use verdict_specs::game::Status as GameStatus;

@@ -5,10 +5,10 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 
 use k256::ecdsa::SigningKey;
-use verdict_specs::game::state_step::apply_trace;
 use verdict_specs::hash::keccak;
 use verdict_specs::l2::record::InferenceTx;
 use verdict_specs::l2::request::{InferenceRequest, SignatureBytes, SignedRequest};
+use verdict_specs::l2::step::apply_trace;
 use verdict_specs::l2::withdrawal::{SignedWithdrawal, Withdrawal};
 use verdict_specs::tensor::Tensor;
 
@@ -253,12 +253,7 @@ async fn a_bad_signature_is_found_where_the_specs_find_it() {
     let queue = l1.queue.clone();
     let mut forged = withdrawal(&bob, 0, 20);
     forged.withdrawal.amount = 21; // signed for 20
-    let body = block(
-        &queue,
-        2,
-        vec![inference(&alice, 0, FEE)],
-        vec![forged],
-    );
+    let body = block(&queue, 2, vec![inference(&alice, 0, FEE)], vec![forged]);
     let (derived, _) = derive(&mut l1, &body, TraceMode::EveryStep).await;
     assert_eq!(derived.invalid().map(|(k, _)| k), Some(3));
     // The same trace as the definition's.
@@ -321,4 +316,107 @@ async fn deposits_beyond_the_queue_and_backwards_are_faults() {
             from: 1
         })
     );
+}
+
+/// L1 as `specs/vectors/state.json` describes it: its deposit queue and its model's fee
+/// history.
+struct VectorL1 {
+    queue: Vec<Deposit>,
+    model: Hash,
+}
+
+impl L1Inputs for VectorL1 {
+    type Error = Infallible;
+
+    async fn deposits(&mut self, from: u64, to: u64) -> Result<Option<Vec<Deposit>>, Infallible> {
+        Ok(self
+            .queue
+            .get(from as usize..to as usize)
+            .map(<[Deposit]>::to_vec))
+    }
+
+    fn queue_len(&self) -> u64 {
+        self.queue.len() as u64
+    }
+
+    async fn fees(
+        &mut self,
+        models: &[Hash],
+        l1_origin: u64,
+    ) -> Result<HashMap<Hash, Option<u128>>, Infallible> {
+        Ok(models
+            .iter()
+            .map(|m| {
+                (
+                    *m,
+                    verdict_specs::vectors::fee_at(m, &self.model, l1_origin),
+                )
+            })
+            .collect())
+    }
+}
+
+/// The shared state vectors, derived as L1 would be read: every case's trace, post-state
+/// root and rejection are the derivation's too, in both modes.
+#[tokio::test]
+async fn the_state_vectors_derive_as_recorded() {
+    use verdict_specs::hash::to_hex;
+    use verdict_specs::l2::account::Account;
+    use verdict_specs::l2::batch_data;
+    use verdict_specs::vectors::StateVectors;
+
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../specs/vectors/state.json");
+    let text = std::fs::read_to_string(&path).expect("specs/vectors/state.json");
+    let v: StateVectors = serde_json::from_str(&text).expect("schema");
+    let context = BatchContext {
+        domain: SigningDomain {
+            chain_id: v.chain_id,
+            rollup: v.rollup,
+        },
+        sequencer: v.sequencer,
+        batch_l1_block: 0,
+    };
+    let mut l1 = VectorL1 {
+        queue: v.deposits.clone(),
+        model: v.model.model_id,
+    };
+    for case in &v.cases {
+        let name = &case.name;
+        let data = hex::decode(case.batch_data.trim_start_matches("0x")).expect("hex");
+        let blocks = batch_data::decode(&data).expect("decodes");
+        let mut parent = BlockHeader::genesis();
+        parent.deposits_consumed = case.parent_deposits_consumed;
+        let context = BatchContext {
+            batch_l1_block: case.batch_l1_block,
+            ..context
+        };
+        for mode in [TraceMode::EveryStep, TraceMode::FinalRoot] {
+            let mut state = State::from_accounts(case.pre_state.iter().map(|a| {
+                (
+                    a.address,
+                    Account {
+                        balance: a.balance,
+                        nonce: a.nonce,
+                    },
+                )
+            }));
+            let Ok(derived) =
+                derive_block(&mut l1, &context, &parent, &blocks[0], &mut state, mode).await;
+            if mode == TraceMode::EveryStep {
+                let trace: Vec<String> = derived.trace.iter().map(to_hex).collect();
+                assert_eq!(trace, case.states, "{name}: trace");
+            }
+            match (&derived.fault, &case.rejected) {
+                (None, None) => {
+                    assert_eq!(Some(to_hex(&state.root())), case.post_root, "{name}")
+                }
+                (Some(BlockFault::InvalidTransaction { index, error, .. }), Some(expected)) => {
+                    assert_eq!(*index, expected.index, "{name}");
+                    assert_eq!(error.to_string(), expected.error, "{name}");
+                }
+                (got, expected) => panic!("{name}: derived {got:?}, recorded {expected:?}"),
+            }
+        }
+    }
 }

@@ -68,6 +68,12 @@ pub(crate) enum Submitted {
 }
 
 impl Chain {
+    /// Turns automine on (each accepted transaction mined at once) or off (transactions
+    /// wait in the pool for the next mined block).
+    pub(crate) fn set_automine(&mut self, on: bool) {
+        self.automine = on;
+    }
+
     /// Builds genesis from the configuration, then replays the journal if there is one.
     pub(crate) fn open(
         config: &DevChainConfig,

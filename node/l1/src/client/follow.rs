@@ -110,7 +110,7 @@ impl LogFollower {
             match self.poll().await {
                 Ok(Some(event)) => return Ok(event),
                 Ok(None) => tokio::time::sleep(poll).await,
-                Err(error @ L1Error::Unexpected(_)) => return Err(error),
+                Err(error @ L1Error::DeepReorg { .. }) => return Err(error),
                 Err(error) => {
                     tracing::warn!(%error, "following L1 logs; retrying in {backoff:?}");
                     tokio::time::sleep(backoff).await;
@@ -181,10 +181,10 @@ impl LogFollower {
             }
             self.recent.pop_back();
         }
-        Err(L1Error::Unexpected(format!(
-            "L1 reorganised deeper than the {REMEMBERED_BLOCKS} blocks this follower remembers \
-             (last delivered block {number}); restart following from an older block"
-        )))
+        Err(L1Error::DeepReorg {
+            remembered: REMEMBERED_BLOCKS,
+            last: number,
+        })
     }
 
     /// `(number, hash)` of blocks `first..=last`, or `None` if they do not link by parent

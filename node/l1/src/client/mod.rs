@@ -71,9 +71,30 @@ pub enum L1Error {
     /// The signing key could not be loaded.
     #[error("signing key: {0}")]
     Key(String),
-    /// The endpoint answered something this client cannot use.
-    #[error("unexpected L1 answer: {0}")]
-    Unexpected(String),
+    /// The endpoint is on another chain than the deployment.
+    #[error("the deployment is on chain {deployment}, the endpoint {url} is chain {endpoint}")]
+    WrongChain {
+        deployment: u64,
+        url: String,
+        endpoint: u64,
+    },
+    /// Data from L1 (a log, a return value, calldata) does not decode as the ABI says.
+    #[error("undecodable L1 data: {what}: {message}")]
+    Undecodable { what: String, message: String },
+    /// A number from L1 does not fit the type Verdict gives it.
+    #[error("L1 value out of range: {0}")]
+    OutOfRange(String),
+    /// L1 lacks something it must hold (a transaction, an event, a contract address).
+    #[error("missing on L1: {0}")]
+    Missing(String),
+    /// L1's answers do not fit together (a gap in a contiguous queue, a short read).
+    #[error("inconsistent L1 answers: {0}")]
+    Inconsistent(String),
+    /// L1 reorganised deeper than a log follower remembers; it cannot recover alone.
+    #[error(
+        "L1 reorganised deeper than the {remembered} blocks this follower remembers (last delivered block {last}); restart following from an older block"
+    )]
+    DeepReorg { remembered: usize, last: u64 },
 }
 
 /// A `Result` with an [`L1Error`].
@@ -226,8 +247,9 @@ impl L1Client {
             .block(alloy::eips::BlockId::latest())
             .await
             .map_err(revert_or_rpc(C::SIGNATURE, "eth_call"))?;
-        C::abi_decode_returns(&output).map_err(|e| {
-            L1Error::Unexpected(format!("{} returned undecodable data: {e}", C::SIGNATURE))
+        C::abi_decode_returns(&output).map_err(|e| L1Error::Undecodable {
+            what: format!("the return value of {}", C::SIGNATURE),
+            message: e.to_string(),
         })
     }
 
@@ -256,8 +278,8 @@ impl L1Client {
         let request = TransactionRequest::default().with_deploy_code(Bytes::from(creation_code));
         let receipt = self.transact(format!("deploy {name}"), request).await?;
         let address = receipt.contract_address.ok_or_else(|| {
-            L1Error::Unexpected(format!(
-                "the receipt deploying {name} has no contract address"
+            L1Error::Missing(format!(
+                "the contract address in the receipt deploying {name}"
             ))
         })?;
         Ok((address, receipt))

@@ -58,10 +58,7 @@ async fn setup(url: &str) -> Parties {
     let sequencer = VerdictL1::new(sequencer_client, deployment.clone()).expect("bind");
     let challenger = VerdictL1::new(client(url, 2).await, deployment.clone()).expect("bind");
     Parties {
-        domain: SigningDomain {
-            chain_id: deployment.chain_id,
-            rollup: deployment.rollup.into_array(),
-        },
+        domain: SigningDomain::from(&deployment),
         sequencer,
         challenger,
         parent: BlockHeader::genesis(),

@@ -22,14 +22,13 @@ use verdict_l1::deploy::{DeployParams, deploy};
 use verdict_l1::games::game_of;
 use verdict_specs::batch::BatchHeader;
 use verdict_specs::bridge::{Deposit, queue_accumulator};
-use verdict_specs::game::state_step::{
-    StateTx, StepRules, block_txs, leaf_path, prove, state_trace,
-};
+use verdict_specs::game::state_step::{leaf_path, prove};
 use verdict_specs::game::{Move, Party, Status};
 use verdict_specs::l2::batch_data::{self, BlockBody};
 use verdict_specs::l2::block::BlockHeader;
 use verdict_specs::l2::record::InferenceTx;
 use verdict_specs::l2::request::{InferenceRequest, SignedRequest, SigningDomain};
+use verdict_specs::l2::step::{StateTx, StepRules, block_txs, state_trace};
 use verdict_specs::l2::transition::State;
 use verdict_specs::l2::withdrawal::{SignedWithdrawal, Withdrawal, withdrawals_root};
 use verdict_specs::model::Metadata;
@@ -346,10 +345,7 @@ async fn world(url: &str) -> World {
     }
     let l1_origin = sequencer.client().block_number().await.expect("block");
     World {
-        domain: SigningDomain {
-            chain_id: deployment.chain_id,
-            rollup: deployment.rollup.into_array(),
-        },
+        domain: SigningDomain::from(&deployment),
         sequencer,
         challenger,
         model,

@@ -1,14 +1,15 @@
-//! Following L1 after a lost dispute: the sequencer's chain above the last surviving
-//! batch is gone on L1, so it goes locally too, and its inferences are executed again
-//! (honestly) into new blocks. Users keep their answers' requests; a wrong answer comes
-//! back right, under a new record.
+//! Following L1 after a lost dispute (or an L1 reorg): the chain above the last
+//! surviving batch is gone on L1, so it goes locally too. The state is recomputed by
+//! replaying the blocks kept, and the inferences of the removed ones are kept for the
+//! sequencer to execute again (honestly) into new blocks: users keep their answers'
+//! requests, and a wrong answer comes back right, under a new record. A full node keeps
+//! no such list: it takes the blocks L1 posts next.
 
-use crate::fault::FaultPlan;
 use tracing::{info, warn};
 use verdict_specs::l2::Address;
 
-use crate::chain_store::{ChainStore, ChainStoreError};
-use crate::state_defence::{self, ReplayError};
+use crate::replay::{self, ReplayError, WrongCredits};
+use crate::store::{ChainStore, ChainStoreError};
 
 /// Why a roll-back could not be done.
 #[derive(Debug, thiserror::Error)]
@@ -27,24 +28,24 @@ pub fn roll_back(store: &ChainStore, to: u64, sequencer: &Address) -> Result<usi
     roll_back_with(store, to, sequencer, None)
 }
 
-/// [`roll_back`] for a sequencer that injected faults under `faults`: the replay
-/// reproduces the wrong credits it sealed (see `state_defence`).
+/// [`roll_back`] for a writer that credited the `wrong` deposits wrongly on purpose (a
+/// sequencer with a fault plan): the replay reproduces the credits it sealed (see
+/// [`crate::replay`]).
 pub fn roll_back_with(
     store: &ChainStore,
     to: u64,
     sequencer: &Address,
-    faults: Option<&FaultPlan>,
+    wrong: WrongCredits<'_>,
 ) -> Result<usize, RollbackError> {
     let Some(target) = store.header(to)? else {
         return Err(RollbackError::Inconsistent(format!(
             "block {to} is not stored"
         )));
     };
-    let mut state =
-        state_defence::replay_chain(store, to, faults, sequencer).map_err(|e| match e {
-            ReplayError::Store(e) => RollbackError::Store(e),
-            other => RollbackError::Inconsistent(other.to_string()),
-        })?;
+    let mut state = replay::replay_chain(store, to, wrong, sequencer).map_err(|e| match e {
+        ReplayError::Store(e) => RollbackError::Store(e),
+        other => RollbackError::Inconsistent(other.to_string()),
+    })?;
     if state.root() != target.state_root {
         return Err(RollbackError::Inconsistent(format!(
             "the state after block {to} replays to another root"

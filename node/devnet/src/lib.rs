@@ -1,6 +1,6 @@
-//! Setting up a development rollup on any L1 whose first dev account is funded: deploy
-//! (or reuse) the contracts, register the demo models, bond the sequencer, deposit to L2
-//! for the dev accounts. Used by `verdict devnet`, the end-to-end tests and the load
+//! The devnet's wiring: setting up a development rollup on any L1 whose first dev
+//! account is funded: deploy (or reuse) the contracts, register the demo models, bond
+//! the sequencer, deposit to L2 for the dev accounts. Used by `verdict devnet`, the end-to-end tests and the load
 //! benchmark, so all three run the same chain.
 
 use std::path::Path;
@@ -13,17 +13,17 @@ use verdict_l1::contracts::{ModelRegistration, VerdictL1};
 use verdict_l1::deploy::{DeployParams, Deployment, deploy};
 use verdict_specs::Model;
 
-use crate::ModelFile;
+use verdict_models::ModelFile;
 
 /// The demo models, compiled in so the devnet runs from any directory.
 pub const DEMO_MODELS: &[(&str, &[u8])] = &[
     (
         "digits-mlp",
-        include_bytes!("../../models/digits/digits-mlp.vdm"),
+        include_bytes!("../../../models/digits/digits-mlp.vdm"),
     ),
     (
         "digits-cnn",
-        include_bytes!("../../models/digits/digits-cnn.vdm"),
+        include_bytes!("../../../models/digits/digits-cnn.vdm"),
     ),
 ];
 /// Fee per inference of the demo models: 1 gwei... times 1,000 (a microether).

@@ -1,4 +1,5 @@
-//! The sequencer's chain in RocksDB: the layout, and typed reads and write sets over
+//! The chain in RocksDB, as the sequencer and the full node keep it: the layout, and
+//! typed reads and write sets over
 //! `verdict_store`.
 //!
 //! | column family | key | value |

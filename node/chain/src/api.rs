@@ -1,14 +1,16 @@
-//! The sequencer's implementation of the `verdict` API.
+//! The `verdict` API over a chain store: every read (blocks, records with their
+//! inclusion proofs, withdrawals, batches, accounts, models, subscriptions) answered the
+//! same by the sequencer and the full node. Writes (`sendInference`, `sendWithdrawal`)
+//! go to a [`Submit`] when the node takes them (the sequencer); a read-only node (the
+//! full node) refuses them with `Unavailable`.
 
 use std::sync::Arc;
-use std::sync::mpsc::Sender;
-use std::time::Instant;
 
 use alloy::primitives::{Address, B256, U64, U256};
 use jsonrpsee::core::{RpcResult, SubscriptionResult, async_trait};
 use jsonrpsee::types::ErrorObjectOwned;
 use jsonrpsee::{PendingSubscriptionSink, SubscriptionMessage};
-use tokio::sync::{broadcast, oneshot};
+use tokio::sync::broadcast;
 use verdict_rpc::types::{
     AccountJson, BlockHeaderJson, BlockJson, BlockRecords, ChainInfo, InclusionProof,
     InferenceJson, InferenceReceipt, ModelJson, RecordJson, SignedRequestJson,
@@ -21,24 +23,59 @@ use verdict_specs::l2::record::InferenceTx;
 use verdict_specs::l2::request::SigningDomain;
 use verdict_specs::merkle;
 
-use crate::admission::{admit, admit_withdrawal};
-use crate::batcher::BatchView;
-use crate::builder::{BuilderMsg, ChainEvent, ChainView};
-use crate::chain_store::ChainStore;
-use crate::models::ModelSet;
+use verdict_l1::deploy::Deployment;
+use verdict_models::ModelSet;
 use verdict_rpc::metrics as m;
 
-/// Everything the API reads and where it sends requests.
-pub struct SequencerApi {
-    pub(crate) builder: Sender<BuilderMsg>,
-    pub(crate) models: Arc<ModelSet>,
-    pub(crate) domain: SigningDomain,
-    pub(crate) store: ChainStore,
-    pub(crate) chain: Arc<ChainView>,
-    pub(crate) batches: Arc<BatchView>,
-    pub(crate) info: ChainInfo,
-    /// A full node's API: reads only; `sendInference` is refused.
-    pub(crate) read_only: bool,
+use crate::store::ChainStore;
+use crate::view::{BatchView, ChainEvent, ChainView};
+
+/// The records per block a chain reports when its writer says nothing else (the
+/// sequencer's default `max_block_records`).
+pub const DEFAULT_MAX_BLOCK_RECORDS: usize = 1024;
+
+/// Where a node that takes writes sends them: the sequencer's admission and builder.
+#[async_trait]
+pub trait Submit: Send + Sync {
+    /// Admits, executes and records a signed inference request; answers once durable.
+    async fn send_inference(&self, request: SignedRequestJson) -> RpcResult<InferenceReceipt>;
+    /// Admits and records a signed withdrawal; answers once durable.
+    async fn send_withdrawal(
+        &self,
+        withdrawal: SignedWithdrawalJson,
+    ) -> RpcResult<WithdrawalReceipt>;
+}
+
+/// Everything the API reads, and where it sends writes.
+pub struct ChainApi {
+    /// The models served.
+    pub models: Arc<ModelSet>,
+    /// The chain's signing domain (record hashes).
+    pub domain: SigningDomain,
+    /// The chain store.
+    pub store: ChainStore,
+    /// The live head and accounts.
+    pub chain: Arc<ChainView>,
+    /// The batches.
+    pub batches: Arc<BatchView>,
+    /// What `verdict_chainInfo` answers.
+    pub info: ChainInfo,
+    /// Where writes go; `None` on a read-only node (a full node), which refuses them.
+    pub submit: Option<Arc<dyn Submit>>,
+}
+
+/// What `verdict_chainInfo` answers for `deployment` (the sequencer's and full nodes').
+pub fn chain_info(deployment: &Deployment, max_block_records: usize) -> ChainInfo {
+    ChainInfo {
+        l1_chain_id: U64::from(deployment.chain_id),
+        rollup: deployment.rollup,
+        bridge: deployment.bridge,
+        model_registry: deployment.model_registry,
+        sequencer: deployment.sequencer,
+        dispute_window: U64::from(deployment.dispute_window),
+        genesis_hash: B256::from(BlockHeader::genesis().hash()),
+        max_block_records: U64::from(max_block_records as u64),
+    }
 }
 
 fn internal(e: impl std::fmt::Display) -> ErrorObjectOwned {
@@ -46,7 +83,7 @@ fn internal(e: impl std::fmt::Display) -> ErrorObjectOwned {
 }
 
 /// Counts one `sendInference` by outcome: `ok` or the error code.
-fn count(outcome: Result<(), i32>) {
+pub fn count_send_inference(outcome: Result<(), i32>) {
     let outcome = match outcome {
         Ok(()) => "ok".to_string(),
         Err(code) => code.to_string(),
@@ -55,7 +92,7 @@ fn count(outcome: Result<(), i32>) {
         .increment(1);
 }
 
-impl SequencerApi {
+impl ChainApi {
     fn record_json(&self, tx: &InferenceTx) -> RecordJson {
         let record = tx.record(&self.domain);
         RecordJson {
@@ -170,50 +207,19 @@ impl SequencerApi {
 }
 
 #[async_trait]
-impl VerdictApiServer for SequencerApi {
+impl VerdictApiServer for ChainApi {
     async fn send_inference(&self, request: SignedRequestJson) -> RpcResult<InferenceReceipt> {
-        let started = Instant::now();
-        if self.read_only {
-            count(Err(ErrorCode::Unavailable.code()));
-            return Err(RpcError::new(
-                ErrorCode::Unavailable,
-                "this is a read-only full node: send requests to the sequencer",
-            )
-            .into());
-        }
-        if self.chain.failed.load(std::sync::atomic::Ordering::SeqCst) {
-            count(Err(ErrorCode::Unavailable.code()));
-            return Err(RpcError::new(
-                ErrorCode::Unavailable,
-                "the sequencer stopped taking requests after a storage failure; see its log",
-            )
-            .into());
-        }
-        let admitted = match admit(&request, &self.models, &self.domain) {
-            Ok(a) => a,
-            Err(e) => {
-                count(Err(e.code.code()));
-                return Err(e.into());
+        match &self.submit {
+            Some(submit) => submit.send_inference(request).await,
+            None => {
+                count_send_inference(Err(ErrorCode::Unavailable.code()));
+                Err(RpcError::new(
+                    ErrorCode::Unavailable,
+                    "this is a read-only full node: send requests to the sequencer",
+                )
+                .into())
             }
-        };
-        let (reply, answer) = oneshot::channel();
-        if self
-            .builder
-            .send(BuilderMsg::Inference(Box::new(admitted), reply))
-            .is_err()
-        {
-            count(Err(ErrorCode::Unavailable.code()));
-            return Err(
-                RpcError::new(ErrorCode::Unavailable, "the sequencer is shutting down").into(),
-            );
         }
-        let result = answer
-            .await
-            .map_err(|_| RpcError::new(ErrorCode::Unavailable, "the sequencer is shutting down"))?;
-        count(result.as_ref().map(|_| ()).map_err(|e| e.code.code()));
-        metrics::histogram!(m::REQUEST_SECONDS, m::LABEL_METHOD => "sendInference")
-            .record(started.elapsed().as_secs_f64());
-        result.map_err(Into::into)
     }
 
     async fn get_inference(&self, record_hash: B256) -> RpcResult<Option<InferenceJson>> {
@@ -258,33 +264,14 @@ impl VerdictApiServer for SequencerApi {
         &self,
         withdrawal: SignedWithdrawalJson,
     ) -> RpcResult<WithdrawalReceipt> {
-        let unavailable = |why: &str| -> ErrorObjectOwned {
-            RpcError::new(ErrorCode::Unavailable, why.to_string()).into()
-        };
-        if self.read_only {
-            return Err(unavailable(
+        match &self.submit {
+            Some(submit) => submit.send_withdrawal(withdrawal).await,
+            None => Err(RpcError::new(
+                ErrorCode::Unavailable,
                 "this is a read-only full node: send withdrawals to the sequencer",
-            ));
+            )
+            .into()),
         }
-        if self.chain.failed.load(std::sync::atomic::Ordering::SeqCst) {
-            return Err(unavailable(
-                "the sequencer stopped taking requests after a storage failure; see its log",
-            ));
-        }
-        let signed = admit_withdrawal(&withdrawal, &self.domain)?;
-        let (reply, answer) = oneshot::channel();
-        self.builder
-            .send(BuilderMsg::Withdrawal(signed, reply))
-            .map_err(|_| unavailable("the sequencer is shutting down"))?;
-        let result = answer
-            .await
-            .map_err(|_| unavailable("the sequencer is shutting down"))?;
-        metrics::counter!(m::REQUESTS_TOTAL, m::LABEL_METHOD => "sendWithdrawal", m::LABEL_OUTCOME => match &result {
-            Ok(_) => "ok".to_string(),
-            Err(e) => e.code.code().to_string(),
-        })
-        .increment(1);
-        result.map_err(Into::into)
     }
 
     async fn get_withdrawal(&self, withdrawal_hash: B256) -> RpcResult<Option<WithdrawalJson>> {
@@ -426,7 +413,7 @@ impl VerdictApiServer for SequencerApi {
     }
 }
 
-impl SequencerApi {
+impl ChainApi {
     fn batches_last_final_block(&self) -> Option<u64> {
         let mut last = None;
         let mut index = 0;

@@ -1,5 +1,13 @@
-//! The models a sequencer serves: each loaded from its file, checked against its L1
-//! registration (which fixes its name and fee), with one burn executor each.
+//! The models a node serves: each loaded from its file, checked against its L1
+//! registration (which fixes its name and fee), with one burn executor each. One model
+//! set for the sequencer and the full node.
+//!
+//! - [`ModelSet`] / [`ServedModel`]: the loaded models, by id and by name.
+//! - [`load`]: loading model files against their L1 registration ([`load_models`]).
+
+pub mod load;
+
+pub use load::{ModelError, ModelFile, ModelLimits, Serving, load_models};
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -5,15 +5,17 @@
 //! serves the read half of the `verdict_*` API with the sequencer's own code over the
 //! same chain layout, so clients get the same answers from any node.
 //!
-//! It lives beside the sequencer because it shares the chain store and the API; a batch
-//! is written in one RocksDB write with its blocks, so a killed node resumes from the
-//! last whole batch.
+//! It is built from the node's parts only (no sequencer code): the chain store, the
+//! derivation, roll-back and the read half of the API come from `verdict-chain`, the
+//! models from `verdict-models`. A batch is written in one RocksDB write with its
+//! blocks, so a killed node resumes from the last whole batch.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
+use verdict_l1::poll::{Ticker, next_range, retry_later};
 
 use alloy::primitives::{Address, B256};
 use tokio::sync::{broadcast, watch};
@@ -35,12 +37,32 @@ use verdict_specs::l2::transition::State;
 use verdict_specs::{Hash, Tensor};
 use verdict_store::WriteSet;
 
-use crate::batcher::BatchView;
-use crate::builder::{ChainEvent, ChainView};
-use crate::chain_store::{self, BatchRecord, ChainStore, ChainStoreError};
-use crate::models::ModelSet;
-use crate::rpc::SequencerApi;
-use crate::{ModelFile, StartError};
+use verdict_chain::api::{ChainApi, DEFAULT_MAX_BLOCK_RECORDS, chain_info};
+use verdict_chain::rollback;
+use verdict_chain::store::{self as chain_store, BatchRecord, ChainStore, ChainStoreError};
+use verdict_chain::view::{BatchView, ChainEvent, ChainView};
+use verdict_models::{ModelError, ModelFile, ModelLimits, ModelSet, load_models};
+use verdict_rpc::server::RpcServerError;
+
+/// Why the full node cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// L1 failed.
+    #[error("L1: {0}")]
+    L1(#[from] L1Error),
+    /// A model file cannot be served.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// The chain database failed.
+    #[error("chain database: {0}")]
+    Store(#[from] ChainStoreError),
+    /// The stored accounts are not the state the stored head commits to.
+    #[error("chain database: the stored accounts do not hash to block {0}'s state root")]
+    InconsistentState(u64),
+    /// The RPC server could not start.
+    #[error(transparent)]
+    Rpc(#[from] RpcServerError),
+}
 
 /// Most L1 blocks read in one `eth_getLogs`.
 const MAX_RANGE: u64 = 2_000;
@@ -92,20 +114,17 @@ impl FullNode {
         let client = L1Client::connect(&config.l1_rpc, None, ClientConfig::default()).await?;
         let l1 = VerdictL1::new(client, deployment.clone())?;
         let l1_origin = l1.client().block_number().await?;
-        let limits = crate::ModelLimits {
+        let limits = ModelLimits {
             threads: 1,
             l1_origin,
-            max_block_bytes: None,
+            serving: None,
         };
-        let models = Arc::new(crate::load_models(&l1, model_files, &limits).await?);
+        let models = Arc::new(load_models(&l1, model_files, &limits).await?);
         let store = ChainStore::open(&config.data_dir)?;
         let head = store.head_or_genesis()?;
         let mut state = State::from_accounts(store.accounts()?);
         if state.root() != head.state_root {
-            return Err(StartError::Rpc(format!(
-                "the stored accounts do not hash to block {}'s state root",
-                head.number
-            )));
+            return Err(StartError::InconsistentState(head.number));
         }
         let chain = Arc::new(ChainView {
             sealed: std::sync::RwLock::new(head),
@@ -114,24 +133,17 @@ impl FullNode {
             events: broadcast::channel(1024).0,
         });
         let batches = Arc::new(BatchView::new(store.batches()?, deployment.dispute_window));
-        let domain = SigningDomain {
-            chain_id: deployment.chain_id,
-            rollup: deployment.rollup.into_array(),
-        };
-        let info = crate::chain_info(
-            &deployment,
-            crate::builder::BlockConfig::default().max_block_records,
-        );
-        let api = SequencerApi {
-            // No builder: a full node takes no requests.
-            builder: std::sync::mpsc::channel().0,
+        let domain = SigningDomain::from(&deployment);
+        let info = chain_info(&deployment, DEFAULT_MAX_BLOCK_RECORDS);
+        let api = ChainApi {
             models: Arc::clone(&models),
             domain,
             store: store.clone(),
             chain: Arc::clone(&chain),
             batches: Arc::clone(&batches),
             info,
-            read_only: true,
+            // Read-only: a full node takes no requests.
+            submit: None,
         };
         let rpc = verdict_rpc::server::serve(
             &RpcServerConfig {
@@ -141,8 +153,7 @@ impl FullNode {
             api.into_rpc(),
             metrics,
         )
-        .await
-        .map_err(|e| StartError::Rpc(e.to_string()))?;
+        .await?;
         info!(rpc = %rpc.http_url(), head = head.number, "full node running");
         let follower = Follower {
             l1,
@@ -189,22 +200,19 @@ struct Follower {
 }
 
 impl Follower {
-    async fn run(mut self, poll: Duration, mut stop: watch::Receiver<bool>) {
+    async fn run(mut self, poll: Duration, stop: watch::Receiver<bool>) {
+        let mut ticker = Ticker::new(poll, stop);
         loop {
-            if let Err(e) = self.step().await {
-                match e {
-                    FollowError::Invalid { index, .. } => {
-                        error!("{e}; the node stops following at it (a challenger can prove it)");
+            match self.step().await {
+                Err(e @ FollowError::Invalid { .. }) => {
+                    error!("{e}; the node stops following at it (a challenger can prove it)");
+                    if let FollowError::Invalid { index, .. } = e {
                         self.halted = Some(index);
                     }
-                    e => warn!("full node: {e}; retrying"),
                 }
+                other => retry_later("full node", other),
             }
-            tokio::select! {
-                _ = stop.changed() => return,
-                _ = tokio::time::sleep(poll) => {}
-            }
-            if *stop.borrow() {
+            if !ticker.wait().await {
                 return;
             }
         }
@@ -215,14 +223,11 @@ impl Follower {
         let head = self.l1.head().await?;
         self.follow_reverts(head.batch_count).await?;
         self.follow_finality(head.finalized_count)?;
-        let cursor = self
-            .store
-            .follow_cursor()?
-            .unwrap_or(self.l1.deployment().deployed_at_block);
-        if cursor > latest {
+        let start = self.l1.deployment().deployed_at_block;
+        let Some((cursor, to)) = next_range(self.store.follow_cursor()?, start, latest, MAX_RANGE)
+        else {
             return Ok(());
-        }
-        let to = latest.min(cursor + MAX_RANGE - 1);
+        };
         let posted = self.l1.posted_batch_logs(cursor, to).await?;
         let total = head.batch_count;
         for (header, tx) in posted {
@@ -281,7 +286,7 @@ impl Follower {
             "L1 no longer holds this batch and those after it: rolling back"
         );
         let to = first_lost.header.first_block - 1;
-        crate::rollback::roll_back(&self.store, to, &self.sequencer.into_array()).map_err(|e| {
+        rollback::roll_back(&self.store, to, &self.sequencer.into_array()).map_err(|e| {
             FollowError::Invalid {
                 index: first_lost.header.index,
                 reason: format!("rolling back: {e}"),

@@ -253,12 +253,7 @@ async fn a_bad_signature_is_found_where_the_specs_find_it() {
     let queue = l1.queue.clone();
     let mut forged = withdrawal(&bob, 0, 20);
     forged.withdrawal.amount = 21; // signed for 20
-    let body = block(
-        &queue,
-        2,
-        vec![inference(&alice, 0, FEE)],
-        vec![forged],
-    );
+    let body = block(&queue, 2, vec![inference(&alice, 0, FEE)], vec![forged]);
     let (derived, _) = derive(&mut l1, &body, TraceMode::EveryStep).await;
     assert_eq!(derived.invalid().map(|(k, _)| k), Some(3));
     // The same trace as the definition's.

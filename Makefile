@@ -27,6 +27,6 @@ contracts: setup
 test: contracts
 	cargo test $(ARGS)
 
-# Every benchmark once, sized to finish in seconds (CI runs it so none rots).
+# Every benchmark binary once, sized to finish in seconds (CI runs it so none rots).
 bench-smoke: setup
 	scripts/bench-smoke.sh

@@ -342,14 +342,12 @@ pub fn leaf_path(leaves: &[Hash], index: usize) -> Vec<Hash> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hash::keccak;
     use crate::l2::record::InferenceTx;
     use crate::l2::request::InferenceRequest;
     use crate::l2::request::SignedRequest;
     use crate::l2::request::SigningDomain;
     use crate::l2::step::*;
     use crate::tensor::Tensor;
-    use k256::ecdsa::SigningKey;
 
     const DOMAIN: SigningDomain = SigningDomain {
         chain_id: 31337,
@@ -357,25 +355,7 @@ mod tests {
     };
     const FEE: u128 = 5;
 
-    struct Key(SigningKey);
-
-    impl Key {
-        fn new(seed: u8) -> Self {
-            Key(SigningKey::from_slice(&[seed; 32]).expect("a valid scalar"))
-        }
-        fn address(&self) -> Address {
-            let point = self.0.verifying_key().to_encoded_point(false);
-            let hash = keccak(&[&point.as_bytes()[1..]]);
-            hash[12..].try_into().expect("20 bytes")
-        }
-        fn sign(&self, digest: &Hash) -> SignatureBytes {
-            let (sig, id) = self.0.sign_prehash_recoverable(digest).expect("signs");
-            let mut out = [0u8; 65];
-            out[..64].copy_from_slice(&sig.to_bytes());
-            out[64] = 27 + id.to_byte();
-            out
-        }
-    }
+    use crate::vectors::DevKey as Key;
 
     fn fee_at(_model: &Hash, block: u64) -> Option<u128> {
         (block >= 10).then_some(FEE)

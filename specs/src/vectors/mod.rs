@@ -14,8 +14,8 @@ pub use batch_data::{
     body_verdict_name, frame_error_name, judge,
 };
 pub use state::{
-    AccountEntry, FEE_HISTORY, FeeChange, Rejection, STATE_CHAIN_ID, STATE_DEPLOYER, StateCase,
-    StateModel, StateVectors, StepCheck, fee_at, state_cases,
+    AccountEntry, DevKey, FEE_HISTORY, FeeChange, Rejection, STATE_CHAIN_ID, STATE_DEPLOYER,
+    StateCase, StateModel, StateVectors, StepCheck, fee_at, state_cases,
 };
 
 use crate::hash::{Hash, to_hex};

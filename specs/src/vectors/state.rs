@@ -154,18 +154,21 @@ fn hex_bytes(bytes: &[u8]) -> String {
     format!("0x{}", hex::encode(bytes))
 }
 
-/// A deterministic secp256k1 key.
-struct Key(SigningKey);
+/// A deterministic secp256k1 key (the scalar `seed` repeated 32 times), for vectors and
+/// tests that need real signatures.
+pub struct DevKey(SigningKey);
 
-impl Key {
-    fn new(seed: u8) -> Self {
-        match SigningKey::from_slice(&[seed; 32]) {
-            Ok(key) => Key(key),
+impl DevKey {
+    /// The key of `seed` (any non-zero byte).
+    pub fn new(seed: u8) -> Self {
+        match SigningKey::from_slice(&[seed.max(1); 32]) {
+            Ok(key) => DevKey(key),
             Err(_) => unreachable!("a small repeated byte is a valid scalar"),
         }
     }
 
-    fn address(&self) -> Address {
+    /// Its Ethereum address.
+    pub fn address(&self) -> Address {
         let point = self.0.verifying_key().to_encoded_point(false);
         let hash = keccak(&[&point.as_bytes()[1..]]);
         let mut out = [0u8; 20];
@@ -173,7 +176,8 @@ impl Key {
         out
     }
 
-    fn sign(&self, digest: &Hash) -> SignatureBytes {
+    /// Its `r ‖ s ‖ v` signature of `digest` (RFC 6979, so deterministic; `v` 27 or 28).
+    pub fn sign(&self, digest: &Hash) -> SignatureBytes {
         let mut out = [0u8; 65];
         if let Ok((sig, id)) = self.0.sign_prehash_recoverable(digest) {
             out[..64].copy_from_slice(&sig.to_bytes());
@@ -185,24 +189,24 @@ impl Key {
 
 /// The cast: three users and the sequencer.
 struct Cast {
-    alice: Key,
-    bob: Key,
-    carol: Key,
-    sequencer: Key,
+    alice: DevKey,
+    bob: DevKey,
+    carol: DevKey,
+    sequencer: DevKey,
     domain: SigningDomain,
     model_id: Hash,
 }
 
 impl Cast {
-    fn inference(&self, key: &Key, nonce: u64, max_fee: u128, fee: u128) -> InferenceTx {
+    fn inference(&self, key: &DevKey, nonce: u64, max_fee: u128, fee: u128) -> InferenceTx {
         self.inference_signed_by(key, key, nonce, max_fee, fee)
     }
 
     /// `sender`'s request, signed by `signer`.
     fn inference_signed_by(
         &self,
-        sender: &Key,
-        signer: &Key,
+        sender: &DevKey,
+        signer: &DevKey,
         nonce: u64,
         max_fee: u128,
         fee: u128,
@@ -225,7 +229,7 @@ impl Cast {
         }
     }
 
-    fn withdrawal(&self, key: &Key, nonce: u64, amount: u128) -> SignedWithdrawal {
+    fn withdrawal(&self, key: &DevKey, nonce: u64, amount: u128) -> SignedWithdrawal {
         let withdrawal = Withdrawal {
             sender: key.address(),
             nonce,
@@ -303,10 +307,10 @@ pub fn state_cases() -> StateVectors {
         .unwrap_or_else(|| unreachable!("the model vectors are not empty"));
     let id = model.model_id;
     let cast = Cast {
-        alice: Key::new(1),
-        bob: Key::new(2),
-        carol: Key::new(3),
-        sequencer: Key::new(4),
+        alice: DevKey::new(1),
+        bob: DevKey::new(2),
+        carol: DevKey::new(3),
+        sequencer: DevKey::new(4),
         domain: SigningDomain {
             chain_id: STATE_CHAIN_ID,
             rollup,
@@ -564,7 +568,7 @@ fn run_case(spec: Spec, cast: &Cast, queue: &[Deposit]) -> StateCase {
         batch_l1_block: spec.batch_l1_block,
         header,
         batch_data: hex_bytes(&batch_data::encode(std::slice::from_ref(&body))),
-        states: states.iter().map(|s| to_hex(s)).collect(),
+        states: states.iter().map(to_hex).collect(),
         post_root: rejected.is_none().then(|| to_hex(&after.root())),
         rejected: rejected.map(|(index, error)| Rejection {
             index,

@@ -4,15 +4,14 @@
 use std::collections::HashMap;
 use std::convert::Infallible;
 
-use k256::ecdsa::SigningKey;
-use verdict_specs::hash::keccak;
 use verdict_specs::l2::record::InferenceTx;
-use verdict_specs::l2::request::{InferenceRequest, SignatureBytes, SignedRequest};
+use verdict_specs::l2::request::{InferenceRequest, SignedRequest};
 use verdict_specs::l2::step::apply_trace;
 use verdict_specs::l2::withdrawal::{SignedWithdrawal, Withdrawal};
 use verdict_specs::tensor::Tensor;
 
 use super::*;
+use verdict_specs::vectors::DevKey as Key;
 
 const DOMAIN: SigningDomain = SigningDomain {
     chain_id: 31337,
@@ -23,10 +22,13 @@ const MODEL: Hash = [0x42; 32];
 const FEE: u128 = 5;
 const ORIGIN: u64 = 20;
 
-/// L1 in memory: a deposit queue and the fees registered at each L1 block.
+/// `ModelRegistry.feeAt(model, l1_block)`, in memory.
+type FeeAt = Box<dyn Fn(&Hash, u64) -> Option<u128> + Send + Sync>;
+
+/// L1 in memory: a deposit queue and the registry's fees.
 struct FakeL1 {
     queue: Vec<Deposit>,
-    fees: HashMap<(Hash, u64), u128>,
+    fee_at: FeeAt,
 }
 
 impl L1Inputs for FakeL1 {
@@ -50,28 +52,8 @@ impl L1Inputs for FakeL1 {
     ) -> Result<HashMap<Hash, Option<u128>>, Infallible> {
         Ok(models
             .iter()
-            .map(|m| (*m, self.fees.get(&(*m, l1_origin)).copied()))
+            .map(|m| (*m, (self.fee_at)(m, l1_origin)))
             .collect())
-    }
-}
-
-struct Key(SigningKey);
-
-impl Key {
-    fn new(seed: u8) -> Self {
-        Key(SigningKey::from_slice(&[seed; 32]).expect("a valid scalar"))
-    }
-    fn address(&self) -> Address {
-        let point = self.0.verifying_key().to_encoded_point(false);
-        let hash = keccak(&[&point.as_bytes()[1..]]);
-        hash[12..].try_into().expect("20 bytes")
-    }
-    fn sign(&self, digest: &Hash) -> SignatureBytes {
-        let (sig, id) = self.0.sign_prehash_recoverable(digest).expect("signs");
-        let mut out = [0u8; 65];
-        out[..64].copy_from_slice(&sig.to_bytes());
-        out[64] = 27 + id.to_byte();
-        out
     }
 }
 
@@ -127,7 +109,7 @@ fn case() -> Case {
             deposit(0, alice.address(), 100),
             deposit(1, bob.address(), 50),
         ],
-        fees: HashMap::from([((MODEL, ORIGIN), FEE)]),
+        fee_at: Box::new(|model, block| (*model == MODEL && block == ORIGIN).then_some(FEE)),
     };
     Case { l1, alice, bob }
 }
@@ -318,44 +300,6 @@ async fn deposits_beyond_the_queue_and_backwards_are_faults() {
     );
 }
 
-/// L1 as `specs/vectors/state.json` describes it: its deposit queue and its model's fee
-/// history.
-struct VectorL1 {
-    queue: Vec<Deposit>,
-    model: Hash,
-}
-
-impl L1Inputs for VectorL1 {
-    type Error = Infallible;
-
-    async fn deposits(&mut self, from: u64, to: u64) -> Result<Option<Vec<Deposit>>, Infallible> {
-        Ok(self
-            .queue
-            .get(from as usize..to as usize)
-            .map(<[Deposit]>::to_vec))
-    }
-
-    fn queue_len(&self) -> u64 {
-        self.queue.len() as u64
-    }
-
-    async fn fees(
-        &mut self,
-        models: &[Hash],
-        l1_origin: u64,
-    ) -> Result<HashMap<Hash, Option<u128>>, Infallible> {
-        Ok(models
-            .iter()
-            .map(|m| {
-                (
-                    *m,
-                    verdict_specs::vectors::fee_at(m, &self.model, l1_origin),
-                )
-            })
-            .collect())
-    }
-}
-
 /// The shared state vectors, derived as L1 would be read: every case's trace, post-state
 /// root and rejection are the derivation's too, in both modes.
 #[tokio::test]
@@ -377,9 +321,10 @@ async fn the_state_vectors_derive_as_recorded() {
         sequencer: v.sequencer,
         batch_l1_block: 0,
     };
-    let mut l1 = VectorL1 {
+    let model = v.model.model_id;
+    let mut l1 = FakeL1 {
         queue: v.deposits.clone(),
-        model: v.model.model_id,
+        fee_at: Box::new(move |m, block| verdict_specs::vectors::fee_at(m, &model, block)),
     };
     for case in &v.cases {
         let name = &case.name;

@@ -388,16 +388,7 @@ mod tests {
     }
 
     fn withdrawal(key: &Key, nonce: u64, amount: u128) -> SignedWithdrawal {
-        let withdrawal = Withdrawal {
-            sender: key.address(),
-            nonce,
-            recipient: [0xaa; 20],
-            amount,
-        };
-        SignedWithdrawal {
-            withdrawal,
-            signature: key.sign(&withdrawal.signing_hash(&DOMAIN)),
-        }
+        key.withdrawal(&DOMAIN, nonce, [0xaa; 20], amount)
     }
 
     fn deposit(index: u64, recipient: Address, amount: u128) -> Deposit {

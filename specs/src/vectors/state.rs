@@ -176,6 +176,27 @@ impl DevKey {
         out
     }
 
+    /// A withdrawal of `amount` wei to `recipient` from this key's account, signed for
+    /// `domain`.
+    pub fn withdrawal(
+        &self,
+        domain: &SigningDomain,
+        nonce: u64,
+        recipient: Address,
+        amount: u128,
+    ) -> SignedWithdrawal {
+        let withdrawal = Withdrawal {
+            sender: self.address(),
+            nonce,
+            recipient,
+            amount,
+        };
+        SignedWithdrawal {
+            withdrawal,
+            signature: self.sign(&withdrawal.signing_hash(domain)),
+        }
+    }
+
     /// Its `r ‖ s ‖ v` signature of `digest` (RFC 6979, so deterministic; `v` 27 or 28).
     pub fn sign(&self, digest: &Hash) -> SignatureBytes {
         let mut out = [0u8; 65];
@@ -230,16 +251,7 @@ impl Cast {
     }
 
     fn withdrawal(&self, key: &DevKey, nonce: u64, amount: u128) -> SignedWithdrawal {
-        let withdrawal = Withdrawal {
-            sender: key.address(),
-            nonce,
-            recipient: [0xaa; 20],
-            amount,
-        };
-        SignedWithdrawal {
-            withdrawal,
-            signature: key.sign(&withdrawal.signing_hash(&self.domain)),
-        }
+        key.withdrawal(&self.domain, nonce, [0xaa; 20], amount)
     }
 }
 

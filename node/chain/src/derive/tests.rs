@@ -7,7 +7,7 @@ use std::convert::Infallible;
 use verdict_specs::l2::record::InferenceTx;
 use verdict_specs::l2::request::{InferenceRequest, SignedRequest};
 use verdict_specs::l2::step::apply_trace;
-use verdict_specs::l2::withdrawal::{SignedWithdrawal, Withdrawal};
+use verdict_specs::l2::withdrawal::SignedWithdrawal;
 use verdict_specs::tensor::Tensor;
 
 use super::*;
@@ -84,16 +84,7 @@ fn inference(key: &Key, nonce: u64, fee: u128) -> InferenceTx {
 }
 
 fn withdrawal(key: &Key, nonce: u64, amount: u128) -> SignedWithdrawal {
-    let withdrawal = Withdrawal {
-        sender: key.address(),
-        nonce,
-        recipient: [0xaa; 20],
-        amount,
-    };
-    SignedWithdrawal {
-        withdrawal,
-        signature: key.sign(&withdrawal.signing_hash(&DOMAIN)),
-    }
+    key.withdrawal(&DOMAIN, nonce, [0xaa; 20], amount)
 }
 
 struct Case {

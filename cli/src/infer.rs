@@ -15,6 +15,8 @@ use verdict_rpc::signing::{domain_of, sign_request_json};
 use verdict_rpc::types::{ModelJson, Status};
 use verdict_specs::Tensor;
 use verdict_specs::l2::request::InferenceRequest;
+use verdict_specs::model::{FeatureQuant, InputSpec};
+use verdict_specs::quantize::quantize_input;
 
 /// When `verdict infer` returns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -40,11 +42,18 @@ pub(crate) struct InferArgs {
     /// The model: its registered name (e.g. digits-mlp) or its 0x id.
     #[arg(long)]
     model: String,
-    /// The input: a JSON tensor {"dtype":"i8","shape":[..],"data":[..]}, or the model's
-    /// int8 input values as a JSON array or comma/whitespace-separated text (shaped to the
-    /// model's input). `-` reads stdin.
+    /// The input: the example's float features as a JSON array of numbers (the format
+    /// `verdict model run --input` reads) or comma/whitespace-separated text, in the
+    /// model's input order; they are quantized with the model's input quantization as the
+    /// node describes it (verdict_getModel: inputScale, or inputFeatures per feature).
+    /// A JSON tensor {"dtype":"i8","shape":[..],"data":[..]} is sent as it is. `-` reads
+    /// stdin.
     #[arg(long, value_name = "FILE")]
     input: PathBuf,
+    /// Read the array or text of --input as the int8 tensor itself (integers in
+    /// [-127, 127], shaped to the model's input), not as float features.
+    #[arg(long)]
+    raw: bool,
     /// Signing key: 0x-hex private key or a keystore file (password from
     /// VERDICT_KEYSTORE_PASSWORD). Default: devnet dev account 1.
     #[arg(long)]
@@ -108,7 +117,7 @@ async fn infer_with<C: VerdictApiClient + Sync>(client: &C, args: &InferArgs) ->
                 args.model
             )
         })?;
-    let input = read_input(&args.input, &model)?;
+    let input = read_input(&args.input, &model, args.raw)?;
     let account = client
         .get_account(signer.address())
         .await
@@ -132,8 +141,16 @@ async fn infer_with<C: VerdictApiClient + Sync>(client: &C, args: &InferArgs) ->
         .map_err(|e| refused("verdict_sendInference", e))?;
     if !args.json {
         println!("output       {}", tensor_text(&receipt.output));
-        if let Some(class) = argmax(&receipt.output) {
-            println!("class        {class}");
+        match output_values(&model, &receipt.output) {
+            Some(values) => {
+                let shown: Vec<String> = values.iter().map(|v| format!("{v:.6}")).collect();
+                println!("value        [{}]", shown.join(", "));
+            }
+            None => {
+                if let Some(class) = argmax(&receipt.output) {
+                    println!("class        {class}");
+                }
+            }
         }
         println!("record       {}", receipt.record_hash);
         println!(
@@ -192,7 +209,9 @@ async fn infer_with<C: VerdictApiClient + Sync>(client: &C, args: &InferArgs) ->
             "record_hash": receipt.record_hash,
             "request_hash": receipt.request_hash,
             "output": receipt.output,
-            "class": argmax(&receipt.output),
+            "task": model.task,
+            "class": output_values(&model, &receipt.output).is_none().then(|| argmax(&receipt.output)).flatten(),
+            "value": output_values(&model, &receipt.output),
             "block": receipt.block_number.to::<u64>(),
             "index": receipt.index.to::<u64>(),
             "fee": receipt.fee.to_string(),
@@ -225,33 +244,64 @@ fn name(status: Status) -> &'static str {
 }
 
 /// Reads an input file in any of the accepted forms.
-fn read_input(path: &Path, model: &ModelJson) -> Result<Tensor> {
+/// A regressor's dequantized output (`output * outputScale`); `None` for a classifier.
+fn output_values(model: &ModelJson, output: &Tensor) -> Option<Vec<f64>> {
+    (model.task == "regression").then(|| {
+        (0..output.len())
+            .filter_map(|i| output.data().get(i))
+            .map(|v| v as f64 * f64::from(model.output_scale))
+            .collect()
+    })
+}
+
+fn read_input(path: &Path, model: &ModelJson, raw: bool) -> Result<Tensor> {
     let text = if path.as_os_str() == "-" {
         std::io::read_to_string(std::io::stdin()).context("reading stdin")?
     } else {
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
     };
-    parse_input(&text, &model.input_shape).with_context(|| format!("input {}", path.display()))
+    parse_input(&text, &input_spec(model), raw).with_context(|| format!("input {}", path.display()))
 }
 
-fn parse_input(text: &str, shape: &[u32]) -> Result<Tensor> {
+/// The model's input quantization, as `verdict_getModel` describes it.
+fn input_spec(model: &ModelJson) -> InputSpec {
+    InputSpec {
+        shape: model.input_shape.clone(),
+        scale: model.input_scale,
+        features: model
+            .input_features
+            .iter()
+            .flatten()
+            .map(|f| FeatureQuant {
+                scale: f.scale,
+                offset: f.offset,
+            })
+            .collect(),
+    }
+}
+
+fn parse_input(text: &str, spec: &InputSpec, raw: bool) -> Result<Tensor> {
     let trimmed = text.trim();
     if trimmed.starts_with('{') {
         return serde_json::from_str(trimmed)
             .context("not a JSON tensor {\"dtype\",\"shape\",\"data\"}");
     }
-    let values: Vec<i64> = if trimmed.starts_with('[') {
-        serde_json::from_str(trimmed).context("not a JSON array of integers")?
+    let values: Vec<f64> = if trimmed.starts_with('[') {
+        serde_json::from_str(trimmed).context("not a JSON array of numbers")?
     } else {
         trimmed
             .split(|c: char| c == ',' || c.is_whitespace())
             .filter(|t| !t.is_empty())
             .map(|t| {
-                t.parse::<i64>()
-                    .with_context(|| format!("{t:?} is not an integer"))
+                t.parse::<f64>()
+                    .with_context(|| format!("{t:?} is not a number"))
             })
             .collect::<Result<_>>()?
     };
+    let shape = &spec.shape;
+    if !raw {
+        return quantize_input(spec, &values).context("quantizing the features");
+    }
     let expected: usize = shape.iter().map(|&d| d as usize).product();
     if values.len() != expected {
         bail!(
@@ -262,7 +312,11 @@ fn parse_input(text: &str, shape: &[u32]) -> Result<Tensor> {
     }
     let data = values
         .iter()
-        .map(|&v| i8::try_from(v).map_err(|_| anyhow::anyhow!("{v} is not an int8 value")))
+        .map(|&v| {
+            (v.fract() == 0.0 && (-127.0..=127.0).contains(&v))
+                .then_some(v as i8)
+                .ok_or_else(|| anyhow::anyhow!("{v} is not an int8 value in [-127, 127]"))
+        })
         .collect::<Result<Vec<i8>>>()?;
     Tensor::from_i8(shape.to_vec(), data).context("shaping the input")
 }
@@ -302,21 +356,54 @@ fn argmax(t: &Tensor) -> Option<usize> {
 mod tests {
     use super::*;
 
+    fn spec(shape: &[u32]) -> InputSpec {
+        InputSpec::per_tensor(shape.to_vec(), 0.5)
+    }
+
     #[test]
-    fn inputs_parse_in_every_form() {
-        let t = parse_input("1, 2\n3 -4", &[2, 2]).expect("text");
+    fn raw_inputs_parse_in_every_form() {
+        let t = parse_input("1, 2\n3 -4", &spec(&[2, 2]), true).expect("text");
         assert_eq!(t.as_i8(), Some(&[1i8, 2, 3, -4][..]));
-        let t = parse_input("[1,2,3,4]", &[4]).expect("array");
+        let t = parse_input("[1,2,3,4]", &spec(&[4]), true).expect("array");
         assert_eq!(t.shape(), &[4]);
-        let t = parse_input(r#"{"dtype":"i8","shape":[1],"data":[5]}"#, &[9]).expect("tensor");
+        let t = parse_input(
+            r#"{"dtype":"i8","shape":[1],"data":[5]}"#,
+            &spec(&[9]),
+            false,
+        )
+        .expect("tensor");
         assert_eq!(
             t.shape(),
             &[1],
             "a JSON tensor keeps its own shape; the node checks it"
         );
-        assert!(parse_input("1 2 3", &[4]).is_err());
-        assert!(parse_input("1 2 300 4", &[4]).is_err());
-        assert!(parse_input("1 x", &[2]).is_err());
+        assert!(parse_input("1 2 3", &spec(&[4]), true).is_err());
+        assert!(parse_input("1 2 300 4", &spec(&[4]), true).is_err());
+        assert!(parse_input("1 2 0.5 4", &spec(&[4]), true).is_err());
+        assert!(parse_input("1 x", &spec(&[2]), true).is_err());
+    }
+
+    #[test]
+    fn float_features_are_quantized_with_the_models_scales() {
+        // scale 0.5: 0.25 -> 1 (half up), -0.25 -> 0, 1000 -> 127.
+        let t = parse_input("[0.25, -0.25, 1000]", &spec(&[3]), false).expect("floats");
+        assert_eq!(t.as_i8(), Some(&[1i8, 0, 127][..]));
+        let per_feature = InputSpec {
+            features: vec![
+                FeatureQuant {
+                    scale: 2.0,
+                    offset: 10.0,
+                },
+                FeatureQuant {
+                    scale: 0.1,
+                    offset: 0.0,
+                },
+            ],
+            ..spec(&[2])
+        };
+        let t = parse_input("14 -0.3", &per_feature, false).expect("per feature");
+        assert_eq!(t.as_i8(), Some(&[2i8, -3][..]));
+        assert!(parse_input("[1, 2]", &spec(&[3]), false).is_err());
     }
 
     #[test]

@@ -32,6 +32,8 @@ contract ModelRegistry {
     uint256 public constant MAX_GRAPH_RANK = 6;
     /// The graph encoding version this registry reads.
     uint16 public constant GRAPH_VERSION = 1;
+    /// Version 1 plus per-feature input quantization after the nodes (same prefix).
+    uint16 public constant GRAPH_VERSION_FEATURES = 2;
 
     /// A fee in force from an L1 block on (until the next change).
     struct FeeChange {
@@ -115,13 +117,15 @@ contract ModelRegistry {
     }
 
     /// @notice The op count and input shape a canonical graph encoding declares:
-    /// `u16 version (1) ‖ u8 rank (1..6) ‖ u32 dim × rank ‖ f32 input_scale ‖
+    /// `u16 version (1 or 2) ‖ u8 rank (1..6) ‖ u32 dim × rank ‖ f32 input_scale ‖
     /// f32 output_scale ‖ u32 node_count ‖ nodes…`. Reverts `InvalidGraph` when the prefix
     /// is malformed, `InvalidShape` for a zero dimension, `ZeroOpCount` for no nodes. The
     /// nodes themselves are not read: a graph that does not validate cannot be loaded by
     /// any node, so its records are never served.
     function readGraph(bytes calldata graph) public pure returns (uint32 ops, uint32[] memory inputShape) {
-        if (graph.length < 3 || uint16(bytes2(graph[0:2])) != GRAPH_VERSION) revert InvalidGraph();
+        if (graph.length < 3) revert InvalidGraph();
+        uint16 version = uint16(bytes2(graph[0:2]));
+        if (version != GRAPH_VERSION && version != GRAPH_VERSION_FEATURES) revert InvalidGraph();
         uint256 rank = uint8(graph[2]);
         if (rank == 0 || rank > MAX_GRAPH_RANK) revert InvalidShape();
         uint256 countAt = 3 + 4 * rank + 8;

@@ -59,6 +59,8 @@ contract OneStepVerifier {
     uint256 internal constant RESHAPE = 9;
     uint256 internal constant ARGMAX = 10;
     uint256 internal constant LABEL_LOOKUP = 11;
+    uint256 internal constant TABLE = 12;
+    uint256 internal constant TABLE_LEN = 256;
 
     /// Below this many int8 pairs a plain loop is cheaper than the word-at-a-time dot.
     uint256 private constant SHORT_DOT = 8;
@@ -202,7 +204,9 @@ contract OneStepVerifier {
         }
         if (actual != c.graphHash) revert GraphHashMismatch(c.graphHash, actual);
         uint256 version = _u(g, 0, 2);
-        if (version != 1) revert GraphVersion(version);
+        // Version 2 is version 1 plus the per-feature input quantization after the nodes:
+        // client-side data that no op reads, so the nodes are found the same way.
+        if (version != 1 && version != 2) revert GraphVersion(version);
         uint256 rank = _u(g, 2, 1);
         if (rank == 0 || rank > MAX_RANK) revert BadGraphShape(2);
         // Skip the input dims and the two f32 scales.
@@ -266,7 +270,7 @@ contract OneStepVerifier {
         if (code == MAX_POOL2D) return pos + 37;
         if (code == AVG_POOL2D) return pos + 38;
         if (code == RESHAPE) return pos + 6 + 4 * _u(g, pos + 5, 1);
-        if (code == LABEL_LOOKUP) return pos + 9;
+        if (code == LABEL_LOOKUP || code == TABLE) return pos + 9;
         revert UnknownOpcode(pos, code);
     }
 
@@ -315,7 +319,7 @@ contract OneStepVerifier {
             for (uint256 i = 0; i < rank; i++) {
                 n.shape[i] = uint32(_u(g, pos + 6 + 4 * i, 4));
             }
-        } else if (code == LABEL_LOOKUP) {
+        } else if (code == LABEL_LOOKUP || code == TABLE) {
             n.weights[0] = _u(g, pos + 5, 4);
             n.weightCount = 1;
         } else if (code != RELU && code != GLOBAL_AVG_POOL && code != ARGMAX) {
@@ -644,6 +648,12 @@ contract OneStepVerifier {
             shape[shape.length - 1] = 1;
             return (I32, shape);
         }
+        if (code == TABLE) {
+            _require(x.dtype == I8, step, RULE_INPUT_DTYPE);
+            _require(ws[0].dtype == I8, step, RULE_WEIGHT_DTYPE);
+            _require(ws[0].shape.length == 1 && ws[0].shape[0] == TABLE_LEN, step, RULE_SHAPE);
+            return (I8, _copy(x.shape));
+        }
         // LABEL_LOOKUP (the source ArgMax was checked while decoding)
         _require(x.dtype == I32, step, RULE_INPUT_DTYPE);
         _require(ws[0].dtype == I32 && ws[0].shape.length == 1, step, RULE_WEIGHT_DTYPE);
@@ -717,6 +727,12 @@ contract OneStepVerifier {
         }
         if (code == RESHAPE) return _readElement(x, j);
         if (code == ARGMAX) return _argmax(x, j);
+        if (code == TABLE) {
+            // An i8 input is in [-127, 127], so x + 128 is an index in [1, 255].
+            int256 v = _readElement(x, j);
+            // forge-lint: disable-next-line(unsafe-typecast)
+            return _readElement(ws[0], uint256(v + 128));
+        }
         // LABEL_LOOKUP
         int256 index = _readElement(x, j);
         Opened memory labels = ws[0];

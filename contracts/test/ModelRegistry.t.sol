@@ -72,6 +72,18 @@ contract ModelRegistryTest is Test {
         assertTrue(registry.isRegistered(id), "registered");
     }
 
+    /// Version 2 (per-feature input quantization after the nodes) reads the same prefix.
+    function test_a_version_2_graph_with_per_feature_input_registers() public {
+        bytes memory g = graphOf(shape(1, 8, 8), 3, hex"0400000000");
+        g[1] = 0x02;
+        // One (scale, offset) pair per input element would follow; the registry reads
+        // only the prefix.
+        g = abi.encodePacked(g, uint32(64), new bytes(64 * 8));
+        vm.prank(ALICE);
+        bytes32 id = registry.register(g, WEIGHTS, 0, "per-feature");
+        assertEq(registry.opCount(id), 3, "op count");
+    }
+
     function test_names_and_ids_are_unique() public {
         bytes32 id = registerDigits();
         vm.expectRevert(abi.encodeWithSelector(ModelRegistry.ModelExists.selector, id));
@@ -109,7 +121,7 @@ contract ModelRegistryTest is Test {
         vm.expectRevert(ModelRegistry.InvalidShape.selector);
         registry.register(graphOf(new uint32[](7), 1, ""), WEIGHTS, 0, "m");
         vm.expectRevert(ModelRegistry.InvalidGraph.selector);
-        registry.register(hex"0002010000000400000000000000000000000001", WEIGHTS, 0, "m");
+        registry.register(hex"0003010000000400000000000000000000000001", WEIGHTS, 0, "m");
         vm.expectRevert(ModelRegistry.InvalidGraph.selector);
         registry.register(hex"00010100000004", WEIGHTS, 0, "m");
         vm.expectRevert(ModelRegistry.InvalidGraph.selector);

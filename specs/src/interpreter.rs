@@ -230,6 +230,14 @@ fn eval(model: &Model, op: &Op, values: &[Tensor], out: &ValueType) -> Tensor {
                 .collect();
             tensor(out, TensorData::I32(data))
         }
+        Op::Table { input, table } => {
+            let table = i8s(weight(*table));
+            let data = i8s(value(*input))
+                .iter()
+                .map(|&x| ops::table_element(x, table))
+                .collect();
+            tensor(out, TensorData::I8(data))
+        }
         Op::LabelLookup { input, labels } => {
             let table = i32s(weight(*labels));
             let data = i32s(value(*input))

@@ -26,5 +26,5 @@ pub mod tensor;
 pub mod vectors;
 
 pub use hash::{Hash, keccak};
-pub use model::{Graph, Model, ModelError, ModelId, Op};
+pub use model::{Graph, Model, ModelError, ModelId, Op, Task};
 pub use tensor::{DType, Tensor, TensorData};

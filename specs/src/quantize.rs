@@ -1,8 +1,9 @@
 //! How a client turns float features into the model's int8 input.
 //!
-//! `q = clamp(floor(x / scale + 1/2), -127, 127)`, computed in IEEE-754 double
-//! precision from the feature `x` (as parsed, a double) and the model's `f32` input
-//! scale widened to double. This runs only on the client: what the chain commits to
+//! `q = clamp(floor((x - offset) / scale + 1/2), -127, 127)`, computed in IEEE-754
+//! double precision from the feature `x` (as parsed, a double) and the model's `f32`
+//! scale and offset widened to double: one scale for all features and offset 0, or one
+//! pair per feature (`InputSpec::features`). This runs only on the client: what the chain commits to
 //! is the int8 tensor, so the rule needs to be reproducible, not provable.
 
 use crate::model::InputSpec;
@@ -49,7 +50,11 @@ pub fn quantize_input(spec: &InputSpec, features: &[f64]) -> Result<Tensor, Quan
     }
     let data = features
         .iter()
-        .map(|&x| quantize_value(x, spec.scale))
+        .enumerate()
+        .map(|(i, &x)| {
+            let f = spec.feature(i);
+            quantize_value(x - f64::from(f.offset), f.scale)
+        })
         .collect();
     Ok(Tensor::from_i8(spec.shape.clone(), data).expect("count checked against the shape"))
 }
@@ -68,15 +73,32 @@ mod tests {
 
     #[test]
     fn counts_and_nan_are_checked() {
-        let spec = InputSpec {
-            shape: vec![2],
-            scale: 1.0,
-        };
+        let spec = InputSpec::per_tensor(vec![2], 1.0);
         assert!(quantize_input(&spec, &[1.0]).is_err());
         assert!(quantize_input(&spec, &[1.0, f64::NAN]).is_err());
         assert_eq!(
             quantize_input(&spec, &[1.0, -2.4]).expect("ok").as_i8(),
             Some(&[1i8, -2][..])
+        );
+        let per_feature = InputSpec {
+            features: vec![
+                crate::model::FeatureQuant {
+                    scale: 0.5,
+                    offset: 10.0,
+                },
+                crate::model::FeatureQuant {
+                    scale: 100.0,
+                    offset: 0.0,
+                },
+            ],
+            ..spec
+        };
+        // (10.25 - 10) / 0.5 = 0.5 -> 1; 1000 / 100 = 10.
+        assert_eq!(
+            quantize_input(&per_feature, &[10.25, 1000.0])
+                .expect("ok")
+                .as_i8(),
+            Some(&[1i8, 10][..])
         );
     }
 }

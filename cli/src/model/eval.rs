@@ -8,13 +8,17 @@ use clap::Args;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use verdict_import::dataset::Dataset;
+use verdict_import::score::{RegressionScore, regression_score};
 use verdict_specs::hash::to_hex;
 use verdict_specs::outputs::outputs_root;
+use verdict_specs::{Model, Task, Tensor};
 
 /// Evaluate a model on a labelled dataset.
 ///
-/// Prints the accuracy (the label against the output's argmax, or against the output
-/// itself for a model that ends in a class label), `outputs_root` (one Keccak
+/// Prints, for a classifier, the accuracy (the label against the output's argmax, or
+/// against the output itself for a model that ends in a class label); for a regressor,
+/// R², the mean absolute error and the largest error of the dequantized output against
+/// the target column; then `outputs_root` (one Keccak
 /// commitment over every output in row order: two executors or two machines agree
 /// exactly when their roots are equal) and the execution throughput (model loading,
 /// parsing and input quantization excluded).
@@ -22,7 +26,8 @@ use verdict_specs::outputs::outputs_root;
 pub(crate) struct EvalArgs {
     /// The Verdict model (.vdm).
     model: PathBuf,
-    /// Labelled CSV: float features then the integer label, one row per example.
+    /// CSV: float features then the target (integer label, or real value for a
+    /// regressor), one row per example.
     #[arg(long, value_name = "CSV")]
     dataset: PathBuf,
     /// Which executor runs the model.
@@ -93,28 +98,36 @@ pub(crate) fn run(args: EvalArgs) -> Result<()> {
         outputs.len(),
         dataset.len()
     );
-    let correct = outputs
-        .iter()
-        .zip(&dataset.labels)
-        .filter(|(out, label)| predicted_class(&model, out) == Some(**label))
-        .count();
-    let accuracy = correct as f64 / dataset.len() as f64;
+    let fit = Fit::of(&model, &outputs, &dataset)?;
     let total = dataset.len() as f64 * f64::from(args.repeat);
     let per_sec = total / elapsed.as_secs_f64().max(1e-9);
     if args.json {
-        return print_json(&serde_json::json!({
+        let mut json = serde_json::json!({
             "model_id": to_hex(&model.id().id),
+            "task": model.task().as_str(),
             "executor": executor.name(),
             "rows": dataset.len(),
-            "correct": correct,
-            "accuracy": accuracy,
             "outputs_root": to_hex(&root),
             "inferences_per_sec": per_sec,
             "execution_seconds": elapsed.as_secs_f64(),
             "batch": args.batch,
             "threads": threads,
             "repeat": args.repeat,
-        }));
+        });
+        let fields = match fit {
+            Fit::Classes { correct, accuracy } => {
+                serde_json::json!({ "correct": correct, "accuracy": accuracy })
+            }
+            Fit::Values(s) => serde_json::json!({
+                "r2": s.r2,
+                "mae": s.mae,
+                "max_abs_error": s.max_abs_error,
+            }),
+        };
+        if let (Some(json), serde_json::Value::Object(fields)) = (json.as_object_mut(), fields) {
+            json.extend(fields);
+        }
+        return print_json(&json);
     }
     println!("model          {}", to_hex(&model.id().id));
     println!(
@@ -123,11 +136,20 @@ pub(crate) fn run(args: EvalArgs) -> Result<()> {
         args.batch,
         threads
     );
-    println!(
-        "accuracy       {} ({correct}/{} rows)",
-        percent(accuracy),
-        dataset.len()
-    );
+    match fit {
+        Fit::Classes { correct, accuracy } => println!(
+            "accuracy       {} ({correct}/{} rows)",
+            percent(accuracy),
+            dataset.len()
+        ),
+        Fit::Values(s) => println!(
+            "r2             {:.4}  (MAE {:.4}, max error {:.4}, {} rows)",
+            s.r2,
+            s.mae,
+            s.max_abs_error,
+            dataset.len()
+        ),
+    }
     println!("outputs_root   {}", to_hex(&root));
     println!(
         "throughput     {per_sec:.0} inferences/s ({} runs in {:.3} s of execution)",
@@ -135,4 +157,44 @@ pub(crate) fn run(args: EvalArgs) -> Result<()> {
         elapsed.as_secs_f64()
     );
     Ok(())
+}
+
+/// How the outputs fit the dataset's targets.
+enum Fit {
+    Classes { correct: usize, accuracy: f64 },
+    Values(RegressionScore),
+}
+
+impl Fit {
+    fn of(model: &Model, outputs: &[Tensor], dataset: &Dataset) -> Result<Self> {
+        match model.task() {
+            Task::Classification => {
+                let labels = dataset.labels().context("the model is a classifier")?;
+                let correct = outputs
+                    .iter()
+                    .zip(&labels)
+                    .filter(|(out, label)| predicted_class(model, out) == Some(**label))
+                    .count();
+                Ok(Fit::Classes {
+                    correct,
+                    accuracy: correct as f64 / dataset.len() as f64,
+                })
+            }
+            Task::Regression => {
+                let values = outputs
+                    .iter()
+                    .map(|out| {
+                        let v = model.output_values(out).unwrap_or_default();
+                        ensure!(
+                            v.len() == 1,
+                            "the regressor has {} outputs; a dataset has one target column",
+                            v.len()
+                        );
+                        Ok(v[0])
+                    })
+                    .collect::<Result<Vec<f64>>>()?;
+                Ok(Fit::Values(regression_score(&values, &dataset.targets)))
+            }
+        }
+    }
 }

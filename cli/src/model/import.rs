@@ -7,6 +7,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 use verdict_import::dataset::Dataset;
 use verdict_import::{ImportOptions, ImportProgress, import_onnx};
+use verdict_specs::Task;
 use verdict_specs::hash::to_hex;
 
 /// Import a float ONNX model: quantize it to int8 with calibration rows and write a
@@ -14,8 +15,10 @@ use verdict_specs::hash::to_hex;
 ///
 /// Weights are quantized per output channel, activations per tensor from the ranges
 /// seen on the calibration rows. With --test, the float and int8 models are both run
-/// on the test rows and their accuracy and agreement reported. Dataset CSV: one row per
-/// example, the float features in order, then the integer label; no header.
+/// on the test rows: a classifier reports their accuracy and agreement, a regressor R²,
+/// MAE and the largest int8-vs-float difference. Dataset CSV: one row per example, the
+/// float features in order, then the target (the integer label, or the real value for a
+/// regressor); no header.
 ///
 /// Supported ONNX ops, what is folded or dropped, and every quantization rule:
 /// docs/model-import.md.
@@ -38,9 +41,31 @@ pub(crate) struct ImportArgs {
     /// Which ONNX graph output to import (default: the first).
     #[arg(long = "onnx-output", value_name = "NAME")]
     onnx_output: Option<String>,
+    /// Classifier or regressor (default: read from the graph: a label or class scores
+    /// classify; a regressor op, or one real-valued output, regresses).
+    #[arg(long, value_enum)]
+    task: Option<TaskArg>,
     /// Print one JSON object instead of the readable report.
     #[arg(long)]
     json: bool,
+}
+
+/// `--task`.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub(crate) enum TaskArg {
+    /// The output is a class (label, index or argmax of scores).
+    Classification,
+    /// The output is a real value, kept at the accumulator's precision.
+    Regression,
+}
+
+impl From<TaskArg> for Task {
+    fn from(t: TaskArg) -> Self {
+        match t {
+            TaskArg::Classification => Task::Classification,
+            TaskArg::Regression => Task::Regression,
+        }
+    }
 }
 
 pub(crate) fn run(args: ImportArgs) -> Result<()> {
@@ -64,6 +89,7 @@ pub(crate) fn run(args: ImportArgs) -> Result<()> {
             .onnx
             .file_name()
             .map(|s| s.to_string_lossy().into_owned()),
+        task: args.task.map(Task::from),
     };
     let bar = ProgressBar::new(0);
     bar.set_style(
@@ -98,21 +124,41 @@ pub(crate) fn run(args: ImportArgs) -> Result<()> {
     let bytes = report.model.encode();
     write_atomically(&args.out, &bytes)?;
     let id = report.model.id();
+    let regression = report.task == Task::Regression;
     if args.json {
-        return print_json(&serde_json::json!({
+        let mut json = serde_json::json!({
             "model_id": to_hex(&id.id),
             "graph_hash": to_hex(&id.graph_hash),
             "weights_root": to_hex(&id.weights_root),
             "output": args.out.display().to_string(),
             "bytes": bytes.len(),
             "parameters": report.model.parameter_count(),
+            "task": report.task.as_str(),
+            "output_scale": report.model.graph().output_scale,
+            "per_feature_input": !report.model.graph().input.features.is_empty(),
             "calibration_rows": report.calibration_rows,
             "test_rows": report.test_rows,
-            "float_accuracy": report.float_accuracy,
-            "int8_accuracy": report.int8_accuracy,
-            "agreement": report.agreement,
             "notes": report.notes,
-        }));
+        });
+        let fields = if regression {
+            serde_json::json!({
+                "float_r2": report.float_regression.map(|s| s.r2),
+                "int8_r2": report.int8_regression.map(|s| s.r2),
+                "float_mae": report.float_regression.map(|s| s.mae),
+                "int8_mae": report.int8_regression.map(|s| s.mae),
+                "max_abs_error": report.max_abs_error,
+            })
+        } else {
+            serde_json::json!({
+                "float_accuracy": report.float_accuracy,
+                "int8_accuracy": report.int8_accuracy,
+                "agreement": report.agreement,
+            })
+        };
+        if let (Some(json), serde_json::Value::Object(fields)) = (json.as_object_mut(), fields) {
+            json.extend(fields);
+        }
+        return print_json(&json);
     }
     println!(
         "wrote {} ({} bytes, {} parameters)",
@@ -121,7 +167,31 @@ pub(crate) fn run(args: ImportArgs) -> Result<()> {
         report.model.parameter_count()
     );
     println!("model id        {}", to_hex(&id.id));
+    println!(
+        "task            {}{}",
+        report.task.as_str(),
+        if regression {
+            format!(" (output scale {})", report.model.graph().output_scale)
+        } else {
+            String::new()
+        }
+    );
     println!("calibration     {} rows", report.calibration_rows);
+    if let (Some(f), Some(q), Some(diff)) = (
+        report.float_regression,
+        report.int8_regression,
+        report.max_abs_error,
+    ) {
+        println!("test rows       {}", report.test_rows);
+        println!("float r2        {:.4}  (MAE {:.4})", f.r2, f.mae);
+        println!(
+            "int8 r2         {:.4}  (MAE {:.4}, {:+.4} r2)",
+            q.r2,
+            q.mae,
+            q.r2 - f.r2
+        );
+        println!("max |int8-float| {diff:.6}");
+    }
     if let (Some(f), Some(q), Some(a)) = (
         report.float_accuracy,
         report.int8_accuracy,

@@ -77,6 +77,25 @@ pub(crate) fn run(args: InspectArgs) -> Result<()> {
         "input         i8 {:?}, scale {}",
         graph.input.shape, graph.input.scale
     );
+    if !graph.input.features.is_empty() {
+        let shown: Vec<String> = graph
+            .input
+            .features
+            .iter()
+            .take(4)
+            .map(|f| format!("(x - {}) / {}", f.offset, f.scale))
+            .collect();
+        println!(
+            "              per feature: {}{}",
+            shown.join(", "),
+            if graph.input.features.len() > 4 {
+                ", ..."
+            } else {
+                ""
+            }
+        );
+    }
+    println!("task          {}", model.task().as_str());
     println!();
     println!(
         "{:>4}  {:<14} {:<24} {:<18} {:<12} detail",
@@ -109,9 +128,11 @@ pub(crate) fn run(args: InspectArgs) -> Result<()> {
         "output        %{} ({})",
         graph.nodes.len(),
         if model.outputs_label() {
-            "class label"
+            "class label".to_string()
+        } else if model.task() == verdict_specs::Task::Regression {
+            format!("real value, x {}", graph.output_scale)
         } else {
-            "scores"
+            "scores".to_string()
         }
     );
     for note in &meta.notes {
@@ -181,6 +202,7 @@ fn detail(model: &verdict_specs::Model, op: &Op) -> String {
         ),
         Op::Reshape { shape, .. } => format!(" to {shape:?}"),
         Op::LabelLookup { labels, .. } => format!(" labels {}", shape(*labels)),
+        Op::Table { table, .. } => format!(" table {}", shape(*table)),
         Op::Relu { .. } | Op::GlobalAvgPool { .. } | Op::ArgMax { .. } => String::new(),
     }
 }

@@ -50,7 +50,11 @@ pub(crate) fn run(args: RunArgs) -> Result<()> {
             .map(|&v| v as f64 * f64::from(scale))
             .collect()
     });
-    let class = predicted_class(&model, &output);
+    let real = model.output_values(&output);
+    let class = real
+        .is_none()
+        .then(|| predicted_class(&model, &output))
+        .flatten();
     if args.json {
         return print_json(&serde_json::json!({
             "model_id": to_hex(&model.id().id),
@@ -59,6 +63,8 @@ pub(crate) fn run(args: RunArgs) -> Result<()> {
             "output": output,
             "output_float": dequantized,
             "output_scale": scale,
+            "task": model.task().as_str(),
+            "value": real,
             "class": class,
             "executor": executor.name(),
         }));
@@ -75,6 +81,10 @@ pub(crate) fn run(args: RunArgs) -> Result<()> {
     if let Some(floats) = dequantized {
         let shown: Vec<String> = floats.iter().map(|v| format!("{v:.4}")).collect();
         println!("output (float)     [{}]  (x {scale})", shown.join(", "));
+    }
+    if let Some(real) = &real {
+        let shown: Vec<String> = real.iter().map(|v| format!("{v:.6}")).collect();
+        println!("value              [{}]", shown.join(", "));
     }
     if let Some(class) = class {
         println!("class              {class}");

@@ -158,7 +158,13 @@ async fn run_flow(devnet: &Devnet, data_dir: &std::path::Path) {
         .expect("finalized");
     let info = client.chain_info().await.expect("chainInfo");
     let models: Vec<ModelJson> = client.models().await.expect("models");
-    assert_eq!(models.len(), 2, "{models:?}");
+    assert_eq!(models.len(), 3, "{models:?}");
+    let regressor = models
+        .iter()
+        .find(|m| m.name == "diabetes-ridge")
+        .expect("the demo regressor is served");
+    assert_eq!(regressor.task, "regression");
+    assert!(regressor.output_scale > 0.0 && regressor.input_features.is_some());
     let reference: HashMap<B256, Model> =
         models.iter().map(|m| (m.id, demo_model(&m.name))).collect();
 
@@ -334,6 +340,7 @@ async fn run_flow(devnet: &Devnet, data_dir: &std::path::Path) {
             "--wait",
             "posted",
             "--json",
+            "--raw",
             "--input",
         ])
         .arg(&input)
@@ -360,6 +367,43 @@ async fn run_flow(devnet: &Devnet, data_dir: &std::path::Path) {
     let output: verdict_specs::Tensor =
         serde_json::from_value(answer["output"].clone()).expect("tensor");
     assert_eq!(output, expected);
+
+    // The regressor from float features, as `verdict model run` reads them: the node's
+    // per-feature quantization is applied, and the answer is the dequantized value.
+    let features = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples/inputs/diabetes-row-0.json");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_verdict"))
+        .args([
+            "infer",
+            "--rpc",
+            &devnet.rpc,
+            "--model",
+            "diabetes-ridge",
+            "--json",
+            "--input",
+        ])
+        .arg(&features)
+        .output()
+        .expect("verdict infer runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(answer["task"], "regression", "{answer}");
+    assert!(answer["class"].is_null(), "{answer}");
+    let model = demo_model("diabetes-ridge");
+    let text = std::fs::read_to_string(&features).expect("features");
+    let floats: Vec<f64> = serde_json::from_str(&text).expect("numbers");
+    let input =
+        verdict_specs::quantize::quantize_input(&model.graph().input, &floats).expect("quantizes");
+    let output = verdict_specs::interpreter::run(&model, &input).expect("runs");
+    let value = model.output_values(&output).expect("a regressor")[0];
+    let answered = answer["value"][0].as_f64().expect("a value");
+    assert!((answered - value).abs() < 1e-9, "{answered} vs {value}");
+    // onnxruntime gives 239.005 for this row on the float model.
+    assert!((answered - 239.0).abs() < 3.0, "{answered}");
 
     let log = devnet.log.lock().expect("log").clone();
     assert!(log.iter().any(|l| l.starts_with("block")), "{log:?}");

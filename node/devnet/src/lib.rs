@@ -25,6 +25,12 @@ pub const DEMO_MODELS: &[(&str, &[u8])] = &[
         "digits-cnn",
         include_bytes!("../../../models/digits/digits-cnn.vdm"),
     ),
+    // A regressor (scikit-learn Ridge behind a StandardScaler, on the diabetes set): its
+    // output is a real value kept at i32 precision, its input quantized per feature.
+    (
+        "diabetes-ridge",
+        include_bytes!("../../../models/sklearn/diabetes-ridge.vdm"),
+    ),
 ];
 /// Fee per inference of the demo models: 1 gwei... times 1,000 (a microether).
 pub const DEMO_FEE_WEI: u64 = 1_000_000_000_000;

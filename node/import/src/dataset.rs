@@ -1,7 +1,7 @@
 //! Labelled datasets in the project's CSV format.
 //!
-//! One row per example: the float input features in order, then the integer label as
-//! the last column. No header. Blank lines are skipped. Every command that takes
+//! One row per example: the float input features in order, then the target as the last
+//! column: the integer class label for a classifier, the real value for a regressor. No header. Blank lines are skipped. Every command that takes
 //! `--calibration`, `--test` or `--dataset` reads this format.
 
 use std::path::Path;
@@ -36,13 +36,23 @@ pub enum DatasetError {
         /// 1-based column.
         column: usize,
     },
-    /// The label is not an integer.
-    #[error("line {line}: label {text:?} is not an integer")]
+    /// The target is not a finite number.
+    #[error("line {line}: target {text:?} is not a finite number")]
     BadLabel {
         /// 1-based line.
         line: usize,
         /// The cell.
         text: String,
+    },
+    /// A classifier's target is not an integer class label.
+    #[error(
+        "row {row}: target {value} is not an integer class label (is this a regression dataset?)"
+    )]
+    NotAClass {
+        /// 1-based row (blank lines not counted).
+        row: usize,
+        /// The target.
+        value: f64,
     },
     /// Rows disagree on the number of columns.
     #[error("line {line}: {actual} columns, but the first row has {expected}")]
@@ -65,23 +75,35 @@ pub enum DatasetError {
     Empty,
 }
 
-/// Examples with their labels.
+/// Examples with their targets.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Dataset {
     /// One feature vector per row.
     pub features: Vec<Vec<f64>>,
-    /// One label per row.
-    pub labels: Vec<i64>,
+    /// One target per row: a class label (an integer) or a real value.
+    pub targets: Vec<f64>,
 }
 
 impl Dataset {
     /// Number of rows.
     pub fn len(&self) -> usize {
-        self.labels.len()
+        self.targets.len()
     }
     /// Whether there are no rows.
     pub fn is_empty(&self) -> bool {
-        self.labels.is_empty()
+        self.targets.is_empty()
+    }
+    /// The targets as class labels; fails on the first that is not an integer.
+    pub fn labels(&self) -> Result<Vec<i64>, DatasetError> {
+        self.targets
+            .iter()
+            .enumerate()
+            .map(|(i, &value)| {
+                (value.fract() == 0.0 && value.abs() < 9.0e15)
+                    .then_some(value as i64)
+                    .ok_or(DatasetError::NotAClass { row: i + 1, value })
+            })
+            .collect()
     }
     /// Features per row.
     pub fn feature_count(&self) -> usize {
@@ -100,7 +122,7 @@ impl Dataset {
     /// Parses CSV text.
     pub fn parse(text: &str) -> Result<Self, DatasetError> {
         let mut features = Vec::new();
-        let mut labels = Vec::new();
+        let mut targets = Vec::new();
         let mut width = None;
         for (i, raw) in text.lines().enumerate() {
             let line = i + 1;
@@ -138,27 +160,23 @@ impl Dataset {
                     }
                 })
                 .collect::<Result<Vec<f64>, _>>()?;
-            labels.push(
-                parse_label(label_cell).ok_or_else(|| DatasetError::BadLabel {
-                    line,
-                    text: (*label_cell).to_string(),
-                })?,
+            targets.push(
+                label_cell
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|v| v.is_finite())
+                    .ok_or_else(|| DatasetError::BadLabel {
+                        line,
+                        text: (*label_cell).to_string(),
+                    })?,
             );
             features.push(row_features);
         }
-        if labels.is_empty() {
+        if targets.is_empty() {
             return Err(DatasetError::Empty);
         }
-        Ok(Self { features, labels })
+        Ok(Self { features, targets })
     }
-}
-
-/// Accepts `7` and `7.0` (some exporters write labels as floats), nothing fractional.
-fn parse_label(text: &str) -> Option<i64> {
-    text.parse::<i64>().ok().or_else(|| {
-        let v: f64 = text.parse().ok()?;
-        (v.fract() == 0.0 && v.abs() < 9.0e15).then_some(v as i64)
-    })
 }
 
 #[cfg(test)]
@@ -169,7 +187,7 @@ mod tests {
     fn parses_rows_and_labels() {
         let d = Dataset::parse("0.5,1,3\n\n-2,0.25,7.0\n").expect("valid");
         assert_eq!(d.features, vec![vec![0.5, 1.0], vec![-2.0, 0.25]]);
-        assert_eq!(d.labels, vec![3, 7]);
+        assert_eq!(d.labels().expect("integers"), vec![3, 7]);
         assert_eq!(d.feature_count(), 2);
     }
 
@@ -183,12 +201,16 @@ mod tests {
                 .to_string()
                 .contains("line 2")
         );
+        let fractional = Dataset::parse("1,2,3.5\n").expect("a regression target");
+        assert_eq!(fractional.targets, vec![3.5]);
         assert!(
-            Dataset::parse("1,2,3.5\n")
+            fractional
+                .labels()
                 .unwrap_err()
                 .to_string()
-                .contains("label")
+                .contains("row 1: target 3.5 is not an integer class label")
         );
+        assert!(Dataset::parse("1,2,x\n").is_err());
         assert!(Dataset::parse("1,nan,3\n").is_err());
         assert!(Dataset::parse("").is_err());
         assert!(Dataset::parse("5\n").is_err());

@@ -5,6 +5,8 @@
 //! node `i`'s output. The evaluator computes in `f64` with plain loops; it runs the
 //! calibration rows and the float side of the accuracy report, so clarity beats speed.
 
+use crate::activation::Activation;
+use verdict_specs::Task;
 use verdict_specs::model::Window;
 
 /// A float model in the op set the quantizer maps to integers.
@@ -18,6 +20,32 @@ pub struct FloatGraph {
     pub notes: Vec<String>,
     /// Producer named in the ONNX file, e.g. `"skl2onnx 1.17"`.
     pub producer: String,
+    /// A per-feature affine map (an ONNX-ML `Scaler`) applied to the raw features before
+    /// value 0: `value0[i] = (x[i] - offset[i]) * scale[i]`. The int8 model moves it into
+    /// the input quantization, so every feature keeps its own resolution.
+    pub input_affine: Option<InputAffine>,
+    /// Whether the output is a class or a real value.
+    pub task: Task,
+}
+
+/// `(x - offset) * scale`, one pair per input feature.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InputAffine {
+    /// Subtracted first.
+    pub offset: Vec<f64>,
+    /// Then multiplied.
+    pub scale: Vec<f64>,
+}
+
+impl InputAffine {
+    /// Applies the map to raw features.
+    pub fn apply(&self, features: &[f64]) -> Vec<f64> {
+        features
+            .iter()
+            .enumerate()
+            .map(|(i, &x)| (x - self.offset[i]) * self.scale[i])
+            .collect()
+    }
 }
 
 /// One node of a [`FloatGraph`].
@@ -103,6 +131,13 @@ pub enum FloatOp {
         /// Input value.
         input: usize,
     },
+    /// An element-wise function, computed by the integer model as a 256-entry table.
+    Table {
+        /// Input value.
+        input: usize,
+        /// The function.
+        f: Activation,
+    },
     /// `labels[x]` for an ArgMax output `x`.
     LabelLookup {
         /// Input value (an ArgMax).
@@ -125,7 +160,8 @@ impl FloatOp {
             | FloatOp::GlobalAvgPool { input }
             | FloatOp::Reshape { input }
             | FloatOp::ArgMax { input }
-            | FloatOp::LabelLookup { input, .. } => vec![*input],
+            | FloatOp::LabelLookup { input, .. }
+            | FloatOp::Table { input, .. } => vec![*input],
         }
     }
 
@@ -172,11 +208,19 @@ impl FloatGraph {
         self.nodes.last().is_some_and(|n| n.op.is_integer())
     }
 
+    /// The real-valued output of one example (a regressor's prediction).
+    pub fn predict_values(&self, features: &[f64]) -> Vec<f64> {
+        self.eval(features).pop().unwrap_or_default()
+    }
+
     /// Every value for one example, input first. `features` must have
     /// [`FloatGraph::input_len`] elements (the caller checks).
     pub fn eval(&self, features: &[f64]) -> Vec<Vec<f64>> {
         let mut values: Vec<Vec<f64>> = Vec::with_capacity(self.value_count());
-        values.push(features.to_vec());
+        values.push(match &self.input_affine {
+            Some(affine) => affine.apply(features),
+            None => features.to_vec(),
+        });
         for node in &self.nodes {
             let out = eval_node(&node.op, &values, |id| self.shape(id));
             values.push(out);
@@ -278,6 +322,7 @@ fn eval_node<'s>(
                 .map(|row| argmax(row).map_or(0.0, |i| i as f64))
                 .collect()
         }
+        FloatOp::Table { input, f } => values[*input].iter().map(|&x| f.apply(x)).collect(),
         FloatOp::LabelLookup { input, labels } => values[*input]
             .iter()
             .map(|&i| labels.get(i as usize).map_or(0.0, |&l| f64::from(l)))
@@ -395,6 +440,8 @@ mod tests {
                 .collect(),
             notes: Vec::new(),
             producer: String::new(),
+            input_affine: None,
+            task: Task::Classification,
         }
     }
 

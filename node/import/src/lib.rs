@@ -15,23 +15,26 @@
 //! Beside the import: [`dataset`], the labelled-CSV format every command reads, and
 //! [`classify`], the class an output stands for.
 
+pub mod activation;
 pub mod classify;
 pub mod dataset;
 mod error;
 mod float;
 mod onnx;
 mod quantize;
+pub mod score;
 
 pub use error::{ImportError, ImportResult};
-pub use float::{FloatGraph, FloatNode, FloatOp};
+pub use float::{FloatGraph, FloatNode, FloatOp, InputAffine};
 pub use onnx::parse_onnx;
 
 use crate::classify::predicted_class;
 use crate::dataset::Dataset;
+use crate::score::{RegressionScore, regression_score};
 use quantize::Calibration;
 use verdict_specs::model::Metadata;
 use verdict_specs::quantize::quantize_input;
-use verdict_specs::{Model, interpreter};
+use verdict_specs::{Model, Task, Tensor, interpreter};
 
 /// What to import and how to label it.
 #[derive(Clone, Debug, Default)]
@@ -42,6 +45,9 @@ pub struct ImportOptions {
     pub output: Option<String>,
     /// Where the model came from, e.g. the ONNX file name, recorded in the metadata.
     pub source: Option<String>,
+    /// Classifier or regressor (default: read from the graph — a class or score output
+    /// classifies, a regressor op or a single real output regresses).
+    pub task: Option<Task>,
 }
 
 /// Progress of a long import, for progress bars.
@@ -68,6 +74,14 @@ pub enum ImportProgress {
 pub struct ImportReport {
     /// The int8 model.
     pub model: Model,
+    /// Classifier or regressor.
+    pub task: Task,
+    /// A regressor's fit on the test rows, float model against the targets.
+    pub float_regression: Option<RegressionScore>,
+    /// A regressor's fit on the test rows, int8 model against the targets.
+    pub int8_regression: Option<RegressionScore>,
+    /// A regressor's largest `|int8 - float|` prediction difference on the test rows.
+    pub max_abs_error: Option<f64>,
     /// Float model accuracy on the test rows (with a test set).
     pub float_accuracy: Option<f64>,
     /// Int8 model accuracy on the test rows (with a test set).
@@ -97,11 +111,32 @@ pub fn import_onnx(
             reason: "no rows".into(),
         });
     }
-    let graph = parse_onnx(
+    let mut graph = parse_onnx(
         onnx,
         options.output.as_deref(),
         Some(calibration.feature_count()),
     )?;
+    if let Some(task) = options.task {
+        if task == Task::Regression && graph.outputs_class() {
+            return Err(ImportError::Structure(
+                "the chosen output is a class label, not a real value; import another output \
+                 (e.g. the scores) to regress"
+                    .into(),
+            ));
+        }
+        let outputs = graph
+            .shape(graph.value_count() - 1)
+            .iter()
+            .product::<usize>();
+        if task == Task::Classification && outputs == 1 && !graph.outputs_class() {
+            return Err(ImportError::Structure(
+                "the chosen output is one value; a classifier needs a label or one score per \
+                 class (import as a regressor, or choose the class output)"
+                    .into(),
+            ));
+        }
+        graph.task = task;
+    }
     check_features(&graph, calibration, "calibration")?;
     if let Some(test) = test {
         check_features(&graph, test, "test")?;
@@ -129,8 +164,21 @@ pub fn import_onnx(
     let model = quantize::quantize(&graph, &stats, metadata)?;
     let notes = model.metadata.notes.clone();
 
+    if model.task() != graph.task {
+        return Err(ImportError::Structure(format!(
+            "the graph was imported as a {} model but its integer output ({} {:?}) reads as {}",
+            graph.task.as_str(),
+            model.output_type().dtype,
+            model.output_type().shape,
+            model.task().as_str()
+        )));
+    }
     let mut report = ImportReport {
+        task: model.task(),
         model,
+        float_regression: None,
+        int8_regression: None,
+        max_abs_error: None,
         float_accuracy: None,
         int8_accuracy: None,
         agreement: None,
@@ -139,7 +187,10 @@ pub fn import_onnx(
         notes,
     };
     if let Some(test) = test {
-        score(&graph, &mut report, test, progress)?;
+        match report.task {
+            Task::Classification => score(&graph, &mut report, test, progress)?,
+            Task::Regression => score_regression(&graph, &mut report, test, progress)?,
+        }
     }
     Ok(report)
 }
@@ -173,6 +224,63 @@ fn source_line(graph: &FloatGraph, options: &ImportOptions) -> String {
     )
 }
 
+/// Runs the int8 model (the reference interpreter) on one test row.
+fn run_int8(model: &Model, features: &[f64], row: usize) -> ImportResult<Tensor> {
+    let input =
+        quantize_input(&model.graph().input, features).map_err(|e| ImportError::Dataset {
+            which: "test",
+            reason: format!("row {}: {e}", row + 1),
+        })?;
+    Ok(interpreter::run(model, &input)
+        .map_err(|source| verdict_executor::ExecError::BadInput { index: row, source })?)
+}
+
+/// Scores a regressor: R², MAE and largest error of both models against the targets,
+/// and the largest int8-vs-float difference.
+fn score_regression(
+    graph: &FloatGraph,
+    report: &mut ImportReport,
+    test: &Dataset,
+    progress: &mut dyn FnMut(ImportProgress),
+) -> ImportResult<()> {
+    let model = &report.model;
+    let outputs = model.output_type().shape.iter().product::<u32>();
+    if outputs != 1 {
+        return Err(ImportError::Dataset {
+            which: "test",
+            reason: format!("the regressor has {outputs} outputs; a dataset has one target column"),
+        });
+    }
+    let total = test.len();
+    let (mut float_values, mut int8_values) =
+        (Vec::with_capacity(total), Vec::with_capacity(total));
+    let mut max_diff = 0.0f64;
+    for (done, features) in test.features.iter().enumerate() {
+        let float = graph
+            .predict_values(features)
+            .first()
+            .copied()
+            .unwrap_or(0.0);
+        let output = run_int8(model, features, done)?;
+        let int8 = model
+            .output_values(&output)
+            .and_then(|v| v.first().copied())
+            .unwrap_or(0.0);
+        max_diff = max_diff.max((int8 - float).abs());
+        float_values.push(float);
+        int8_values.push(int8);
+        progress(ImportProgress::Evaluating {
+            done: done + 1,
+            total,
+        });
+    }
+    report.float_regression = Some(regression_score(&float_values, &test.targets));
+    report.int8_regression = Some(regression_score(&int8_values, &test.targets));
+    report.max_abs_error = Some(max_diff);
+    report.test_rows = total;
+    Ok(())
+}
+
 /// Scores the float graph and the int8 model on `test`.
 fn score(
     graph: &FloatGraph,
@@ -182,20 +290,14 @@ fn score(
 ) -> ImportResult<()> {
     let model = &report.model;
     let total = test.len();
+    let labels = test.labels().map_err(|e| ImportError::Dataset {
+        which: "test",
+        reason: e.to_string(),
+    })?;
     let (mut float_correct, mut int8_correct, mut agree) = (0usize, 0usize, 0usize);
-    for (done, (features, &label)) in test.features.iter().zip(&test.labels).enumerate() {
+    for (done, (features, &label)) in test.features.iter().zip(&labels).enumerate() {
         let float_class = graph.predict(features);
-        let input =
-            quantize_input(&model.graph().input, features).map_err(|e| ImportError::Dataset {
-                which: "test",
-                reason: format!("row {}: {e}", done + 1),
-            })?;
-        let output = interpreter::run(model, &input).map_err(|source| {
-            verdict_executor::ExecError::BadInput {
-                index: done,
-                source,
-            }
-        })?;
+        let output = run_int8(model, features, done)?;
         let int8_class = predicted_class(model, &output);
         float_correct += usize::from(float_class == label);
         int8_correct += usize::from(int8_class == Some(label));

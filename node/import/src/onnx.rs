@@ -14,19 +14,23 @@ use onnx_protobuf::{AttributeProto, Message, ModelProto, NodeProto, TensorProto}
 use protobuf::Enum;
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
+use verdict_specs::Task;
 use verdict_specs::model::Window;
 
+mod activations;
+mod ml;
 mod shapes;
 
 /// Largest tensor (in elements) the importer accepts, as a guard against hostile files.
 const MAX_ELEMENTS: usize = 1 << 28;
 
 /// The ONNX ops the importer reads, for error messages.
-const SUPPORTED: &str = "MatMul, Gemm, Conv, Add, Relu, MaxPool, AveragePool, GlobalAveragePool, \
+const SUPPORTED: &str = "MatMul, Gemm, Conv, Add, Relu, Sigmoid, Tanh, Exp, Erf, Gelu, \
+    HardSigmoid, HardSwish, LeakyRelu, Elu, Softplus, Clip, SiLU (x * Sigmoid(x)), MaxPool, AveragePool, GlobalAveragePool, \
     ReduceMean (over H and W), Flatten, Reshape, Squeeze/Unsqueeze, BatchNormalization and constant \
     Mul/Div/Sub/Add (after Conv/Gemm/MatMul), Softmax/LogSoftmax (before ArgMax or as the output), \
-    ArgMax, ai.onnx.ml ArrayFeatureExtractor, Cast, Identity, Dropout, Constant, and Shape/Gather/\
-    Concat on shapes";
+    ArgMax, ai.onnx.ml ArrayFeatureExtractor, Scaler, LinearClassifier, LinearRegressor and \
+    Normalizer (on class scores), Cast, Identity, Dropout, Constant, and Shape/Gather/Concat on shapes";
 
 /// Reads `bytes` as an ONNX model and maps the part that computes `output` (default:
 /// the first graph output) to a [`FloatGraph`]. `feature_count` resolves one unknown
@@ -67,6 +71,9 @@ pub fn parse_onnx(
     let input_shape = input_shape(input, feature_count)?;
     names.insert(input.name.clone(), Val::Value(0));
 
+    let is_one = |name: &str| matches!(names.get(name), Some(Val::Const(c)) if c.batch_at.is_empty() && c.data == [1.0]);
+    let nodes = ml::rewrite_binary_heads(&graph.node, &is_one);
+
     let output_name = match output {
         Some(name) => name.to_string(),
         None => graph
@@ -75,8 +82,7 @@ pub fn parse_onnx(
             .map(|o| o.name.clone())
             .ok_or_else(|| ImportError::Structure("the graph has no outputs".into()))?,
     };
-    let producers: HashMap<&str, usize> = graph
-        .node
+    let producers: HashMap<&str, usize> = nodes
         .iter()
         .enumerate()
         .flat_map(|(i, n)| n.output.iter().map(move |o| (o.as_str(), i)))
@@ -88,9 +94,9 @@ pub fn parse_onnx(
             listed.join(", ")
         )));
     }
-    let needed = needed_nodes(&graph.node, &producers, &output_name);
+    let needed = needed_nodes(&nodes, &producers, &output_name);
     let mut readers: HashMap<String, usize> = HashMap::new();
-    for (i, node) in graph.node.iter().enumerate() {
+    for (i, node) in nodes.iter().enumerate() {
         if needed.contains(&i) {
             for name in node.input.iter().filter(|n| !n.is_empty()) {
                 *readers.entry(name.clone()).or_default() += 1;
@@ -104,6 +110,7 @@ pub fn parse_onnx(
         readers,
         value_names: vec![input.name.clone()],
         softmax: HashSet::new(),
+        task_hint: None,
         opset,
         graph: FloatGraph {
             input_shape,
@@ -112,9 +119,11 @@ pub fn parse_onnx(
             producer: format!("{} {}", model.producer_name, model.producer_version)
                 .trim()
                 .to_string(),
+            input_affine: None,
+            task: Task::Classification,
         },
     };
-    for (i, node) in graph.node.iter().enumerate() {
+    for (i, node) in nodes.iter().enumerate() {
         if needed.contains(&i) {
             parser.node(node, i)?;
         }
@@ -166,6 +175,8 @@ struct Parser {
     value_names: Vec<String>,
     /// Values that stand for a dropped Softmax's output (they hold its input, the logits).
     softmax: HashSet<usize>,
+    /// What the ops read so far say the model is (a regressor or classifier op).
+    task_hint: Option<Task>,
     opset: i64,
     graph: FloatGraph,
 }
@@ -405,8 +416,9 @@ impl Parser {
         };
         // Extra outputs (MaxPool indices, Dropout masks, BatchNormalization statistics)
         // have no integer counterpart; they must not be used.
+        let several_outputs = node.domain == "ai.onnx.ml" && node.op_type == "LinearClassifier";
         for extra in node.output.iter().skip(1).filter(|o| !o.is_empty()) {
-            if self.readers.get(extra).copied().unwrap_or(0) > 0 {
+            if !several_outputs && self.readers.get(extra).copied().unwrap_or(0) > 0 {
                 return Err(attrs.fail(format!(
                     "its output '{extra}' is used, which is not supported"
                 )));
@@ -416,6 +428,11 @@ impl Parser {
         match (node.domain.as_str(), node.op_type.as_str()) {
             ("" | "ai.onnx", op) => self.standard(op, &ctx),
             ("ai.onnx.ml", "ArrayFeatureExtractor") => self.array_feature_extractor(&ctx),
+            ("ai.onnx.ml", "Scaler") => self.scaler(&ctx),
+            ("ai.onnx.ml", "LinearClassifier") => self.linear_classifier(&ctx),
+            ("ai.onnx.ml", "LinearRegressor") => self.linear_regressor(&ctx),
+            ("ai.onnx.ml", "Normalizer") => self.normalizer(&ctx),
+            ("verdict", ml::BINARY_HEAD) => self.binary_head(&ctx),
             (domain, op) => Err(ctx.attrs.fail(format!(
                 "op '{domain}:{op}' is not supported; supported ops: {SUPPORTED}"
             ))),
@@ -461,7 +478,10 @@ impl Parser {
             "Concat" => self.concat(ctx),
             "Unsqueeze" | "Squeeze" => self.squeeze(op, ctx),
             "ReduceMean" => self.reduce_mean(ctx),
+            "Mul" if self.silu(ctx)? => Ok(()),
             "Sub" | "Mul" | "Div" => self.affine(op, ctx),
+            "Sigmoid" | "Tanh" | "Exp" | "Erf" | "Gelu" | "HardSigmoid" | "HardSwish"
+            | "LeakyRelu" | "Elu" | "Softplus" | "Clip" => self.activation(op, ctx),
             other => Err(ctx.attrs.fail(format!(
                 "op '{other}' is not supported; supported ops: {SUPPORTED}"
             ))),
@@ -538,14 +558,19 @@ impl Parser {
     }
 
     fn push(&mut self, ctx: &NodeCtx<'_>, op: FloatOp, shape: Vec<usize>) {
+        self.push_named(ctx.out, ctx.attrs.label, op, shape);
+    }
+
+    /// Pushes a node producing the ONNX name `out`, labelled `label` in errors and notes.
+    fn push_named(&mut self, out: &str, label: &str, op: FloatOp, shape: Vec<usize>) {
         self.graph.nodes.push(FloatNode {
-            name: ctx.attrs.label.to_string(),
+            name: label.to_string(),
             op,
             shape,
         });
         let id = self.graph.nodes.len();
-        self.value_names.push(ctx.out.to_string());
-        self.names.insert(ctx.out.to_string(), Val::Value(id));
+        self.value_names.push(out.to_string());
+        self.names.insert(out.to_string(), Val::Value(id));
     }
 
     /// Names the node's output as the (rewritten) producer `id`: the fold consumed the
@@ -1218,11 +1243,22 @@ impl Parser {
                 "output '{output}' is not the last value computed; it cannot be imported alone"
             )));
         }
-        if self.softmax.contains(&id) {
-            self.graph
-                .notes
-                .push(format!("output '{output}' holds the scores before Softmax"));
+        let scores = self.softmax.contains(&id);
+        if scores {
+            self.graph.notes.push(format!(
+                "output '{output}' holds the scores before Softmax (or the classifier's transform)"
+            ));
         }
+        let single = self.graph.shape(id).iter().product::<usize>() == 1;
+        self.graph.task = if self.graph.outputs_class() || scores {
+            Task::Classification
+        } else {
+            match self.task_hint {
+                Some(task) => task,
+                None if single => Task::Regression,
+                None => Task::Classification,
+            }
+        };
         Ok(self.graph)
     }
 }

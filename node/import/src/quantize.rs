@@ -15,7 +15,8 @@
 
 use super::error::{ImportError, ImportResult};
 use super::float::{FloatGraph, FloatOp};
-use verdict_specs::model::{Graph, InputSpec, Metadata, Op, Requant};
+use verdict_specs::Task;
+use verdict_specs::model::{FeatureQuant, Graph, InputSpec, Metadata, Op, Requant};
 use verdict_specs::ops::{MAX_ACCUMULATOR, MAX_PRODUCT};
 use verdict_specs::{Model, Tensor};
 
@@ -23,6 +24,8 @@ use verdict_specs::{Model, Tensor};
 #[derive(Clone, Debug)]
 pub(super) struct Calibration {
     max_abs: Vec<f64>,
+    /// Largest `|v|` of each input element, for per-feature input quantization.
+    input_max_abs: Vec<f64>,
     rows: usize,
 }
 
@@ -30,6 +33,7 @@ impl Calibration {
     pub(super) fn new(values: usize) -> Self {
         Self {
             max_abs: vec![0.0; values],
+            input_max_abs: Vec::new(),
             rows: 0,
         }
     }
@@ -39,20 +43,57 @@ impl Calibration {
         for (max, value) in self.max_abs.iter_mut().zip(values) {
             *max = value.iter().fold(*max, |m, v| m.max(v.abs()));
         }
+        if let Some(input) = values.first() {
+            self.input_max_abs.resize(input.len(), 0.0);
+            for (max, v) in self.input_max_abs.iter_mut().zip(input) {
+                *max = max.max(v.abs());
+            }
+        }
         self.rows += 1;
     }
 
     /// The int8 scale of float value `id`, rounded to the `f32` the model stores.
     fn scale(&self, id: usize) -> f64 {
-        let max = self.max_abs[id];
-        // A value that never moved off zero can take any scale; 1/127 keeps it finite.
-        let scale = if max > 0.0 && max.is_finite() {
-            max / 127.0
-        } else {
-            1.0 / 127.0
-        };
-        f64::from(scale as f32)
+        scale_of(self.max_abs[id])
     }
+}
+
+/// Room above the calibrated range a per-feature scale leaves, so that test rows a
+/// little beyond the calibration rows do not saturate (one scale for all features has
+/// this room for free on every feature but the widest).
+const FEATURE_HEADROOM: f64 = 1.25;
+
+/// Per-feature input scales, when they quantize the features much more finely than one
+/// shared scale does. The rounding noise of feature `k` relative to its own range is
+/// `(scale / max_k)^2` (up to a constant): with the shared scale `S = max / 127` it sums
+/// to `sum_k (S / max_k)^2`, with per-feature scales (and their headroom) to
+/// `K * FEATURE_HEADROOM^2 / 127^2`. Per-feature scales are used when they at least halve
+/// that total; features that never leave zero do not count.
+fn per_feature_scales(max_abs: &[f64]) -> Option<Vec<f64>> {
+    let shared = max_abs.iter().copied().fold(0.0f64, f64::max);
+    let live: Vec<f64> = max_abs.iter().copied().filter(|&m| m > 0.0).collect();
+    if live.is_empty() || !shared.is_finite() {
+        return None;
+    }
+    let shared_noise: f64 = live.iter().map(|m| (shared / m).powi(2)).sum();
+    let own_noise = live.len() as f64 * FEATURE_HEADROOM.powi(2);
+    (shared_noise >= 2.0 * own_noise).then(|| {
+        max_abs
+            .iter()
+            .map(|&m| scale_of(m * FEATURE_HEADROOM))
+            .collect()
+    })
+}
+
+/// `max / 127` as an `f32`; a value that never moved off zero can take any scale, and
+/// 1/127 keeps it finite.
+fn scale_of(max: f64) -> f64 {
+    let scale = if max > 0.0 && max.is_finite() {
+        max / 127.0
+    } else {
+        1.0 / 127.0
+    };
+    f64::from(scale as f32)
 }
 
 /// `f ≈ multiplier * 2^-shift` with a 31-bit multiplier, or `None` when `f` is out of
@@ -95,24 +136,73 @@ pub(super) fn quantize(
         calibration,
         readers: graph.readers(),
         int_value: vec![0; graph.value_count()],
+        keep_accumulator: None,
+        feature_scales: None,
         int_scale: vec![0.0; graph.value_count()],
         nodes: Vec::new(),
         weights: Vec::new(),
         metadata: &mut metadata,
     };
+    b.keep_accumulator = accumulator_output(graph);
+    if graph.task == Task::Regression
+        && b.keep_accumulator.is_none()
+        && graph
+            .shape(graph.value_count() - 1)
+            .iter()
+            .product::<usize>()
+            != 1
+    {
+        return Err(ImportError::Quantize {
+            node: graph
+                .nodes
+                .last()
+                .map(|n| n.name.clone())
+                .unwrap_or_default(),
+            reason: "a regression output must come from a MatMul/Gemm/Conv (through Relu or \
+                     Reshape at most) or be a single value"
+                .into(),
+        });
+    }
     let input_scale = calibration.scale(0);
     b.int_scale[0] = input_scale;
+    // A vector input that only Dense layers read may get one scale per feature, folded
+    // into those layers' weight columns: tabular features live on very different ranges,
+    // and one shared int8 scale flattens the small ones (see `per_feature_scales`).
+    if graph.input_shape.len() == 1
+        && graph
+            .nodes
+            .iter()
+            .filter(|n| n.op.inputs().contains(&0))
+            .all(|n| matches!(n.op, FloatOp::Dense { .. }))
+        && let Some(scales) = per_feature_scales(&calibration.input_max_abs)
+    {
+        b.metadata.notes.push(format!(
+            "input quantized per feature ({} scales, {FEATURE_HEADROOM}x the calibrated range)",
+            scales.len()
+        ));
+        b.feature_scales = Some(scales);
+        // The integer input is in "feature units": each q_k stands for q_k * s_k.
+        b.int_scale[0] = 1.0;
+    }
     b.metadata.value_scales = vec![input_scale as f32];
     for id in 1..graph.value_count() {
         b.node(id)?;
     }
     let last = graph.value_count() - 1;
     let output_scale = b.int_scale[last] as f32;
+    let features = input_features(graph, b.feature_scales.as_deref(), input_scale);
     let (nodes, weights) = (b.nodes, b.weights);
+    let input_scale = if features.is_empty() {
+        input_scale as f32
+    } else {
+        // Shown as the input's scale: the largest feature scale.
+        display_scale(&features, input_scale)
+    };
     let int_graph = Graph {
         input: InputSpec {
             shape: to_u32_shape(&graph.input_shape),
-            scale: input_scale as f32,
+            scale: input_scale,
+            features,
         },
         nodes,
         output_scale,
@@ -126,6 +216,10 @@ struct Builder<'a> {
     readers: Vec<usize>,
     /// Float value id → integer value id.
     int_value: Vec<u32>,
+    /// The Dense or Conv whose `i32` accumulator a regressor outputs (no Requantize).
+    keep_accumulator: Option<usize>,
+    /// Per-feature scales of value 0 (folded into the Dense layers that read it).
+    feature_scales: Option<Vec<f64>>,
     /// Float value id → scale of its integer value (0 for class indices and labels).
     int_scale: Vec<f64>,
     nodes: Vec<Op>,
@@ -251,6 +345,19 @@ impl Builder<'_> {
                 ),
                 0.0,
             ),
+            FloatOp::Table { input, f } => {
+                let (s_in, s_out) = (self.int_scale[*input], self.target_scale(id));
+                let entries = crate::activation::table(*f, s_in, s_out);
+                let table = self.weight(
+                    format!("{name}.table"),
+                    Tensor::from_i8(vec![verdict_specs::ops::TABLE_LEN], entries),
+                )?;
+                let op = Op::Table {
+                    input: self.int_value[*input],
+                    table,
+                };
+                (self.push(name, op, s_out), s_out)
+            }
             FloatOp::LabelLookup { input, labels } => {
                 let len = labels.len() as u32;
                 let weight = self.weight(
@@ -312,14 +419,37 @@ impl Builder<'_> {
         }
         let s_x = self.int_scale[input];
         let s_y = self.target_scale(id);
+        let keep = self.keep_accumulator == Some(id);
+        // Per-feature input scales: column k of the weights is multiplied by s_k, so the
+        // integer input (in units of its own scale) meets weights in the same units.
+        let folded: Vec<f64>;
+        let weight = match (&self.feature_scales, input) {
+            (Some(scales), 0) => {
+                folded = weight
+                    .iter()
+                    .enumerate()
+                    .map(|(i, w)| w * scales[i % inner])
+                    .collect();
+                folded.as_slice()
+            }
+            _ => weight,
+        };
+        // A kept accumulator is the output: one scale for every channel, so one output
+        // scale (`s_x * s_w`) dequantizes it.
+        let shared_max = weight.iter().fold(0.0f64, |m, v| m.max(v.abs()));
         let mut q_weight = Vec::with_capacity(weight.len());
         let mut q_bias = Vec::with_capacity(channels);
         let mut params = Vec::with_capacity(channels);
         let bias_limit = MAX_ACCUMULATOR - inner as i64 * MAX_PRODUCT;
         let mut clamped = 0usize;
+        let mut accumulator_scale = 0.0;
         for ch in 0..channels {
             let row = &weight[ch * inner..(ch + 1) * inner];
-            let max = row.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+            let max = if keep {
+                shared_max
+            } else {
+                row.iter().fold(0.0f64, |m, v| m.max(v.abs()))
+            };
             let mut s_w = if max > 0.0 {
                 f64::from((max / 127.0) as f32)
             } else {
@@ -329,7 +459,12 @@ impl Builder<'_> {
             // the accumulator's range at that scale: coarsen the weight scale until the
             // bias fits (the tiny weights lose nothing that matters next to the bias).
             if let Some(b) = bias {
-                let needed = b[ch].abs() / (s_x * bias_limit as f64);
+                let largest = if keep {
+                    b.iter().fold(0.0f64, |m, v| m.max(v.abs()))
+                } else {
+                    b[ch].abs()
+                };
+                let needed = largest / (s_x * bias_limit as f64);
                 if needed > s_w {
                     s_w = f64::from((needed * (1.0 + 1e-6)) as f32);
                 }
@@ -344,6 +479,10 @@ impl Builder<'_> {
                 clamped += 1;
             }
             q_bias.push(b.clamp(-(bias_limit as f64), bias_limit as f64) as i32);
+            if keep {
+                accumulator_scale = acc_scale;
+                continue;
+            }
             params.push(fixed_point(acc_scale / s_y).ok_or_else(|| {
                 fail(format!(
                     "channel {ch}: rescale factor {} is out of range",
@@ -368,6 +507,10 @@ impl Builder<'_> {
             None => None,
         };
         let x = self.int_value[input];
+        if keep {
+            let acc = self.push(&name, make(x, w, b), accumulator_scale);
+            return Ok((acc, accumulator_scale));
+        }
         let acc = self.push(&name, make(x, w, b), 0.0);
         // One parameter for all channels when they agree (a smaller model, same result).
         if params.windows(2).all(|p| p[0] == p[1]) {
@@ -431,6 +574,75 @@ impl Builder<'_> {
         self.weights.push(tensor);
         self.metadata.weight_names.push(name);
         Ok(self.weights.len() as u32 - 1)
+    }
+}
+
+/// The per-feature input quantization: the calibrated scale of each feature (of value 0,
+/// after any input affine map), moved back to raw features through that map. Empty when
+/// the input keeps one scale and no affine map.
+fn input_features(
+    graph: &FloatGraph,
+    feature_scales: Option<&[f64]>,
+    input_scale: f64,
+) -> Vec<FeatureQuant> {
+    let count = graph.input_len();
+    if feature_scales.is_none() && graph.input_affine.is_none() {
+        return Vec::new();
+    }
+    (0..count)
+        .map(|k| {
+            let s = feature_scales.map_or(input_scale, |f| f[k]);
+            let (offset, factor) = graph
+                .input_affine
+                .as_ref()
+                .map_or((0.0, 1.0), |a| (a.offset[k], a.scale[k]));
+            // value0 = (x - offset) * factor, quantized with s: the client computes
+            // q = round((x - offset) / (s / factor)). A feature the map zeroes (factor 0)
+            // gets a scale so large that it always quantizes to 0.
+            let scale = if factor > 0.0 {
+                let v = (s / factor) as f32;
+                if v.is_finite() && v > 0.0 {
+                    v
+                } else {
+                    f32::MAX
+                }
+            } else {
+                f32::MAX
+            };
+            FeatureQuant {
+                scale,
+                offset: offset as f32,
+            }
+        })
+        .collect()
+}
+
+/// The scale `verdict model inspect` shows for a per-feature input: the largest.
+fn display_scale(features: &[FeatureQuant], fallback: f64) -> f32 {
+    features
+        .iter()
+        .map(|f| f.scale)
+        .filter(|s| *s < f32::MAX)
+        .fold(None, |m: Option<f32>, s| Some(m.map_or(s, |m| m.max(s))))
+        .unwrap_or(fallback as f32)
+}
+
+/// For a regressor: the Dense or Conv whose accumulator reaches the output through
+/// Relu and Reshape only (both keep an `i32` value exact), if there is one.
+fn accumulator_output(graph: &FloatGraph) -> Option<usize> {
+    if graph.task != Task::Regression {
+        return None;
+    }
+    let readers = graph.readers();
+    let mut id = graph.value_count() - 1;
+    loop {
+        match &graph.nodes.get(id.checked_sub(1)?)?.op {
+            FloatOp::Dense { .. } | FloatOp::Conv { .. } => return Some(id),
+            FloatOp::Relu { input } | FloatOp::Reshape { input } if readers[*input] == 1 => {
+                id = *input;
+            }
+            _ => return None,
+        }
     }
 }
 

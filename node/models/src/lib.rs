@@ -45,6 +45,21 @@ impl ServedModel {
             input_shape: self.model.graph().input.shape.to_vec(),
             output_shape: output.shape.to_vec(),
             output_dtype: output.dtype.name().to_string(),
+            task: self.model.task().as_str().to_string(),
+            output_scale: self.model.graph().output_scale,
+            input_scale: self.model.graph().input.scale,
+            input_features: {
+                let features = &self.model.graph().input.features;
+                (!features.is_empty()).then(|| {
+                    features
+                        .iter()
+                        .map(|f| verdict_rpc::types::FeatureQuantJson {
+                            scale: f.scale,
+                            offset: f.offset,
+                        })
+                        .collect()
+                })
+            },
             fee_per_inference: U256::from(self.fee),
         }
     }

@@ -394,7 +394,7 @@ pub struct BatchJson {
 }
 
 /// A registered model.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ModelJson {
     /// The model id.
@@ -413,8 +413,29 @@ pub struct ModelJson {
     pub output_shape: Vec<u32>,
     /// The output's dtype (`i8` or `i32`).
     pub output_dtype: String,
+    /// `"classification"` (the output is a class, or scores whose argmax is the class) or
+    /// `"regression"` (the output is real values: `value = output * outputScale`).
+    pub task: String,
+    /// Float scale of the output (`value = output * outputScale`); 0 for a class label.
+    pub output_scale: f32,
+    /// Float scale of the input, `q = clamp(floor(x / inputScale + 1/2), -127, 127)`
+    /// for every feature, unless `inputFeatures` gives one scale and offset per feature.
+    pub input_scale: f32,
+    /// Per-feature input quantization, `q = clamp(floor((x - offset) / scale + 1/2), ..)`,
+    /// one entry per input element; absent when `inputScale` holds for every feature.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_features: Option<Vec<FeatureQuantJson>>,
     /// Wei per inference.
     pub fee_per_inference: U256,
+}
+
+/// How one input feature is quantized.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FeatureQuantJson {
+    /// Divides `x - offset`.
+    pub scale: f32,
+    /// Subtracted from the feature first.
+    pub offset: f32,
 }
 
 /// An L2 account.

@@ -433,6 +433,11 @@ pub fn expected_type(op: &Op, inputs: &[ValueType], weights: &[ValueType]) -> Op
             (is(x, DType::I32) && is(labels, DType::I32) && labels.shape.len() == 1)
                 .then(|| x.clone())
         }
+        Op::Table { .. } => {
+            let table = weights.first()?;
+            (is(x, DType::I8) && is(table, DType::I8) && table.shape == [ops::TABLE_LEN])
+                .then(|| x.clone())
+        }
     }
 }
 
@@ -572,6 +577,10 @@ fn element(
                 row.push(src.input(0, x.dtype, j * len + i)?);
             }
             Ok(ops::argmax(&row).unwrap_or(0) as i64)
+        }
+        Op::Table { .. } => {
+            let x = src.input(0, DType::I8, j)?;
+            src.weight(0, DType::I8, ops::table_index(x))
         }
         Op::LabelLookup { .. } => {
             let class = src.input(0, DType::I32, j)?;

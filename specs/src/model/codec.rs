@@ -1,12 +1,16 @@
 //! Canonical binary encoding of graphs. Every field has exactly one encoding, so the
 //! graph hash is a function of the graph's meaning. Layout in `specs/model-format.md`.
 
-use super::graph::{Graph, InputSpec, Op, Requant, Window};
+use super::graph::{FeatureQuant, Graph, InputSpec, Op, Requant, Window};
 use crate::encoding::{DecodeError, Reader, Writer};
 use crate::tensor::{MAX_RANK, Shape};
 
 /// Version of the graph encoding; bumped on any change to it.
 pub const GRAPH_VERSION: u16 = 1;
+/// Version 1 followed by the per-feature input quantization. A graph is written as
+/// version 2 exactly when it has per-feature quantization, so every graph keeps one
+/// encoding (and models without it keep their ids).
+pub const GRAPH_VERSION_FEATURES: u16 = 2;
 
 mod opcode {
     pub(super) const MATMUL: u8 = 1;
@@ -20,18 +24,31 @@ mod opcode {
     pub(super) const RESHAPE: u8 = 9;
     pub(super) const ARGMAX: u8 = 10;
     pub(super) const LABEL_LOOKUP: u8 = 11;
+    pub(super) const TABLE: u8 = 12;
 }
 
 /// Canonical bytes of a graph.
 pub fn encode_graph(graph: &Graph) -> Vec<u8> {
     let mut w = Writer::new();
-    w.u16(GRAPH_VERSION);
+    let features = &graph.input.features;
+    w.u16(if features.is_empty() {
+        GRAPH_VERSION
+    } else {
+        GRAPH_VERSION_FEATURES
+    });
     write_shape(&mut w, &graph.input.shape);
     w.f32(graph.input.scale);
     w.f32(graph.output_scale);
     w.u32(graph.nodes.len() as u32);
     for op in &graph.nodes {
         write_op(&mut w, op);
+    }
+    if !features.is_empty() {
+        w.u32(features.len() as u32);
+        for f in features {
+            w.f32(f.scale);
+            w.f32(f.offset);
+        }
     }
     w.finish()
 }
@@ -152,6 +169,11 @@ fn write_op(w: &mut Writer, op: &Op) {
             w.u32(*input);
             w.u32(*labels);
         }
+        Op::Table { input, table } => {
+            w.u8(opcode::TABLE);
+            w.u32(*input);
+            w.u32(*table);
+        }
     }
 }
 
@@ -159,10 +181,12 @@ fn write_op(w: &mut Writer, op: &Op) {
 pub fn decode_graph(r: &mut Reader<'_>) -> Result<Graph, DecodeError> {
     let at = r.offset();
     let version = r.field("version", |r| r.u16())?;
-    if version != GRAPH_VERSION {
+    if version != GRAPH_VERSION && version != GRAPH_VERSION_FEATURES {
         return Err(r.error_at(
             at,
-            format!("graph version {version}, this build reads {GRAPH_VERSION}"),
+            format!(
+                "graph version {version}, this build reads {GRAPH_VERSION} and {GRAPH_VERSION_FEATURES}"
+            ),
         ));
     }
     let shape = r.field("input.shape", read_shape)?;
@@ -173,8 +197,31 @@ pub fn decode_graph(r: &mut Reader<'_>) -> Result<Graph, DecodeError> {
     for i in 0..count {
         nodes.push(r.field(format!("nodes[{i}]"), read_op)?);
     }
+    let mut features = Vec::new();
+    if version == GRAPH_VERSION_FEATURES {
+        let at = r.offset();
+        let count = r.field("input.features.count", |r| r.count(8))?;
+        if count == 0 {
+            return Err(r.error_at(
+                at,
+                "a version 2 graph has per-feature quantization (write version 1 without it)",
+            ));
+        }
+        for i in 0..count {
+            features.push(r.field(format!("input.features[{i}]"), |r| {
+                Ok(FeatureQuant {
+                    scale: r.f32()?,
+                    offset: r.f32()?,
+                })
+            })?);
+        }
+    }
     Ok(Graph {
-        input: InputSpec { shape, scale },
+        input: InputSpec {
+            shape,
+            scale,
+            features,
+        },
         nodes,
         output_scale,
     })
@@ -278,6 +325,10 @@ fn read_op(r: &mut Reader<'_>) -> Result<Op, DecodeError> {
         opcode::LABEL_LOOKUP => Op::LabelLookup {
             input: input(r)?,
             labels: r.field("labels", |r| r.u32())?,
+        },
+        opcode::TABLE => Op::Table {
+            input: input(r)?,
+            table: r.field("table", |r| r.u32())?,
         },
         other => return Err(r.error_at(at, format!("unknown opcode {other}"))),
     })

@@ -140,6 +140,15 @@ pub enum Op {
         /// The input.
         input: ValueId,
     },
+    /// An element-wise function of `i8` by lookup: `y = table[x + 128]`, `i8 -> i8`, any
+    /// shape. The importer computes the 256 entries from a float function (Sigmoid, Tanh,
+    /// GELU, ...) at the calibrated scales; the model commits to them as a weight.
+    Table {
+        /// The input.
+        input: ValueId,
+        /// `i8 [256]`, every entry in `[-127, 127]`; entry 0 (for -128) is never read.
+        table: WeightId,
+    },
     /// Maps class indices (an ArgMax output) to labels: `labels[x]`.
     LabelLookup {
         /// An ArgMax output.
@@ -164,6 +173,7 @@ impl Op {
             Op::Reshape { .. } => "Reshape",
             Op::ArgMax { .. } => "ArgMax",
             Op::LabelLookup { .. } => "LabelLookup",
+            Op::Table { .. } => "Table",
         }
     }
 
@@ -180,7 +190,8 @@ impl Op {
             | Op::GlobalAvgPool { input }
             | Op::Reshape { input, .. }
             | Op::ArgMax { input }
-            | Op::LabelLookup { input, .. } => vec![*input],
+            | Op::LabelLookup { input, .. }
+            | Op::Table { input, .. } => vec![*input],
         }
     }
 
@@ -191,18 +202,55 @@ impl Op {
                 std::iter::once(*weight).chain(*bias).collect()
             }
             Op::LabelLookup { labels, .. } => vec![*labels],
+            Op::Table { table, .. } => vec![*table],
             _ => Vec::new(),
         }
     }
 }
 
-/// The model input: an `i8` tensor and the float scale clients quantize with.
+/// The model input: an `i8` tensor and how clients quantize float features into it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct InputSpec {
     /// Shape of one example (no batch dimension).
     pub shape: Shape,
-    /// `x_int8 = clamp(floor(x / scale + 1/2), -127, 127)`; positive and finite.
+    /// `x_int8 = clamp(floor(x / scale + 1/2), -127, 127)`; positive and finite. With
+    /// per-feature quantization this is the scale of the standardized input the first op
+    /// reads, for display.
     pub scale: f32,
+    /// Per-feature quantization, one entry per input element (row-major), or empty when
+    /// every feature uses `scale`: `x_int8 = clamp(floor((x - offset) / scale + 1/2), ..)`.
+    /// Models whose features live on very different ranges (a `StandardScaler` in front)
+    /// keep each feature's resolution this way; the integer graph is unchanged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub features: Vec<FeatureQuant>,
+}
+
+impl InputSpec {
+    /// One scale for every feature.
+    pub fn per_tensor(shape: Shape, scale: f32) -> Self {
+        Self {
+            shape,
+            scale,
+            features: Vec::new(),
+        }
+    }
+
+    /// The scale and offset feature `index` is quantized with.
+    pub fn feature(&self, index: usize) -> FeatureQuant {
+        self.features.get(index).copied().unwrap_or(FeatureQuant {
+            scale: self.scale,
+            offset: 0.0,
+        })
+    }
+}
+
+/// How one input feature is quantized: `clamp(floor((x - offset) / scale + 1/2), -127, 127)`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FeatureQuant {
+    /// Positive and finite.
+    pub scale: f32,
+    /// Finite.
+    pub offset: f32,
 }
 
 /// The integer graph.

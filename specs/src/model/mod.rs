@@ -15,8 +15,10 @@ mod codec;
 mod graph;
 mod validate;
 
-pub use codec::{GRAPH_VERSION, decode_graph, encode_graph};
-pub use graph::{Graph, InputSpec, Op, Requant, ValueId, ValueType, WeightId, Window};
+pub use codec::{GRAPH_VERSION, GRAPH_VERSION_FEATURES, decode_graph, encode_graph};
+pub use graph::{
+    FeatureQuant, Graph, InputSpec, Op, Requant, ValueId, ValueType, WeightId, Window,
+};
 pub use validate::{GraphError, infer_types};
 
 use crate::encoding::{DecodeError, Reader, Writer};
@@ -58,6 +60,28 @@ pub struct Metadata {
     pub value_scales: Vec<f32>,
     /// Notes from the importer (dropped ops, calibration summary).
     pub notes: Vec<String>,
+}
+
+/// What a model's output means, read from the graph (so the model id commits to it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Task {
+    /// The output is a class: a label or index (the graph ends in ArgMax or LabelLookup),
+    /// or `i8` scores whose argmax is the class.
+    Classification,
+    /// The output is one or more real numbers, `value = output * output_scale`: an `i32`
+    /// output (an accumulator kept at full precision), or a single `i8` element.
+    Regression,
+}
+
+impl Task {
+    /// `"classification"` or `"regression"`, as the CLI and the RPC write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Task::Classification => "classification",
+            Task::Regression => "regression",
+        }
+    }
 }
 
 /// A validated model.
@@ -120,6 +144,27 @@ impl Model {
             self.graph.nodes.last(),
             Some(Op::ArgMax { .. } | Op::LabelLookup { .. })
         )
+    }
+    /// Whether the model classifies or regresses (see [`Task`] for the rule).
+    pub fn task(&self) -> Task {
+        let out = self.output_type();
+        let single = out.shape.iter().product::<u32>() == 1;
+        if !self.outputs_label() && (out.dtype == crate::tensor::DType::I32 || single) {
+            Task::Regression
+        } else {
+            Task::Classification
+        }
+    }
+    /// The real values an output stands for (`output * output_scale`) when the model is a
+    /// regressor; `None` for a classifier.
+    pub fn output_values(&self, output: &Tensor) -> Option<Vec<f64>> {
+        (self.task() == Task::Regression).then(|| {
+            let scale = f64::from(self.graph.output_scale);
+            (0..output.len())
+                .filter_map(|i| output.data().get(i))
+                .map(|v| v as f64 * scale)
+                .collect()
+        })
     }
     /// Total number of weight elements.
     pub fn parameter_count(&self) -> usize {

@@ -6,7 +6,7 @@
 //! index is always in range.
 
 use super::graph::{Graph, Op, ValueId, ValueType, WeightId, Window};
-use crate::ops::{MAX_ACCUMULATOR, MAX_PRODUCT};
+use crate::ops::{MAX_ACCUMULATOR, MAX_PRODUCT, TABLE_LEN};
 use crate::tensor::{DType, Shape, Tensor, element_count};
 use thiserror::Error;
 
@@ -44,6 +44,26 @@ pub fn infer_types(graph: &Graph, weights: &[Tensor]) -> Result<Vec<ValueType>, 
             "scale {} must be positive",
             graph.input.scale
         )));
+    }
+    let features = &graph.input.features;
+    if !features.is_empty() {
+        let count = element_count(&graph.input.shape).unwrap_or(0);
+        if features.len() != count {
+            return Err(GraphError::Input(format!(
+                "{} per-feature quantizations for {count} input elements",
+                features.len()
+            )));
+        }
+        if let Some((i, f)) = features
+            .iter()
+            .enumerate()
+            .find(|(_, f)| !(f.scale.is_finite() && f.scale > 0.0 && f.offset.is_finite()))
+        {
+            return Err(GraphError::Input(format!(
+                "feature {i}: scale {} must be positive and offset {} finite",
+                f.scale, f.offset
+            )));
+        }
     }
     if !(graph.output_scale.is_finite() && graph.output_scale >= 0.0) {
         return Err(GraphError::Input(format!(
@@ -329,6 +349,23 @@ impl NodeCheck<'_> {
                     )));
                 }
                 Ok(x.clone())
+            }
+            Op::Table { input, table } => {
+                let x = self.value(*input, Some(DType::I8))?.clone();
+                let t = self.weight(*table, DType::I8)?;
+                if t.shape() != [TABLE_LEN] {
+                    return Err(self.fail(format!(
+                        "table shape {:?} must be [{TABLE_LEN}], one entry per int8 value",
+                        t.shape()
+                    )));
+                }
+                let entries = t.as_i8().unwrap_or_default();
+                if let Some(i) = entries.iter().position(|&v| v == i8::MIN) {
+                    return Err(self.fail(format!(
+                        "table entry {i} is -128; outputs stay in [-127, 127]"
+                    )));
+                }
+                Ok(x)
             }
         }
     }

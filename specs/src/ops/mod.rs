@@ -50,6 +50,20 @@ pub fn relu(x: i64) -> i64 {
     x.max(0)
 }
 
+/// Entries of a `Table` op: one per int8 value, `-128..=127`.
+pub const TABLE_LEN: u32 = 256;
+
+/// Where input `x` reads a `Table`: entry `x + 128`.
+pub fn table_index(x: i64) -> usize {
+    (x + 128) as usize
+}
+
+/// One `Table` output: `table[x + 128]`. `x` is an int8 activation, so the index is in
+/// `1..=255` (validation fixes the table at 256 entries).
+pub fn table_element(x: i8, table: &[i8]) -> i8 {
+    table[table_index(i64::from(x))]
+}
+
 /// Index of the largest value; the lowest index wins a tie. `None` for an empty slice.
 pub fn argmax(values: &[i64]) -> Option<usize> {
     let mut best: Option<(usize, i64)> = None;
@@ -70,6 +84,14 @@ mod tests {
         let x = vec![127i8; 1024];
         let w = vec![-127i8; 1024];
         assert_eq!(dot_element(&x, &w, 5), -(1024 * 127 * 127) + 5);
+    }
+
+    #[test]
+    fn table_reads_entry_x_plus_128() {
+        let table: Vec<i8> = (0..256i32).map(|i| (i % 255 - 127) as i8).collect();
+        assert_eq!(table_element(-127, &table), table[1]);
+        assert_eq!(table_element(0, &table), table[128]);
+        assert_eq!(table_element(127, &table), table[255]);
     }
 
     #[test]

@@ -512,7 +512,7 @@ pub fn model_cases_seeded(seed: u64) -> Vec<ModelCase> {
             trace,
         });
     };
-    let spec = |shape: Vec<u32>| InputSpec { shape, scale: 0.05 };
+    let spec = |shape: Vec<u32>| InputSpec::per_tensor(shape, 0.05);
     let graph = |shape: Vec<u32>, nodes: Vec<Op>| Graph {
         input: spec(shape),
         nodes,
@@ -794,6 +794,54 @@ pub fn model_cases_seeded(seed: u64) -> Vec<ModelCase> {
         vec![c1, c1b, d1, d1b],
         &mut rng,
     );
+    // Table (element-wise functions by lookup): monotone tables like a tanh or sigmoid,
+    // in an MLP whose hidden and output activations are both tables.
+    let monotone_table = |rng: &mut SplitMix64| {
+        let mut entries: Vec<i8> = rng.i8s(256);
+        entries.sort_unstable();
+        Tensor::from_i8(vec![256], entries).expect("sized")
+    };
+    let t1 = monotone_table(&mut rng);
+    let t2 = monotone_table(&mut rng);
+    let w1 = i8w(&mut rng, vec![12, 20]);
+    let b1 = i32w(&mut rng, 12, 3000);
+    let w2 = i8w(&mut rng, vec![4, 12]);
+    add_case(
+        "mlp_with_table_activations",
+        graph(
+            vec![20],
+            vec![
+                Op::MatMul {
+                    input: 0,
+                    weight: 0,
+                    bias: Some(1),
+                },
+                Op::Requantize {
+                    input: 1,
+                    axis: 0,
+                    params: vec![Requant {
+                        multiplier: 1_400_000_000,
+                        shift: 41,
+                    }],
+                },
+                Op::Table { input: 2, table: 2 },
+                Op::MatMul {
+                    input: 3,
+                    weight: 3,
+                    bias: None,
+                },
+                Op::Requantize {
+                    input: 4,
+                    axis: 0,
+                    params: vec![half_requant()],
+                },
+                Op::Table { input: 5, table: 4 },
+                Op::ArgMax { input: 6 },
+            ],
+        ),
+        vec![w1, b1, t1, w2, t2],
+        &mut rng,
+    );
     let ties = Tensor::from_i8(vec![6], vec![5, 127, -3, 127, 127, 0]).expect("sized");
     let model = graph(vec![6], vec![Op::ArgMax { input: 0 }]);
     let m = Model::new(model.clone(), vec![], Metadata::default()).expect("valid");
@@ -807,6 +855,24 @@ pub fn model_cases_seeded(seed: u64) -> Vec<ModelCase> {
         trace_commitments: trace.iter().map(|t| to_hex(&t.commitment())).collect(),
         trace,
         input: ties,
+    });
+
+    // Every int8 value through one table, in a [15, 17] tensor (the table's own chunks
+    // and the input's rows both matter for openings).
+    let table = monotone_table(&mut rng);
+    let every = Tensor::from_i8(vec![15, 17], (-127..=127).collect()).expect("255 values");
+    let model = graph(vec![15, 17], vec![Op::Table { input: 0, table: 0 }]);
+    let m = Model::new(model.clone(), vec![table.clone()], Metadata::default()).expect("valid");
+    let trace = interpreter::trace(&m, &every).expect("input matches");
+    cases.push(ModelCase {
+        name: "table_every_int8_value".into(),
+        graph: model,
+        weights: vec![table],
+        model_hex: format!("0x{}", hex::encode(m.encode())),
+        model_id: m.id(),
+        trace_commitments: trace.iter().map(|t| to_hex(&t.commitment())).collect(),
+        trace,
+        input: every,
     });
 
     cases

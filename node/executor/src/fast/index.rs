@@ -1,4 +1,4 @@
-//! ArgMax and LabelLookup.
+//! ArgMax, LabelLookup and Table: ops that pick by index.
 //!
 //! ArgMax must return the *lowest* index among equal maxima, whatever the backend's own
 //! tie rule. So it is taken over distinct keys `v * K + (K - 1 - i)` (row length `K`, index
@@ -97,5 +97,37 @@ impl LabelLookup {
         let n = index.dims()[1];
         let picked = self.labels.clone().select(0, index.reshape([batch * n]));
         Form::Int(picked.reshape([batch, n]))
+    }
+}
+
+/// `table[x + 128]` for every element of an `i8` value: one gather from the 256 entries.
+#[derive(Clone, Debug)]
+pub(super) struct Table {
+    input: ValueId,
+    /// `f32 [256]`: the entries as exact small integers.
+    entries: Tensor<1>,
+}
+
+impl Table {
+    pub(super) fn new(input: ValueId, table: &SpecTensor, device: &Device) -> Self {
+        let entries = table
+            .as_i8()
+            .expect("validation fixed the table type as i8");
+        Self {
+            input,
+            entries: float_tensor(
+                entries.iter().map(|&v| f32::from(v)).collect(),
+                [entries.len()],
+                device,
+            ),
+        }
+    }
+
+    pub(super) fn run(&self, values: &mut Values<'_>, batch: usize) -> Form {
+        let x = values.float(self.input);
+        let n = x.dims()[1];
+        // x is an exact integer in [-127, 127] as f32, so x + 128 is an exact index.
+        let index = x.add_scalar(128.0).int().reshape([batch * n]);
+        Form::Float(self.entries.clone().select(0, index).reshape([batch, n]))
     }
 }

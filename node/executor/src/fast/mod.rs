@@ -12,7 +12,7 @@ use super::{ExecError, ExecResult, Executor};
 use burn::tensor::{Device, Tensor as BurnTensor};
 use contract::{Conv2d, MatMul, float_tensor};
 use elementwise::{Add, Requantize, relu};
-use index::{ArgMax, LabelLookup};
+use index::{ArgMax, LabelLookup, Table};
 use pool::{AvgPool, GlobalAvgPool, MaxPool};
 use rayon::prelude::*;
 use std::sync::Arc;
@@ -39,6 +39,7 @@ enum Step {
     Reshape(ValueId),
     ArgMax(ArgMax),
     LabelLookup(LabelLookup),
+    Table(Table),
 }
 
 impl Step {
@@ -55,6 +56,7 @@ impl Step {
             Step::Reshape(input) => values.any(*input),
             Step::ArgMax(op) => op.run(values, batch),
             Step::LabelLookup(op) => op.run(values, batch),
+            Step::Table(op) => op.run(values, batch),
         }
     }
 }
@@ -190,6 +192,9 @@ impl BurnExecutor {
                     &weights[*labels as usize],
                     &device,
                 )),
+                Op::Table { input, table } => {
+                    Step::Table(Table::new(*input, &weights[*table as usize], &device))
+                }
             };
             steps.push(step);
         }
@@ -381,6 +386,7 @@ fn value_bounds(model: &Model) -> Vec<i64> {
             ),
             Op::LabelLookup { labels, .. } => max_abs(Some(*labels)),
             Op::Requantize { .. }
+            | Op::Table { .. }
             | Op::Add { .. }
             | Op::MaxPool2d { .. }
             | Op::AvgPool2d { .. }

@@ -8,10 +8,7 @@ use verdict_specs::{DType, Model, Tensor};
 
 fn model() -> Model {
     let graph = Graph {
-        input: InputSpec {
-            shape: vec![2, 3],
-            scale: 0.1,
-        },
+        input: InputSpec::per_tensor(vec![2, 3], 0.1),
         nodes: vec![
             Op::MatMul {
                 input: 0,

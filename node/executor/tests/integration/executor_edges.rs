@@ -12,10 +12,7 @@ use verdict_specs::{Model, Tensor};
 
 fn model(input: Vec<u32>, nodes: Vec<Op>, weights: Vec<Tensor>) -> Model {
     let graph = Graph {
-        input: InputSpec {
-            shape: input,
-            scale: 0.1,
-        },
+        input: InputSpec::per_tensor(input, 0.1),
         nodes,
         output_scale: 0.0,
     };

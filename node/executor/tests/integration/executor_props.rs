@@ -28,6 +28,7 @@ enum Kind {
     Reshape,
     ArgMax,
     Relu,
+    Table,
 }
 
 /// Builds one random valid graph.
@@ -299,6 +300,22 @@ impl GraphGen {
             },
             Kind::ArgMax => Op::ArgMax { input },
             Kind::Relu => Op::Relu { input },
+            Kind::Table => {
+                // Any entries in [-127, 127]: extremes and ties as often as not.
+                let mut data: Vec<i8> = (0..256)
+                    .map(|_| match self.rng.range(0, 5) {
+                        0 => 127,
+                        1 => -127,
+                        2 => 0,
+                        _ => self.rng.range(-127, 127) as i8,
+                    })
+                    .collect();
+                if self.chance(2) {
+                    data.sort_unstable();
+                }
+                let table = self.weight(Tensor::from_i8(vec![256], data).expect("sized"));
+                Op::Table { input, table }
+            }
         };
         self.push(op)
     }
@@ -315,6 +332,7 @@ impl GraphGen {
             (Kind::Reshape, 1, true),
             (Kind::ArgMax, 1, true),
             (Kind::Relu, 1, true),
+            (Kind::Table, 3, dtype == DType::I8),
         ];
         let total: i64 = candidates.iter().filter(|c| c.2).map(|c| c.1).sum();
         let mut roll = self.rng.range(1, total);
@@ -343,10 +361,7 @@ impl GraphGen {
     fn model(&self) -> Result<Model, verdict_specs::model::GraphError> {
         Model::new(
             Graph {
-                input: InputSpec {
-                    shape: self.types[0].shape.clone(),
-                    scale: 0.1,
-                },
+                input: InputSpec::per_tensor(self.types[0].shape.clone(), 0.1),
                 nodes: self.nodes.clone(),
                 output_scale: 0.0,
             },

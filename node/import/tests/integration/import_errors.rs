@@ -145,7 +145,7 @@ fn dataset(rows: usize, features: usize, seed: u64) -> Dataset {
                     .collect()
             })
             .collect(),
-        labels: vec![0; rows],
+        targets: vec![0.0; rows],
     }
 }
 
@@ -409,17 +409,25 @@ fn torch_style_shape_arithmetic_reduce_mean_and_affine_folds_map() {
     )
     .expect("imports");
     let ops: Vec<&str> = report.model.graph().nodes.iter().map(Op::name).collect();
+    // One real-valued output: a regressor, whose last accumulator is the output.
+    assert_eq!(report.task, verdict_specs::Task::Regression);
     assert_eq!(
         ops,
-        [
-            "Conv2d",
-            "Requantize",
-            "GlobalAvgPool",
-            "Reshape",
-            "MatMul",
-            "Requantize"
-        ]
+        ["Conv2d", "Requantize", "GlobalAvgPool", "Reshape", "MatMul"]
     );
+    // One score cannot be classified (its argmax is always 0): forcing it is refused.
+    let err = import_onnx(
+        &bytes,
+        &dataset(32, 4, 2),
+        None,
+        &ImportOptions {
+            task: Some(verdict_specs::Task::Classification),
+            ..ImportOptions::default()
+        },
+        &mut |_| {},
+    )
+    .expect_err("one output cannot classify");
+    assert!(err.to_string().contains("one value"), "{err}");
 }
 
 #[test]
@@ -455,13 +463,132 @@ fn the_batch_size_never_becomes_a_weight() {
 
 #[test]
 fn unsupported_ops_are_named_with_their_node() {
-    let bytes = model(&[-1, 4], vec![node("Sigmoid", &["x"], "y", vec![])], vec![]);
+    let bytes = model(&[-1, 4], vec![node("LSTM", &["x"], "y", vec![])], vec![]);
     let err = error_of(&bytes, 4);
     assert!(
-        err.contains("Sigmoid_y") && err.contains("'Sigmoid' is not supported"),
+        err.contains("LSTM_y") && err.contains("'LSTM' is not supported"),
         "{err}"
     );
     assert!(err.contains("MatMul"), "lists the supported ops: {err}");
+    // An ai.onnx.ml op outside the set names its domain.
+    let mut tree = node("TreeEnsembleRegressor", &["x"], "y", vec![]);
+    tree.domain = "ai.onnx.ml".into();
+    let err = error_of(&model(&[-1, 4], vec![tree], vec![]), 4);
+    assert!(
+        err.contains("'ai.onnx.ml:TreeEnsembleRegressor' is not supported"),
+        "{err}"
+    );
+}
+
+fn attr_string(name: &str, v: &str) -> AttributeProto {
+    AttributeProto {
+        name: name.into(),
+        type_: AttributeType::STRING.into(),
+        s: v.as_bytes().to_vec(),
+        ..Default::default()
+    }
+}
+
+fn attr_floats(name: &str, v: &[f32]) -> AttributeProto {
+    AttributeProto {
+        name: name.into(),
+        type_: AttributeType::FLOATS.into(),
+        floats: v.to_vec(),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn refused_attributes_of_the_new_ops_are_named() {
+    // A regressor whose output goes through PROBIT.
+    let mut linear = node(
+        "LinearRegressor",
+        &["x"],
+        "y",
+        vec![
+            attr_floats("coefficients", &[1.0, 2.0, 3.0, 4.0]),
+            attr_string("post_transform", "PROBIT"),
+        ],
+    );
+    linear.domain = "ai.onnx.ml".into();
+    let err = error_of(&model(&[-1, 4], vec![linear], vec![]), 4);
+    assert!(
+        err.contains("LinearRegressor_y")
+            && err.contains("LinearRegressor")
+            && err.contains("post_transform = PROBIT"),
+        "{err}"
+    );
+    // A Gelu with an approximation nobody defines.
+    let bytes = model(
+        &[-1, 4],
+        vec![node(
+            "Gelu",
+            &["x"],
+            "y",
+            vec![attr_string("approximate", "cubic")],
+        )],
+        vec![],
+    );
+    let err = error_of(&bytes, 4);
+    assert!(
+        err.contains("Gelu_y") && err.contains("approximate"),
+        "{err}"
+    );
+    // Coefficients that do not fit the input.
+    let mut classifier = node(
+        "LinearClassifier",
+        &["x"],
+        "y",
+        vec![
+            attr_floats("coefficients", &[1.0; 12]),
+            attr_ints("classlabels_ints", &[0, 1, 2, 3]),
+        ],
+    );
+    classifier.domain = "ai.onnx.ml".into();
+    let err = error_of(&model(&[-1, 4], vec![classifier], vec![]), 4);
+    assert!(
+        err.contains("3 coefficient rows for 4 class labels"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_lone_activation_imports_as_a_table_and_runs_exactly() {
+    for op in [
+        "Sigmoid",
+        "Tanh",
+        "Exp",
+        "Erf",
+        "Gelu",
+        "HardSigmoid",
+        "HardSwish",
+        "LeakyRelu",
+        "Elu",
+        "Softplus",
+    ] {
+        // One feature in, one value out: a regressor, scored against the float function.
+        let bytes = model(&[-1, 1], vec![node(op, &["x"], "y", vec![])], vec![]);
+        let report = import_onnx(
+            &bytes,
+            &dataset(64, 1, 3),
+            Some(&dataset(64, 1, 4)),
+            &ImportOptions {
+                task: Some(verdict_specs::Task::Regression),
+                ..ImportOptions::default()
+            },
+            &mut |_| {},
+        )
+        .unwrap_or_else(|e| panic!("{op}: {e}"));
+        let ops: Vec<&str> = report.model.graph().nodes.iter().map(Op::name).collect();
+        assert_eq!(ops, ["Table"], "{op}");
+        // The int8 table follows the float function to within a couple of output steps.
+        let step = f64::from(report.model.graph().output_scale);
+        assert!(
+            report.max_abs_error.expect("scored") <= 3.0 * step + 1e-9,
+            "{op}: error {:?}, step {step}",
+            report.max_abs_error
+        );
+    }
 }
 
 #[test]

@@ -3,3 +3,4 @@
 
 mod import_digits;
 mod import_errors;
+mod import_sklearn;

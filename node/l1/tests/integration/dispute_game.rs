@@ -391,6 +391,7 @@ async fn every_op_kind_decides_a_game_and_every_liar_loses() {
         "Reshape",
         "ArgMax",
         "LabelLookup",
+        "Table",
     ] {
         assert!(decided_by.contains_key(op), "no game was decided at a {op}");
     }

@@ -131,9 +131,15 @@ fn thousands_of_random_cases_agree_with_the_rust_reference() {
     );
 }
 
-/// One MatMul `x [k] · w [2, k]ᵀ + b`, or one 3×3 Conv2d over `c` channels.
+/// One MatMul `x [k] · w [2, k]ᵀ + b`, one 3×3 Conv2d over `c` channels, or one Table
+/// over `[size]`.
 fn single_op(op: &str, size: u32, rng: &mut SplitMix64) -> (Model, Tensor) {
     let (graph, weights, shape) = match op {
+        "table" => (
+            vec![Op::Table { input: 0, table: 0 }],
+            vec![Tensor::from_i8(vec![256], rng.i8s(256)).expect("table")],
+            vec![size],
+        ),
         "matmul" => (
             vec![Op::MatMul {
                 input: 0,
@@ -164,10 +170,7 @@ fn single_op(op: &str, size: u32, rng: &mut SplitMix64) -> (Model, Tensor) {
     let count: usize = shape.iter().map(|&d| d as usize).product();
     let model = Model::new(
         Graph {
-            input: InputSpec {
-                shape: shape.clone(),
-                scale: 1.0,
-            },
+            input: InputSpec::per_tensor(shape.clone(), 1.0),
             nodes: graph,
             output_scale: 1.0,
         },
@@ -191,6 +194,7 @@ fn gas_of_one_step_by_op_and_size() {
         ("matmul", 4096),
         ("conv3x3", 16),
         ("conv3x3", 64),
+        ("table", 128),
     ] {
         let (model, input) = single_op(op, size, &mut rng);
         let values = interpreter::trace(&model, &input).expect("runs");
@@ -198,7 +202,11 @@ fn gas_of_one_step_by_op_and_size() {
         let id = model.id();
         // The second output of the MatMul; an interior output of the conv (row 4,
         // column 4 of channel 0), whose window is all in bounds.
-        let element = if op == "matmul" { 1 } else { 4 * 8 + 4 };
+        let element = match op {
+            "matmul" => 1,
+            "table" => 77,
+            _ => 4 * 8 + 4,
+        };
         let ctx = StepContext {
             graph_hash: id.graph_hash,
             weights_root: id.weights_root,

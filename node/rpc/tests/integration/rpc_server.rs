@@ -151,6 +151,10 @@ fn model() -> ModelJson {
         input_shape: vec![1, 64],
         output_shape: vec![1, 10],
         output_dtype: "i32".into(),
+        task: "classification".into(),
+        output_scale: 0.0,
+        input_scale: 0.007_874_016,
+        input_features: None,
         fee_per_inference: U256::from(10u64.pow(16)),
     }
 }
@@ -497,6 +501,7 @@ impl Schemas {
                     let ok = match rule.as_str().expect("type is a string") {
                         "string" => value.is_string(),
                         "integer" => value.is_i64() || value.is_u64(),
+                        "number" => value.is_number(),
                         "boolean" => value.is_boolean(),
                         "array" => value.is_array(),
                         "object" => value.is_object(),

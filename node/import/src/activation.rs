@@ -144,3 +144,58 @@ pub fn table(f: Activation, input_scale: f64, output_scale: f64) -> Vec<i8> {
         .chain((-127..=127).map(entry))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_worked_example_of_specs_ops() {
+        // tanh, s_x = 1/32, s_y = 1/127: x = 16 -> tanh(0.5) * 127 = 58.69 -> 59.
+        let t = table(Activation::Tanh, 1.0 / 32.0, 1.0 / 127.0);
+        assert_eq!(t.len(), 256);
+        assert_eq!(t[16 + 128], 59);
+        assert_eq!(t[1], -127);
+        assert_eq!(t[0], t[1], "the entry for -128 repeats -127's");
+        assert_eq!(t[128], 0);
+    }
+
+    #[test]
+    fn increasing_functions_give_non_decreasing_tables() {
+        for f in [
+            Activation::Sigmoid,
+            Activation::Tanh,
+            Activation::Exp,
+            Activation::Erf,
+            Activation::Softplus,
+            Activation::Elu { alpha: 1.0 },
+            Activation::LeakyRelu { alpha: 0.01 },
+        ] {
+            let t = table(f, 0.05, 0.02);
+            assert!(t.windows(2).all(|w| w[0] <= w[1]), "{}", f.name());
+        }
+    }
+
+    #[test]
+    fn piecewise_functions_are_exact_where_they_are_linear() {
+        // Clip(0, 6) at equal scales is the identity on [0, 6] and saturates outside.
+        let t = table(Activation::Clip { min: 0.0, max: 6.0 }, 0.1, 0.1);
+        assert_eq!(t[30 + 128], 30);
+        assert_eq!(t[100 + 128], 60);
+        assert_eq!(t[128 - 5], 0);
+        // HardSwish(x) = x for x >= 3 and 0 for x <= -3.
+        let t = table(Activation::HardSwish, 0.05, 0.05);
+        assert_eq!(t[100 + 128], 100);
+        assert_eq!(t[128 - 100], 0);
+        // SiLU and GELU are close to x for large x and to 0 for very negative x.
+        for f in [
+            Activation::Silu,
+            Activation::Gelu { tanh: false },
+            Activation::Gelu { tanh: true },
+        ] {
+            let t = table(f, 0.1, 0.1);
+            assert!((i32::from(t[127 + 128]) - 127).abs() <= 1, "{}", f.name());
+            assert!(t[1].abs() <= 1, "{}", f.name());
+        }
+    }
+}

@@ -28,9 +28,13 @@ if [ "${1:-}" = "--criterion" ]; then
     shift
 fi
 
-# The build's JSON messages say where each executable is.
+# The build's JSON messages say where each executable is. The benchmark binaries are
+# built together with every workspace test target (which `cargo test` built already),
+# so dependency features are resolved exactly as for the test run: built alone, the
+# bins miss the dev-dependencies' features (criterion turns on regex/ciborium/itertools
+# features under burn and tract) and recompile that whole stack (~10 min cold on 2 cores).
 echo "bench smoke: building the benchmark binaries"
-messages=$(cargo build -p verdict-bench --bins --message-format=json-render-diagnostics)
+messages=$(cargo build --workspace --bins --tests --message-format=json-render-diagnostics)
 executables=$(python3 -c '
 import json, sys
 for line in sys.stdin:
@@ -38,7 +42,8 @@ for line in sys.stdin:
         m = json.loads(line)
     except ValueError:
         continue
-    if m.get("reason") == "compiler-artifact" and m.get("executable") and not m["profile"]["test"]:
+    if (m.get("reason") == "compiler-artifact" and m.get("executable")
+            and not m["profile"]["test"] and "verdict-bench" in m["package_id"]):
         print(m["target"]["kind"][0], m["target"]["name"], m["executable"])
 ' <<<"$messages")
 

@@ -139,15 +139,18 @@ async fn infer_with<C: VerdictApiClient + Sync>(client: &C, args: &InferArgs) ->
         .send_inference(signed)
         .await
         .map_err(|e| refused("verdict_sendInference", e))?;
+    // A regressor's real values; a classifier's class.
+    let value = output_values(&model, &receipt.output);
+    let class = value.is_none().then(|| argmax(&receipt.output)).flatten();
     if !args.json {
         println!("output       {}", tensor_text(&receipt.output));
-        match output_values(&model, &receipt.output) {
+        match &value {
             Some(values) => {
                 let shown: Vec<String> = values.iter().map(|v| format!("{v:.6}")).collect();
                 println!("value        [{}]", shown.join(", "));
             }
             None => {
-                if let Some(class) = argmax(&receipt.output) {
+                if let Some(class) = class {
                     println!("class        {class}");
                 }
             }
@@ -210,8 +213,8 @@ async fn infer_with<C: VerdictApiClient + Sync>(client: &C, args: &InferArgs) ->
             "request_hash": receipt.request_hash,
             "output": receipt.output,
             "task": model.task,
-            "class": output_values(&model, &receipt.output).is_none().then(|| argmax(&receipt.output)).flatten(),
-            "value": output_values(&model, &receipt.output),
+            "class": class,
+            "value": value,
             "block": receipt.block_number.to::<u64>(),
             "index": receipt.index.to::<u64>(),
             "fee": receipt.fee.to_string(),

@@ -42,6 +42,18 @@ pub(crate) fn print_json(value: &serde_json::Value) -> Result<()> {
 }
 
 /// A fraction as a percentage with two decimals.
+/// `object` with the fields of `extra` added: a report's shared fields plus those of one
+/// kind (a classifier's or a regressor's).
+pub(crate) fn with_fields(
+    mut object: serde_json::Value,
+    extra: serde_json::Value,
+) -> serde_json::Value {
+    if let (Some(object), serde_json::Value::Object(extra)) = (object.as_object_mut(), extra) {
+        object.extend(extra);
+    }
+    object
+}
+
 pub(crate) fn percent(fraction: f64) -> String {
     format!("{:.2}%", fraction * 100.0)
 }

@@ -2,7 +2,7 @@
 
 use super::{ExecutorKind, predicted_class};
 use crate::input::{load_model, quantize};
-use crate::output::{percent, print_json};
+use crate::output::{percent, print_json, with_fields};
 use anyhow::{Context, Result, bail, ensure};
 use clap::Args;
 use std::path::PathBuf;
@@ -102,7 +102,7 @@ pub(crate) fn run(args: EvalArgs) -> Result<()> {
     let total = dataset.len() as f64 * f64::from(args.repeat);
     let per_sec = total / elapsed.as_secs_f64().max(1e-9);
     if args.json {
-        let mut json = serde_json::json!({
+        let json = serde_json::json!({
             "model_id": to_hex(&model.id().id),
             "task": model.task().as_str(),
             "executor": executor.name(),
@@ -124,10 +124,7 @@ pub(crate) fn run(args: EvalArgs) -> Result<()> {
                 "max_abs_error": s.max_abs_error,
             }),
         };
-        if let (Some(json), serde_json::Value::Object(fields)) = (json.as_object_mut(), fields) {
-            json.extend(fields);
-        }
-        return print_json(&json);
+        return print_json(&with_fields(json, fields));
     }
     println!("model          {}", to_hex(&model.id().id));
     println!(

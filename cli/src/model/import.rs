@@ -1,6 +1,6 @@
 //! `verdict model import`: ONNX → quantized `.vdm`, with an accuracy report.
 
-use crate::output::{percent, print_json, write_atomically};
+use crate::output::{percent, print_json, with_fields, write_atomically};
 use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -126,7 +126,7 @@ pub(crate) fn run(args: ImportArgs) -> Result<()> {
     let id = report.model.id();
     let regression = report.task == Task::Regression;
     if args.json {
-        let mut json = serde_json::json!({
+        let json = serde_json::json!({
             "model_id": to_hex(&id.id),
             "graph_hash": to_hex(&id.graph_hash),
             "weights_root": to_hex(&id.weights_root),
@@ -155,10 +155,7 @@ pub(crate) fn run(args: ImportArgs) -> Result<()> {
                 "agreement": report.agreement,
             })
         };
-        if let (Some(json), serde_json::Value::Object(fields)) = (json.as_object_mut(), fields) {
-            json.extend(fields);
-        }
-        return print_json(&json);
+        return print_json(&with_fields(json, fields));
     }
     println!(
         "wrote {} ({} bytes, {} parameters)",

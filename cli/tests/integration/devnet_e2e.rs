@@ -330,28 +330,11 @@ async fn run_flow(devnet: &Devnet, data_dir: &std::path::Path) {
     // `verdict infer`, the command, as a user runs it: one JSON object at the end.
     let input = data_dir.join("input.txt");
     std::fs::write(&input, vec!["3"; 64].join(" ")).expect("input");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_verdict"))
-        .args([
-            "infer",
-            "--rpc",
-            &devnet.rpc,
-            "--model",
-            "digits-mlp",
-            "--wait",
-            "posted",
-            "--json",
-            "--raw",
-            "--input",
-        ])
-        .arg(&input)
-        .output()
-        .expect("verdict infer runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let answer = infer_json(
+        &devnet.rpc,
+        &["--model", "digits-mlp", "--wait", "posted", "--raw"],
+        &input,
     );
-    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
     for field in ["record_hash", "output", "block", "index", "status"] {
         assert!(answer.get(field).is_some(), "{field} missing: {answer}");
     }
@@ -372,25 +355,7 @@ async fn run_flow(devnet: &Devnet, data_dir: &std::path::Path) {
     // per-feature quantization is applied, and the answer is the dequantized value.
     let features = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../examples/inputs/diabetes-row-0.json");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_verdict"))
-        .args([
-            "infer",
-            "--rpc",
-            &devnet.rpc,
-            "--model",
-            "diabetes-ridge",
-            "--json",
-            "--input",
-        ])
-        .arg(&features)
-        .output()
-        .expect("verdict infer runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    let answer = infer_json(&devnet.rpc, &["--model", "diabetes-ridge"], &features);
     assert_eq!(answer["task"], "regression", "{answer}");
     assert!(answer["class"].is_null(), "{answer}");
     let model = demo_model("diabetes-ridge");
@@ -408,6 +373,24 @@ async fn run_flow(devnet: &Devnet, data_dir: &std::path::Path) {
     let log = devnet.log.lock().expect("log").clone();
     assert!(log.iter().any(|l| l.starts_with("block")), "{log:?}");
     assert!(log.iter().any(|l| l.contains("finalized")), "{log:?}");
+}
+
+/// `verdict infer --rpc RPC ARGS --json --input INPUT`, as a user runs it: it succeeds
+/// and prints one JSON object.
+fn infer_json(rpc: &str, args: &[&str], input: &std::path::Path) -> serde_json::Value {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_verdict"))
+        .args(["infer", "--rpc", rpc])
+        .args(args)
+        .args(["--json", "--input"])
+        .arg(input)
+        .output()
+        .expect("verdict infer runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("one JSON object")
 }
 
 /// `verdict devnet --data-dir DIR`, killed and started again on DIR, continues the same

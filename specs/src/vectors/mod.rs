@@ -844,38 +844,43 @@ pub fn model_cases_seeded(seed: u64) -> Vec<ModelCase> {
     );
     let ties = Tensor::from_i8(vec![6], vec![5, 127, -3, 127, 127, 0]).expect("sized");
     let model = graph(vec![6], vec![Op::ArgMax { input: 0 }]);
-    let m = Model::new(model.clone(), vec![], Metadata::default()).expect("valid");
-    let trace = interpreter::trace(&m, &ties).expect("input matches");
-    cases.push(ModelCase {
-        name: "argmax_ties_lowest_index".into(),
-        graph: model,
-        weights: vec![],
-        model_hex: format!("0x{}", hex::encode(m.encode())),
-        model_id: m.id(),
-        trace_commitments: trace.iter().map(|t| to_hex(&t.commitment())).collect(),
-        trace,
-        input: ties,
-    });
+    cases.push(case_with_input(
+        "argmax_ties_lowest_index",
+        model,
+        vec![],
+        ties,
+    ));
 
     // Every int8 value through one table, in a [15, 17] tensor (the table's own chunks
     // and the input's rows both matter for openings).
     let table = monotone_table(&mut rng);
     let every = Tensor::from_i8(vec![15, 17], (-127..=127).collect()).expect("255 values");
     let model = graph(vec![15, 17], vec![Op::Table { input: 0, table: 0 }]);
-    let m = Model::new(model.clone(), vec![table.clone()], Metadata::default()).expect("valid");
-    let trace = interpreter::trace(&m, &every).expect("input matches");
-    cases.push(ModelCase {
-        name: "table_every_int8_value".into(),
-        graph: model,
-        weights: vec![table],
+    cases.push(case_with_input(
+        "table_every_int8_value",
+        model,
+        vec![table],
+        every,
+    ));
+
+    cases
+}
+
+/// A model case whose input is chosen (ties, every int8 value) rather than drawn; its
+/// metadata is empty.
+fn case_with_input(name: &str, graph: Graph, weights: Vec<Tensor>, input: Tensor) -> ModelCase {
+    let m = Model::new(graph.clone(), weights.clone(), Metadata::default()).expect("valid");
+    let trace = interpreter::trace(&m, &input).expect("input matches");
+    ModelCase {
+        name: name.into(),
+        graph,
+        weights,
         model_hex: format!("0x{}", hex::encode(m.encode())),
         model_id: m.id(),
         trace_commitments: trace.iter().map(|t| to_hex(&t.commitment())).collect(),
         trace,
-        input: every,
-    });
-
-    cases
+        input,
+    }
 }
 
 /// `one_step.json`: one-step verifications on every step of every model of `models.json`.

@@ -13,10 +13,10 @@ use verdict_l1::client::signer::{KEYSTORE_PASSWORD_ENV, load_signer};
 use verdict_rpc::VerdictApiClient;
 use verdict_rpc::signing::{domain_of, sign_request_json};
 use verdict_rpc::types::{ModelJson, Status};
-use verdict_specs::Tensor;
 use verdict_specs::l2::request::InferenceRequest;
 use verdict_specs::model::{FeatureQuant, InputSpec};
 use verdict_specs::quantize::quantize_input;
+use verdict_specs::{DType, Tensor, TensorData};
 
 /// When `verdict infer` returns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -50,8 +50,9 @@ pub(crate) struct InferArgs {
     /// stdin.
     #[arg(long, value_name = "FILE")]
     input: PathBuf,
-    /// Read the array or text of --input as the int8 tensor itself (integers in
-    /// [-127, 127], shaped to the model's input), not as float features.
+    /// Read the array or text of --input as the integer tensor itself (integers in
+    /// [-127, 127] for an i8 input, [-(2^31 - 1), 2^31 - 1] for an i32 one, shaped to the
+    /// model's input), not as float features.
     #[arg(long)]
     raw: bool,
     /// Signing key: 0x-hex private key or a keystore file (password from
@@ -263,13 +264,22 @@ fn read_input(path: &Path, model: &ModelJson, raw: bool) -> Result<Tensor> {
     } else {
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
     };
-    parse_input(&text, &input_spec(model), raw).with_context(|| format!("input {}", path.display()))
+    parse_input(&text, &input_spec(model)?, raw)
+        .with_context(|| format!("input {}", path.display()))
 }
 
 /// The model's input quantization, as `verdict_getModel` describes it.
-fn input_spec(model: &ModelJson) -> InputSpec {
-    InputSpec {
+fn input_spec(model: &ModelJson) -> Result<InputSpec> {
+    let dtype = match model.input_dtype.as_str() {
+        "i8" => DType::I8,
+        "i32" => DType::I32,
+        other => {
+            bail!("the node describes an input of dtype {other:?}, which this build does not know")
+        }
+    };
+    Ok(InputSpec {
         shape: model.input_shape.clone(),
+        dtype,
         scale: model.input_scale,
         features: model
             .input_features
@@ -280,7 +290,7 @@ fn input_spec(model: &ModelJson) -> InputSpec {
                 offset: f.offset,
             })
             .collect(),
-    }
+    })
 }
 
 fn parse_input(text: &str, spec: &InputSpec, raw: bool) -> Result<Tensor> {
@@ -313,15 +323,22 @@ fn parse_input(text: &str, spec: &InputSpec, raw: bool) -> Result<Tensor> {
             shape
         );
     }
-    let data = values
+    let max = verdict_specs::quantize::input_max(spec.dtype) as f64;
+    let ints = values
         .iter()
         .map(|&v| {
-            (v.fract() == 0.0 && (-127.0..=127.0).contains(&v))
-                .then_some(v as i8)
-                .ok_or_else(|| anyhow::anyhow!("{v} is not an int8 value in [-127, 127]"))
+            (v.fract() == 0.0 && (-max..=max).contains(&v))
+                .then_some(v as i64)
+                .ok_or_else(|| {
+                    anyhow::anyhow!("{v} is not an {} value in [{}, {max}]", spec.dtype, -max)
+                })
         })
-        .collect::<Result<Vec<i8>>>()?;
-    Tensor::from_i8(shape.to_vec(), data).context("shaping the input")
+        .collect::<Result<Vec<i64>>>()?;
+    let data = match spec.dtype {
+        DType::I8 => TensorData::I8(ints.iter().map(|&v| v as i8).collect()),
+        DType::I32 => TensorData::I32(ints.iter().map(|&v| v as i32).collect()),
+    };
+    Tensor::new(shape.to_vec(), data).context("shaping the input")
 }
 
 fn tensor_text(t: &Tensor) -> String {
@@ -384,6 +401,16 @@ mod tests {
         assert!(parse_input("1 2 300 4", &spec(&[4]), true).is_err());
         assert!(parse_input("1 2 0.5 4", &spec(&[4]), true).is_err());
         assert!(parse_input("1 x", &spec(&[2]), true).is_err());
+        let wide = InputSpec {
+            dtype: DType::I32,
+            ..spec(&[2])
+        };
+        let t = parse_input("[2147483647, -300]", &wide, true).expect("i32");
+        assert_eq!(t.as_i32(), Some(&[i32::MAX, -300][..]));
+        assert!(parse_input("[2147483648, 0]", &wide, true).is_err());
+        // Float features of a wide input quantize to i32.
+        let t = parse_input("[0.25, 1e12]", &wide, false).expect("floats");
+        assert_eq!(t.as_i32(), Some(&[1, i32::MAX][..]));
     }
 
     #[test]

@@ -34,6 +34,8 @@ contract ModelRegistry {
     uint16 public constant GRAPH_VERSION = 1;
     /// Version 1 plus per-feature input quantization after the nodes (same prefix).
     uint16 public constant GRAPH_VERSION_FEATURES = 2;
+    /// Version 2 plus the input's dtype (an `i32` input) after the nodes (same prefix).
+    uint16 public constant GRAPH_VERSION_INPUT_DTYPE = 3;
 
     /// A fee in force from an L1 block on (until the next change).
     struct FeeChange {
@@ -117,7 +119,7 @@ contract ModelRegistry {
     }
 
     /// @notice The op count and input shape a canonical graph encoding declares:
-    /// `u16 version (1 or 2) ‖ u8 rank (1..6) ‖ u32 dim × rank ‖ f32 input_scale ‖
+    /// `u16 version (1 to 3) ‖ u8 rank (1..6) ‖ u32 dim × rank ‖ f32 input_scale ‖
     /// f32 output_scale ‖ u32 node_count ‖ nodes…`. Reverts `InvalidGraph` when the prefix
     /// is malformed, `InvalidShape` for a zero dimension, `ZeroOpCount` for no nodes. The
     /// nodes themselves are not read: a graph that does not validate cannot be loaded by
@@ -125,7 +127,7 @@ contract ModelRegistry {
     function readGraph(bytes calldata graph) public pure returns (uint32 ops, uint32[] memory inputShape) {
         if (graph.length < 3) revert InvalidGraph();
         uint16 version = uint16(bytes2(graph[0:2]));
-        if (version != GRAPH_VERSION && version != GRAPH_VERSION_FEATURES) revert InvalidGraph();
+        if (version < GRAPH_VERSION || version > GRAPH_VERSION_INPUT_DTYPE) revert InvalidGraph();
         uint256 rank = uint8(graph[2]);
         if (rank == 0 || rank > MAX_GRAPH_RANK) revert InvalidShape();
         uint256 countAt = 3 + 4 * rank + 8;

@@ -61,6 +61,13 @@ contract OneStepVerifier {
     uint256 internal constant LABEL_LOOKUP = 11;
     uint256 internal constant TABLE = 12;
     uint256 internal constant TABLE_LEN = 256;
+    uint256 internal constant TREE_ENSEMBLE = 13;
+    uint256 internal constant REDUCE_SUM = 14;
+    /// Most comparisons of one tree walk (ops::MAX_TREE_DEPTH), and the bytes of a node row.
+    uint256 internal constant MAX_TREE_DEPTH = 64;
+    uint256 internal constant TREE_ROW_BYTES = 16;
+    /// ReduceSum saturates to [-SUM_MAX, SUM_MAX].
+    int256 internal constant SUM_MAX = 2147483647;
 
     /// Below this many int8 pairs a plain loop is cheaper than the word-at-a-time dot.
     uint256 private constant SHORT_DOT = 8;
@@ -92,6 +99,7 @@ contract OneStepVerifier {
     error DataRootMismatch(bytes32 expected, bytes32 actual);
     error MissingChunk(uint256 byteOffset);
     error LabelOutOfRange(int256 index, uint256 labels);
+    error TreeWalk();
 
     /// Reasons an op's operands break validation (`InvalidNode.rule`).
     uint256 internal constant RULE_INPUT_DTYPE = 1;
@@ -107,7 +115,7 @@ contract OneStepVerifier {
         uint256 inputCount;
         uint256[2] inputs;
         uint256 weightCount;
-        uint256[2] weights;
+        uint256[3] weights;
         uint256[2] stride;
         uint256[4] padding;
         uint256[2] kernel;
@@ -204,9 +212,10 @@ contract OneStepVerifier {
         }
         if (actual != c.graphHash) revert GraphHashMismatch(c.graphHash, actual);
         uint256 version = _u(g, 0, 2);
-        // Version 2 is version 1 plus the per-feature input quantization after the nodes:
-        // client-side data that no op reads, so the nodes are found the same way.
-        if (version != 1 && version != 2) revert GraphVersion(version);
+        // Versions 2 and 3 are version 1 plus the per-feature input quantization and the
+        // input dtype after the nodes: what the input is, which the openings' headers carry
+        // anyway, so the nodes are found the same way.
+        if (version == 0 || version > 3) revert GraphVersion(version);
         uint256 rank = _u(g, 2, 1);
         if (rank == 0 || rank > MAX_RANK) revert BadGraphShape(2);
         // Skip the input dims and the two f32 scales.
@@ -271,6 +280,8 @@ contract OneStepVerifier {
         if (code == AVG_POOL2D) return pos + 38;
         if (code == RESHAPE) return pos + 6 + 4 * _u(g, pos + 5, 1);
         if (code == LABEL_LOOKUP || code == TABLE) return pos + 9;
+        if (code == TREE_ENSEMBLE) return pos + 17;
+        if (code == REDUCE_SUM) return pos + 6;
         revert UnknownOpcode(pos, code);
     }
 
@@ -322,6 +333,11 @@ contract OneStepVerifier {
         } else if (code == LABEL_LOOKUP || code == TABLE) {
             n.weights[0] = _u(g, pos + 5, 4);
             n.weightCount = 1;
+        } else if (code == TREE_ENSEMBLE) {
+            n.weights = [_u(g, pos + 5, 4), _u(g, pos + 9, 4), _u(g, pos + 13, 4)];
+            n.weightCount = 3;
+        } else if (code == REDUCE_SUM) {
+            n.axis = _u(g, pos + 5, 1);
         } else if (code != RELU && code != GLOBAL_AVG_POOL && code != ARGMAX) {
             revert UnknownOpcode(pos, code);
         }
@@ -654,6 +670,20 @@ contract OneStepVerifier {
             _require(ws[0].shape.length == 1 && ws[0].shape[0] == TABLE_LEN, step, RULE_SHAPE);
             return (I8, _copy(x.shape));
         }
+        if (code == TREE_ENSEMBLE) {
+            _require(ws[0].dtype == I32 && ws[1].dtype == I32 && ws[2].dtype == I32, step, RULE_WEIGHT_DTYPE);
+            _require(ws[0].shape.length == 2 && ws[0].shape[1] == 4, step, RULE_SHAPE);
+            _require(ws[1].shape.length == 2 && ws[2].shape.length == 1, step, RULE_SHAPE);
+            shape = new uint32[](2);
+            (shape[0], shape[1]) = (ws[1].shape[1], ws[2].shape[0]);
+            return (I32, shape);
+        }
+        if (code == REDUCE_SUM) {
+            _require(n.axis < x.shape.length, step, RULE_SHAPE);
+            shape = _copy(x.shape);
+            shape[n.axis] = 1;
+            return (I32, shape);
+        }
         // LABEL_LOOKUP (the source ArgMax was checked while decoding)
         _require(x.dtype == I32, step, RULE_INPUT_DTYPE);
         _require(ws[0].dtype == I32 && ws[0].shape.length == 1, step, RULE_WEIGHT_DTYPE);
@@ -733,6 +763,8 @@ contract OneStepVerifier {
             // forge-lint: disable-next-line(unsafe-typecast)
             return _readElement(ws[0], uint256(v + 128));
         }
+        if (code == TREE_ENSEMBLE) return _tree(x, ws, j);
+        if (code == REDUCE_SUM) return _reduceSum(n, x, j);
         // LABEL_LOOKUP
         int256 index = _readElement(x, j);
         Opened memory labels = ws[0];
@@ -952,6 +984,100 @@ contract OneStepVerifier {
         if (multiplier < 0 || shift == 0 || shift > 62) revert InvalidNode(n.step, RULE_PARAMS);
         int256 v = _readElement(x, j);
         return _clamp(_roundShift(v * multiplier, shift));
+    }
+
+    /// Target `j / T` of the leaf tree `j % T` reaches (ops/tree.rs `walk_tree`): from the
+    /// root, `x[feature] <= threshold` goes to `if_true`, else `if_false`; a child `c >= 0`
+    /// is a later row, `c < 0` leaf `-1 - c`. Every index is checked against its tensor
+    /// (an opened chunk's padding would read as zeros), and a walk that points backwards or
+    /// makes more than MAX_TREE_DEPTH comparisons reverts: no valid model has one.
+    function _tree(Opened memory x, Opened[] memory ws, uint256 j) private pure returns (int256) {
+        uint256 trees = ws[2].shape[0];
+        int256 pos = _readElement(ws[2], j % trees);
+        uint256 cursor;
+        for (uint256 steps = 0; pos >= 0; steps++) {
+            if (steps == MAX_TREE_DEPTH) revert TreeWalk();
+            (pos, cursor) = _treeStep(x, ws[0], pos, cursor);
+        }
+        // forge-lint: disable-next-line(unsafe-typecast)
+        uint256 leaf = uint256(-1 - pos);
+        Opened memory leaves = ws[1];
+        if (leaf >= leaves.shape[0]) revert TreeWalk();
+        return _readElement(leaves, leaf * leaves.shape[1] + j / trees);
+    }
+
+    /// One comparison pos node row `pos` (>= 0): the child it leads to, and the chunk cursor.
+    function _treeStep(Opened memory x, Opened memory rows, int256 pos, uint256 cursor)
+        private
+        pure
+        returns (int256 next, uint256)
+    {
+        // forge-lint: disable-next-line(unsafe-typecast)
+        uint256 i = uint256(pos);
+        if (i >= rows.shape[0]) revert TreeWalk();
+        // A row is 16 bytes pos a multiple of 16, so it lies in one chunk; rows only move
+        // forward, so the chunk search can too.
+        uint256 p;
+        (p, cursor) = _locate(rows, cursor, i * TREE_ROW_BYTES, TREE_ROW_BYTES);
+        int256 feature;
+        int256 threshold;
+        assembly ("memory-safe") {
+            let word := calldataload(p)
+            feature := signextend(3, shr(224, word))
+            threshold := signextend(3, shr(192, word))
+        }
+        // forge-lint: disable-next-line(unsafe-typecast)
+        if (feature < 0 || uint256(feature) >= x.count) revert TreeWalk();
+        // forge-lint: disable-next-line(unsafe-typecast)
+        bool goesTrue = _readElement(x, uint256(feature)) <= threshold;
+        assembly ("memory-safe") {
+            let word := calldataload(p)
+            switch goesTrue
+            case 1 { next := signextend(3, shr(160, word)) }
+            default { next := signextend(3, shr(128, word)) }
+        }
+        if (next >= 0 && next <= pos) revert TreeWalk();
+        return (next, cursor);
+    }
+
+    /// The saturated sum along `axis` for output element `j` (ops/tree.rs `reduce_positions`).
+    function _reduceSum(Node memory n, Opened memory x, uint256 j) private pure returns (int256 sum) {
+        uint256 inner = 1;
+        for (uint256 d = n.axis + 1; d < x.shape.length; d++) {
+            inner *= x.shape[d];
+        }
+        uint256 len = x.shape[n.axis];
+        uint256 outer = j / inner;
+        uint256 first = outer * len * inner + j % inner;
+        bool wide = x.dtype == I32;
+        uint256 size = wide ? 4 : 1;
+        uint256 cursor;
+        if (inner == 1) {
+            // One contiguous run: locate it once.
+            uint256 p;
+            (p,) = _locate(x, 0, first * size, len * size);
+            assembly ("memory-safe") {
+                for { let i := 0 } lt(i, len) { i := add(i, 1) } {
+                    switch wide
+                    case 0 { sum := add(sum, signextend(0, byte(0, calldataload(add(p, i))))) }
+                    default { sum := add(sum, signextend(3, shr(224, calldataload(add(p, shl(2, i)))))) }
+                }
+            }
+        } else {
+            for (uint256 i = 0; i < len; i++) {
+                uint256 p;
+                (p, cursor) = _locate(x, cursor, (first + i * inner) * size, size);
+                int256 v;
+                assembly ("memory-safe") {
+                    switch wide
+                    case 0 { v := signextend(0, byte(0, calldataload(p))) }
+                    default { v := signextend(3, shr(224, calldataload(p))) }
+                }
+                sum += v;
+            }
+        }
+        if (sum > SUM_MAX) return SUM_MAX;
+        if (sum < -SUM_MAX) return -SUM_MAX;
     }
 
     function _argmax(Opened memory x, uint256 j) private pure returns (int256 best) {

@@ -121,7 +121,7 @@ contract ModelRegistryTest is Test {
         vm.expectRevert(ModelRegistry.InvalidShape.selector);
         registry.register(graphOf(new uint32[](7), 1, ""), WEIGHTS, 0, "m");
         vm.expectRevert(ModelRegistry.InvalidGraph.selector);
-        registry.register(hex"0003010000000400000000000000000000000001", WEIGHTS, 0, "m");
+        registry.register(hex"0004010000000400000000000000000000000001", WEIGHTS, 0, "m");
         vm.expectRevert(ModelRegistry.InvalidGraph.selector);
         registry.register(hex"00010100000004", WEIGHTS, 0, "m");
         vm.expectRevert(ModelRegistry.InvalidGraph.selector);

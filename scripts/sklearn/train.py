@@ -3,7 +3,8 @@
 
 Every model is one users commonly bring: linear and logistic models (with the
 StandardScaler pipeline skl2onnx turns into a `Scaler`), MLPs with tanh and logistic
-activations, and regressors. All data ships inside scikit-learn's wheel
+activations, regressors, and tree ensembles (scikit-learn's through skl2onnx, XGBoost's
+and LightGBM's through onnxmltools: `TreeEnsembleClassifier`/`Regressor`). All data ships inside scikit-learn's wheel
 (no downloads): breast_cancer (569 rows, 30 features, binary), wine (178 rows,
 13 features, 3 classes), diabetes (442 rows, 10 features, a real-valued target).
 
@@ -36,11 +37,22 @@ import warnings
 import numpy as np
 import onnx
 import onnxruntime as ort
+import lightgbm
+import onnxmltools
 import sklearn
 import skl2onnx
+import xgboost
 from skl2onnx import convert_sklearn
 from skl2onnx.common.data_types import FloatTensorType
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
+from sklearn.ensemble import (
+    ExtraTreesClassifier,
+    GradientBoostingClassifier,
+    GradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
+from sklearn.tree import DecisionTreeClassifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 from sklearn.metrics import r2_score
@@ -71,13 +83,23 @@ def split(x, y, stratify):
 
 
 def export(model, features, path, name):
-    onx = convert_sklearn(
-        model,
-        name,
-        [("input", FloatTensorType([None, features]))],
-        target_opset={"": 15, "ai.onnx.ml": 3},
-        options={id(model): {"zipmap": False}} if hasattr(model, "classes_") else None,
-    )
+    inputs = [("input", FloatTensorType([None, features]))]
+    if isinstance(model, (xgboost.XGBModel, lightgbm.LGBMModel)):
+        # onnxmltools, as XGBoost and LightGBM users export (ai.onnx.ml TreeEnsemble*).
+        convert = (onnxmltools.convert_xgboost if isinstance(model, xgboost.XGBModel)
+                   else onnxmltools.convert_lightgbm)
+        from onnxmltools.convert.common.data_types import FloatTensorType as MlFloat
+        kwargs = {"zipmap": False} if isinstance(model, lightgbm.LGBMClassifier) else {}
+        onx = convert(model, name=name, initial_types=[("input", MlFloat([None, features]))],
+                      target_opset=15, **kwargs)
+    else:
+        onx = convert_sklearn(
+            model,
+            name,
+            inputs,
+            target_opset={"": 15, "ai.onnx.ml": 3},
+            options={id(model): {"zipmap": False}} if hasattr(model, "classes_") else None,
+        )
     onnx.checker.check_model(onx)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "wb") as f:
@@ -122,9 +144,29 @@ def main():
         "diabetes-mlp": ("diabetes", make_pipeline(
             StandardScaler(), MLPRegressor(hidden_layer_sizes=(32,), activation="relu", max_iter=3000,
                                            learning_rate_init=0.01, random_state=SEED))),
+        # Tree ensembles: every aggregation and exporter users meet.
+        "breast-cancer-gbt": ("breast-cancer", GradientBoostingClassifier(
+            n_estimators=100, max_depth=3, random_state=SEED)),
+        "breast-cancer-forest": ("breast-cancer", RandomForestClassifier(
+            n_estimators=50, max_depth=8, random_state=SEED)),
+        "breast-cancer-xgboost": ("breast-cancer", xgboost.XGBClassifier(
+            n_estimators=60, max_depth=4, random_state=SEED, n_jobs=1)),
+        "wine-decision-tree": ("wine", DecisionTreeClassifier(max_depth=6, random_state=SEED)),
+        "wine-extra-trees": ("wine", ExtraTreesClassifier(
+            n_estimators=40, max_depth=6, random_state=SEED)),
+        # (HistGradientBoosting is left out: skl2onnx 1.20 fails to export it, writing numpy
+        # booleans into nodes_missing_value_tracks_true.)
+        "diabetes-forest": ("diabetes", RandomForestRegressor(
+            n_estimators=40, max_depth=6, random_state=SEED)),
+        "diabetes-gbt": ("diabetes", GradientBoostingRegressor(
+            n_estimators=100, max_depth=3, random_state=SEED)),
+        "diabetes-lightgbm": ("diabetes", lightgbm.LGBMRegressor(
+            n_estimators=60, num_leaves=15, random_state=SEED, n_jobs=1, verbose=-1)),
     }
     reference = {"versions": {"sklearn": sklearn.__version__, "skl2onnx": skl2onnx.__version__,
-                              "onnx": onnx.__version__, "onnxruntime": ort.__version__},
+                              "onnx": onnx.__version__, "onnxruntime": ort.__version__,
+                              "xgboost": xgboost.__version__, "lightgbm": lightgbm.__version__,
+                              "onnxmltools": onnxmltools.__version__},
                  "seed": SEED, "models": {}}
     for name, (set_name, model) in models.items():
         (x_train, x_test, y_train, y_test, _, _), integer = sets[set_name]

@@ -13,8 +13,13 @@ use thiserror::Error;
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum InputError {
     /// Wrong element type.
-    #[error("input must be i8, got {0}")]
-    DType(DType),
+    #[error("input must be {expected}, got {actual}")]
+    DType {
+        /// The model's input dtype.
+        expected: DType,
+        /// The dtype given.
+        actual: DType,
+    },
     /// Wrong shape.
     #[error("input shape {actual:?} does not match the model's {expected:?}")]
     Shape {
@@ -23,30 +28,49 @@ pub enum InputError {
         /// The shape given.
         actual: Vec<u32>,
     },
-    /// A value outside `[-127, 127]`.
-    #[error("input element {index} is {value}, outside [-127, 127]")]
+    /// A value outside `[-127, 127]` (i8) or `[-(2^31 - 1), 2^31 - 1]` (i32): the most
+    /// negative value of the type never occurs, so negation never overflows.
+    #[error("input element {index} is {value}, the one value outside the symmetric {dtype} range")]
     Range {
         /// Flat index.
         index: usize,
         /// The value.
-        value: i8,
+        value: i64,
+        /// The input's dtype.
+        dtype: DType,
     },
 }
 
 /// Checks an input tensor against the model's input spec.
 pub fn check_input(model: &Model, input: &Tensor) -> Result<(), InputError> {
     let spec = &model.graph().input;
-    let values = input.as_i8().ok_or(InputError::DType(input.dtype()))?;
+    if input.dtype() != spec.dtype {
+        return Err(InputError::DType {
+            expected: spec.dtype,
+            actual: input.dtype(),
+        });
+    }
     if input.shape() != spec.shape.as_slice() {
         return Err(InputError::Shape {
             expected: spec.shape.clone(),
             actual: input.shape().to_vec(),
         });
     }
-    match values.iter().position(|&v| v == i8::MIN) {
-        Some(index) => Err(InputError::Range {
+    let most_negative = match input.data() {
+        TensorData::I8(v) => v
+            .iter()
+            .position(|&x| x == i8::MIN)
+            .map(|i| (i, i8::MIN.into())),
+        TensorData::I32(v) => v
+            .iter()
+            .position(|&x| x == i32::MIN)
+            .map(|i| (i, i32::MIN.into())),
+    };
+    match most_negative {
+        Some((index, value)) => Err(InputError::Range {
             index,
-            value: i8::MIN,
+            value,
+            dtype: spec.dtype,
         }),
         None => Ok(()),
     }
@@ -238,6 +262,42 @@ fn eval(model: &Model, op: &Op, values: &[Tensor], out: &ValueType) -> Tensor {
                 .collect();
             tensor(out, TensorData::I8(data))
         }
+        Op::TreeEnsemble {
+            input,
+            nodes,
+            leaves,
+            roots,
+        } => {
+            let x = value(*input);
+            let rows = i32s(weight(*nodes));
+            let leaf_values = i32s(weight(*leaves));
+            let roots = i32s(weight(*roots));
+            let targets = out.shape[0] as usize;
+            let mut src = WholeTree { rows, x };
+            let leaf_of: Vec<usize> = roots
+                .iter()
+                .map(|&root| {
+                    ops::walk_tree(i64::from(root), &mut src).expect("validation bounds every walk")
+                })
+                .collect();
+            let data = (0..targets)
+                .flat_map(|j| leaf_of.iter().map(move |&leaf| leaf * targets + j))
+                .map(|at| leaf_values[at])
+                .collect();
+            tensor(out, TensorData::I32(data))
+        }
+        Op::ReduceSum { input, axis } => {
+            let x = value(*input);
+            let data = (0..out.shape.iter().map(|&d| d as usize).product())
+                .map(|j| {
+                    ops::sum_element(
+                        ops::reduce_positions(x.shape(), *axis as usize, j)
+                            .map(|i| x.data().get(i).expect("positions are in range")),
+                    )
+                })
+                .collect();
+            tensor(out, TensorData::I32(data))
+        }
         Op::LabelLookup { input, labels } => {
             let table = i32s(weight(*labels));
             let data = i32s(value(*input))
@@ -246,6 +306,22 @@ fn eval(model: &Model, op: &Op, values: &[Tensor], out: &ValueType) -> Tensor {
                 .collect();
             tensor(out, TensorData::I32(data))
         }
+    }
+}
+
+/// A tree walk over whole, validated tensors.
+struct WholeTree<'a> {
+    rows: &'a [i32],
+    x: &'a Tensor,
+}
+
+impl ops::TreeSource for WholeTree<'_> {
+    type Error = std::convert::Infallible;
+    fn node(&mut self, i: usize) -> Result<ops::TreeNode, Self::Error> {
+        Ok(ops::TreeNode::row(self.rows, i).expect("validation bounds every row"))
+    }
+    fn feature(&mut self, f: usize) -> Result<i64, Self::Error> {
+        Ok(self.x.data().get(f).expect("validation bounds features"))
     }
 }
 

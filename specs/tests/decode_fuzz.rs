@@ -4,7 +4,7 @@
 
 use proptest::prelude::*;
 use verdict_specs::vectors::{SplitMix64, model_cases};
-use verdict_specs::{Model, Tensor, interpreter};
+use verdict_specs::{DType, Model, Tensor, interpreter};
 
 fn valid_models() -> Vec<Vec<u8>> {
     model_cases()
@@ -17,7 +17,14 @@ fn run_if_valid(bytes: &[u8]) {
     if let Ok(model) = Model::decode(bytes) {
         let shape = model.graph().input.shape.clone();
         let n = shape.iter().map(|&d| d as usize).product();
-        let input = Tensor::from_i8(shape, SplitMix64::new(n as u64).i8s(n)).expect("sized");
+        let values = SplitMix64::new(n as u64).i8s(n);
+        let input = match model.graph().input.dtype {
+            DType::I8 => Tensor::from_i8(shape, values),
+            DType::I32 => {
+                Tensor::from_i32(shape, values.iter().map(|&v| i32::from(v) << 20).collect())
+            }
+        }
+        .expect("sized");
         interpreter::run(&model, &input).expect("valid input");
     }
 }

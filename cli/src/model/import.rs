@@ -136,6 +136,9 @@ pub(crate) fn run(args: ImportArgs) -> Result<()> {
             "task": report.task.as_str(),
             "output_scale": report.model.graph().output_scale,
             "per_feature_input": !report.model.graph().input.features.is_empty(),
+            "input_dtype": report.model.graph().input.dtype.name(),
+            "tree_walks": report.tree_walks.map(|w| w.walks),
+            "tree_walks_moved": report.tree_walks.map(|w| w.moved),
             "calibration_rows": report.calibration_rows,
             "test_rows": report.test_rows,
             "notes": report.notes,
@@ -204,6 +207,13 @@ pub(crate) fn run(args: ImportArgs) -> Result<()> {
         println!(
             "agreement       {}  (float and int8 predict the same class)",
             percent(a)
+        );
+    }
+    if let Some(w) = report.tree_walks {
+        println!(
+            "tree walks      {} of {} end at another leaf than float (a feature within one \
+             quantization step of a threshold)",
+            w.moved, w.walks
         );
     }
     for note in &report.notes {

@@ -203,6 +203,18 @@ fn detail(model: &verdict_specs::Model, op: &Op) -> String {
         Op::Reshape { shape, .. } => format!(" to {shape:?}"),
         Op::LabelLookup { labels, .. } => format!(" labels {}", shape(*labels)),
         Op::Table { table, .. } => format!(" table {}", shape(*table)),
+        Op::TreeEnsemble {
+            nodes,
+            leaves,
+            roots,
+            ..
+        } => format!(
+            " nodes {} leaves {} roots {}",
+            shape(*nodes),
+            shape(*leaves),
+            shape(*roots)
+        ),
+        Op::ReduceSum { axis, .. } => format!(" over axis {axis}"),
         Op::Relu { .. } | Op::GlobalAvgPool { .. } | Op::ArgMax { .. } => String::new(),
     }
 }

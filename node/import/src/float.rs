@@ -138,6 +138,14 @@ pub enum FloatOp {
         /// The function.
         f: Activation,
     },
+    /// A decision-tree ensemble over the features of `input` (a vector), giving one
+    /// score or value per target.
+    TreeEnsemble {
+        /// Input value (the model input).
+        input: usize,
+        /// The trees.
+        ensemble: std::sync::Arc<crate::trees::FloatEnsemble>,
+    },
     /// `labels[x]` for an ArgMax output `x`.
     LabelLookup {
         /// Input value (an ArgMax).
@@ -161,7 +169,8 @@ impl FloatOp {
             | FloatOp::Reshape { input }
             | FloatOp::ArgMax { input }
             | FloatOp::LabelLookup { input, .. }
-            | FloatOp::Table { input, .. } => vec![*input],
+            | FloatOp::Table { input, .. }
+            | FloatOp::TreeEnsemble { input, .. } => vec![*input],
         }
     }
 
@@ -323,6 +332,7 @@ fn eval_node<'s>(
                 .collect()
         }
         FloatOp::Table { input, f } => values[*input].iter().map(|&x| f.apply(x)).collect(),
+        FloatOp::TreeEnsemble { input, ensemble } => ensemble.eval(&values[*input]),
         FloatOp::LabelLookup { input, labels } => values[*input]
             .iter()
             .map(|&i| labels.get(i as usize).map_or(0.0, |&l| f64::from(l)))

@@ -23,6 +23,7 @@ mod float;
 mod onnx;
 mod quantize;
 pub mod score;
+pub mod trees;
 
 pub use error::{ImportError, ImportResult};
 pub use float::{FloatGraph, FloatNode, FloatOp, InputAffine};
@@ -88,12 +89,25 @@ pub struct ImportReport {
     pub int8_accuracy: Option<f64>,
     /// Fraction of test rows where both predict the same class (with a test set).
     pub agreement: Option<f64>,
+    /// For a tree model: how many tree walks on the test rows (rows × trees) end at
+    /// another leaf in the integer model than in the float one, i.e. met a threshold
+    /// within one quantization step of the feature.
+    pub tree_walks: Option<TreeWalks>,
     /// Test rows scored (0 without a test set).
     pub test_rows: usize,
     /// Calibration rows used.
     pub calibration_rows: usize,
     /// What the importer dropped, folded or clamped.
     pub notes: Vec<String>,
+}
+
+/// Tree walks on the test rows and how many quantization moved to another leaf.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TreeWalks {
+    /// Rows × trees.
+    pub walks: usize,
+    /// Walks ending at another leaf than the float model's.
+    pub moved: usize,
 }
 
 /// Imports `onnx` (the bytes of a `.onnx` file), calibrating on `calibration` and,
@@ -182,6 +196,7 @@ pub fn import_onnx(
         float_accuracy: None,
         int8_accuracy: None,
         agreement: None,
+        tree_walks: None,
         test_rows: 0,
         calibration_rows: total,
         notes,
@@ -191,8 +206,47 @@ pub fn import_onnx(
             Task::Classification => score(&graph, &mut report, test, progress)?,
             Task::Regression => score_regression(&graph, &mut report, test, progress)?,
         }
+        report.tree_walks = tree_walks(&graph, &report.model, test)?;
     }
     Ok(report)
+}
+
+/// Counts the test rows' tree walks that quantization moved to another leaf, for a
+/// model with a tree ensemble.
+fn tree_walks(
+    graph: &FloatGraph,
+    model: &Model,
+    test: &Dataset,
+) -> ImportResult<Option<TreeWalks>> {
+    let Some(ensemble) = graph.nodes.iter().find_map(|n| match &n.op {
+        FloatOp::TreeEnsemble { ensemble, .. } => Some(ensemble),
+        _ => None,
+    }) else {
+        return Ok(None);
+    };
+    let Some((nodes, roots)) = model.graph().nodes.iter().find_map(|op| match op {
+        verdict_specs::model::Op::TreeEnsemble { nodes, roots, .. } => Some((*nodes, *roots)),
+        _ => None,
+    }) else {
+        return Ok(None);
+    };
+    let spec = &model.graph().input;
+    let leaf_of = trees::lower(ensemble, &spec.features, 1.0)
+        .map_err(|e| ImportError::Structure(e.to_string()))?
+        .leaf_of;
+    let weight = |id: u32| model.weights()[id as usize].as_i32().unwrap_or_default();
+    let (nodes, roots) = (weight(nodes), weight(roots));
+    let mut walks = TreeWalks { walks: 0, moved: 0 };
+    for (row, features) in test.features.iter().enumerate() {
+        let q = quantize_input(spec, features).map_err(|e| ImportError::Dataset {
+            which: "test",
+            reason: format!("row {}: {e}", row + 1),
+        })?;
+        let q: Vec<i64> = (0..q.len()).filter_map(|i| q.data().get(i)).collect();
+        walks.walks += ensemble.roots.len();
+        walks.moved += trees::moved_walks(ensemble, &leaf_of, nodes, roots, features, &q);
+    }
+    Ok(Some(walks))
 }
 
 fn check_features(graph: &FloatGraph, data: &Dataset, which: &'static str) -> ImportResult<()> {

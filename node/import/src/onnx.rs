@@ -20,6 +20,7 @@ use verdict_specs::model::Window;
 mod activations;
 mod ml;
 mod shapes;
+mod trees;
 
 /// Largest tensor (in elements) the importer accepts, as a guard against hostile files.
 const MAX_ELEMENTS: usize = 1 << 28;
@@ -29,8 +30,8 @@ const SUPPORTED: &str = "MatMul, Gemm, Conv, Add, Relu, Sigmoid, Tanh, Exp, Erf,
     HardSigmoid, HardSwish, LeakyRelu, Elu, Softplus, Clip, SiLU (x * Sigmoid(x)), MaxPool, AveragePool, GlobalAveragePool, \
     ReduceMean (over H and W), Flatten, Reshape, Squeeze/Unsqueeze, BatchNormalization and constant \
     Mul/Div/Sub/Add (after Conv/Gemm/MatMul), Softmax/LogSoftmax (before ArgMax or as the output), \
-    ArgMax, ai.onnx.ml ArrayFeatureExtractor, Scaler, LinearClassifier, LinearRegressor and \
-    Normalizer (on class scores), Cast, Identity, Dropout, Constant, and Shape/Gather/Concat on shapes";
+    ArgMax, ai.onnx.ml ArrayFeatureExtractor, Scaler, LinearClassifier, LinearRegressor, \
+    TreeEnsembleClassifier, TreeEnsembleRegressor and Normalizer (on class scores), Cast, Identity, Dropout, Constant, and Shape/Gather/Concat on shapes";
 
 /// Reads `bytes` as an ONNX model and maps the part that computes `output` (default:
 /// the first graph output) to a [`FloatGraph`]. `feature_count` resolves one unknown
@@ -416,7 +417,11 @@ impl Parser {
         };
         // Extra outputs (MaxPool indices, Dropout masks, BatchNormalization statistics)
         // have no integer counterpart; they must not be used.
-        let several_outputs = node.domain == "ai.onnx.ml" && node.op_type == "LinearClassifier";
+        let several_outputs = node.domain == "ai.onnx.ml"
+            && matches!(
+                node.op_type.as_str(),
+                "LinearClassifier" | "TreeEnsembleClassifier"
+            );
         for extra in node.output.iter().skip(1).filter(|o| !o.is_empty()) {
             if !several_outputs && self.readers.get(extra).copied().unwrap_or(0) > 0 {
                 return Err(attrs.fail(format!(
@@ -432,6 +437,8 @@ impl Parser {
             ("ai.onnx.ml", "LinearClassifier") => self.linear_classifier(&ctx),
             ("ai.onnx.ml", "LinearRegressor") => self.linear_regressor(&ctx),
             ("ai.onnx.ml", "Normalizer") => self.normalizer(&ctx),
+            ("ai.onnx.ml", "TreeEnsembleClassifier") => self.tree_ensemble(&ctx, true),
+            ("ai.onnx.ml", "TreeEnsembleRegressor") => self.tree_ensemble(&ctx, false),
             ("verdict", ml::BINARY_HEAD) => self.binary_head(&ctx),
             (domain, op) => Err(ctx.attrs.fail(format!(
                 "op '{domain}:{op}' is not supported; supported ops: {SUPPORTED}"

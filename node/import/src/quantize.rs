@@ -18,7 +18,7 @@ use super::float::{FloatGraph, FloatOp};
 use verdict_specs::Task;
 use verdict_specs::model::{FeatureQuant, Graph, InputSpec, Metadata, Op, Requant};
 use verdict_specs::ops::{MAX_ACCUMULATOR, MAX_PRODUCT};
-use verdict_specs::{Model, Tensor};
+use verdict_specs::{DType, Model, Tensor};
 
 /// The largest `|v|` each float value reached on the calibration rows.
 #[derive(Clone, Debug)]
@@ -26,6 +26,8 @@ pub(super) struct Calibration {
     max_abs: Vec<f64>,
     /// Largest `|v|` of each input element, for per-feature input quantization.
     input_max_abs: Vec<f64>,
+    /// Smallest and largest value of each input element, for wide (tree) inputs.
+    input_range: Vec<(f64, f64)>,
     rows: usize,
 }
 
@@ -34,6 +36,7 @@ impl Calibration {
         Self {
             max_abs: vec![0.0; values],
             input_max_abs: Vec::new(),
+            input_range: Vec::new(),
             rows: 0,
         }
     }
@@ -47,6 +50,11 @@ impl Calibration {
             self.input_max_abs.resize(input.len(), 0.0);
             for (max, v) in self.input_max_abs.iter_mut().zip(input) {
                 *max = max.max(v.abs());
+            }
+            self.input_range
+                .resize(input.len(), (f64::INFINITY, f64::NEG_INFINITY));
+            for ((lo, hi), &v) in self.input_range.iter_mut().zip(input) {
+                (*lo, *hi) = (lo.min(v), hi.max(v));
             }
         }
         self.rows += 1;
@@ -138,14 +146,20 @@ pub(super) fn quantize(
         int_value: vec![0; graph.value_count()],
         keep_accumulator: None,
         feature_scales: None,
+        wide_input: None,
         int_scale: vec![0.0; graph.value_count()],
         nodes: Vec::new(),
         weights: Vec::new(),
         metadata: &mut metadata,
     };
     b.keep_accumulator = accumulator_output(graph);
+    let reads_trees = graph
+        .nodes
+        .iter()
+        .any(|n| matches!(n.op, FloatOp::TreeEnsemble { .. }));
     if graph.task == Task::Regression
         && b.keep_accumulator.is_none()
+        && !ends_in_trees(graph)
         && graph
             .shape(graph.value_count() - 1)
             .iter()
@@ -165,10 +179,14 @@ pub(super) fn quantize(
     }
     let input_scale = calibration.scale(0);
     b.int_scale[0] = input_scale;
+    if reads_trees {
+        b.wide_input = Some(wide_input(graph, calibration)?);
+    }
     // A vector input that only Dense layers read may get one scale per feature, folded
     // into those layers' weight columns: tabular features live on very different ranges,
     // and one shared int8 scale flattens the small ones (see `per_feature_scales`).
-    if graph.input_shape.len() == 1
+    if !reads_trees
+        && graph.input_shape.len() == 1
         && graph
             .nodes
             .iter()
@@ -190,7 +208,11 @@ pub(super) fn quantize(
     }
     let last = graph.value_count() - 1;
     let output_scale = b.int_scale[last] as f32;
-    let features = input_features(graph, b.feature_scales.as_deref(), input_scale);
+    let wide = b.wide_input.take();
+    let features = match &wide {
+        Some(features) => features.clone(),
+        None => input_features(graph, b.feature_scales.as_deref(), input_scale),
+    };
     let (nodes, weights) = (b.nodes, b.weights);
     let input_scale = if features.is_empty() {
         input_scale as f32
@@ -201,6 +223,11 @@ pub(super) fn quantize(
     let int_graph = Graph {
         input: InputSpec {
             shape: to_u32_shape(&graph.input_shape),
+            dtype: if wide.is_some() {
+                DType::I32
+            } else {
+                DType::I8
+            },
             scale: input_scale,
             features,
         },
@@ -220,6 +247,8 @@ struct Builder<'a> {
     keep_accumulator: Option<usize>,
     /// Per-feature scales of value 0 (folded into the Dense layers that read it).
     feature_scales: Option<Vec<f64>>,
+    /// The `i32` input's per-feature quantization, for a model whose trees read it.
+    wide_input: Option<Vec<FeatureQuant>>,
     /// Float value id → scale of its integer value (0 for class indices and labels).
     int_scale: Vec<f64>,
     nodes: Vec<Op>,
@@ -358,6 +387,7 @@ impl Builder<'_> {
                 };
                 (self.push(name, op, s_out), s_out)
             }
+            FloatOp::TreeEnsemble { input, ensemble } => self.trees(name, *input, ensemble)?,
             FloatOp::LabelLookup { input, labels } => {
                 let len = labels.len() as u32;
                 let weight = self.weight(
@@ -555,6 +585,72 @@ impl Builder<'_> {
         Ok((self.push(&name, op, s_y), s_y))
     }
 
+    /// A tree ensemble reading the wide input: `TreeEnsemble` (one value per tree and
+    /// target), `ReduceSum` over the trees, `Reshape` to `[targets]`. Leaves are fixed
+    /// point at one scale chosen so the largest possible sum fits in i32 with room for
+    /// every leaf's rounding.
+    fn trees(
+        &mut self,
+        name: &str,
+        input: usize,
+        ensemble: &crate::trees::FloatEnsemble,
+    ) -> ImportResult<(u32, f64)> {
+        let fail = |reason: String| ImportError::Quantize {
+            node: name.to_string(),
+            reason,
+        };
+        let Some(quant) = self.wide_input.as_deref().filter(|_| input == 0) else {
+            return Err(fail("a tree ensemble must read the model input".into()));
+        };
+        let bound = ensemble.bound();
+        let headroom = 1.0 + (ensemble.roots.len() as f64 + 2.0) / f64::from(i32::MAX);
+        let scale = if bound > 0.0 && bound.is_finite() {
+            bound * headroom * 1.001 / f64::from(i32::MAX)
+        } else {
+            1e-6
+        };
+        // The f32 the model stores, which the leaves are computed with.
+        let scale = f64::from(scale as f32);
+        let lowered =
+            crate::trees::lower(ensemble, quant, scale).map_err(|e| fail(e.to_string()))?;
+        let trees = lowered.roots.len() as u32;
+        let targets = ensemble.targets as u32;
+        let nodes = self.weight(format!("{name}.nodes"), Ok(lowered.nodes))?;
+        let leaves = self.weight(format!("{name}.leaves"), Ok(lowered.leaves))?;
+        let roots = self.weight(format!("{name}.roots"), Ok(lowered.roots))?;
+        self.metadata.notes.push(format!(
+            "{name}: {trees} trees (the last holds the base values), leaves in fixed point \
+             at scale {scale:e}"
+        ));
+        let per_tree = self.push(
+            &format!("{name}.trees"),
+            Op::TreeEnsemble {
+                input: 0,
+                nodes,
+                leaves,
+                roots,
+            },
+            scale,
+        );
+        let sum = self.push(
+            &format!("{name}.sum"),
+            Op::ReduceSum {
+                input: per_tree,
+                axis: 1,
+            },
+            scale,
+        );
+        let out = self.push(
+            name,
+            Op::Reshape {
+                input: sum,
+                shape: vec![targets],
+            },
+            scale,
+        );
+        Ok((out, scale))
+    }
+
     fn push(&mut self, name: &str, op: Op, scale: f64) -> u32 {
         self.nodes.push(op);
         self.metadata.node_names.push(name.to_string());
@@ -625,6 +721,51 @@ fn display_scale(features: &[FeatureQuant], fallback: f64) -> f32 {
         .filter(|s| *s < f32::MAX)
         .fold(None, |m: Option<f32>, s| Some(m.map_or(s, |m| m.max(s))))
         .unwrap_or(fallback as f32)
+}
+
+/// Whether the output is a tree ensemble's sum (an `i32` at full precision).
+fn ends_in_trees(graph: &FloatGraph) -> bool {
+    matches!(
+        graph.nodes.last().map(|n| &n.op),
+        Some(FloatOp::TreeEnsemble { .. })
+    )
+}
+
+/// The `i32` input of a tree model: each feature over its calibrated range
+/// (`trees::wide_feature_quant`). Only tree ensembles may read it.
+fn wide_input(graph: &FloatGraph, calibration: &Calibration) -> ImportResult<Vec<FeatureQuant>> {
+    if let Some(node) = graph
+        .nodes
+        .iter()
+        .find(|n| n.op.inputs().contains(&0) && !matches!(n.op, FloatOp::TreeEnsemble { .. }))
+    {
+        return Err(ImportError::Quantize {
+            node: node.name.clone(),
+            reason: "reads the input of a tree model; only tree ensembles may read its i32 \
+                     features"
+                .into(),
+        });
+    }
+    let ensembles: Vec<&crate::trees::FloatEnsemble> = graph
+        .nodes
+        .iter()
+        .filter_map(|n| match &n.op {
+            FloatOp::TreeEnsemble { ensemble, .. } => Some(ensemble.as_ref()),
+            _ => None,
+        })
+        .collect();
+    Ok(calibration
+        .input_range
+        .iter()
+        .enumerate()
+        .map(|(feature, &(lo, hi))| {
+            let (lo, hi) = ensembles
+                .iter()
+                .filter_map(|e| e.threshold_range(feature))
+                .fold((lo, hi), |(lo, hi), (a, b)| (lo.min(a), hi.max(b)));
+            crate::trees::wide_feature_quant(lo, hi)
+        })
+        .collect())
 }
 
 /// For a regressor: the Dense or Conv whose accumulator reaches the output through

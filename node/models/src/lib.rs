@@ -43,6 +43,7 @@ impl ServedModel {
             weights_root: B256::from(id.weights_root),
             op_count: alloy::primitives::U64::from(self.model.graph().nodes.len() as u64),
             input_shape: self.model.graph().input.shape.to_vec(),
+            input_dtype: self.model.graph().input.dtype.name().to_string(),
             output_shape: output.shape.to_vec(),
             output_dtype: output.dtype.name().to_string(),
             task: self.model.task().as_str().to_string(),
@@ -91,7 +92,7 @@ pub fn inference_bytes(model: &Model) -> usize {
     20 + 8
         + 32
         + 16
-        + tensor(verdict_specs::DType::I8, input)
+        + tensor(model.graph().input.dtype, input)
         + 65
         + tensor(output.dtype, &output.shape)
         + 16

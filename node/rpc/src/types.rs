@@ -407,8 +407,12 @@ pub struct ModelJson {
     pub weights_root: B256,
     /// Ops in the graph.
     pub op_count: U64,
-    /// The input shape (int8).
+    /// The input shape.
     pub input_shape: Vec<u32>,
+    /// The input's dtype: `i8`, or `i32` for models that compare raw features with
+    /// thresholds (tree ensembles), whose quantization clamps to `±(2^31 - 1)`.
+    #[serde(default = "i8_name")]
+    pub input_dtype: String,
     /// The output shape.
     pub output_shape: Vec<u32>,
     /// The output's dtype (`i8` or `i32`).
@@ -418,8 +422,8 @@ pub struct ModelJson {
     pub task: String,
     /// Float scale of the output (`value = output * outputScale`); 0 for a class label.
     pub output_scale: f32,
-    /// Float scale of the input, `q = clamp(floor(x / inputScale + 1/2), -127, 127)`
-    /// for every feature, unless `inputFeatures` gives one scale and offset per feature.
+    /// Float scale of the input, `q = clamp(floor(x / inputScale + 1/2), -m, m)` (`m` =
+    /// 127 for i8, `2^31 - 1` for i32) for every feature, unless `inputFeatures` gives one scale and offset per feature.
     pub input_scale: f32,
     /// Per-feature input quantization, `q = clamp(floor((x - offset) / scale + 1/2), ..)`,
     /// one entry per input element; absent when `inputScale` holds for every feature.
@@ -427,6 +431,10 @@ pub struct ModelJson {
     pub input_features: Option<Vec<FeatureQuantJson>>,
     /// Wei per inference.
     pub fee_per_inference: U256,
+}
+
+fn i8_name() -> String {
+    "i8".into()
 }
 
 /// How one input feature is quantized.

@@ -177,6 +177,13 @@ pub enum OneStepError {
     /// The opened inputs or weights do not have the types the op takes.
     #[error("the opened operands do not fit node {0}")]
     Operands(u64),
+    /// A tree walk points backwards, takes more than `MAX_TREE_DEPTH` comparisons, or
+    /// names a row, feature or leaf beyond its tensor (weights no valid model has).
+    #[error(
+        "a tree walk does not reach a leaf within {} forward steps",
+        ops::MAX_TREE_DEPTH
+    )]
+    TreeWalk,
 }
 
 /// Checks `proof` against `ctx`: `Ok(true)` when the claimed element and output type hold,
@@ -438,6 +445,25 @@ pub fn expected_type(op: &Op, inputs: &[ValueType], weights: &[ValueType]) -> Op
             (is(x, DType::I8) && is(table, DType::I8) && table.shape == [ops::TABLE_LEN])
                 .then(|| x.clone())
         }
+        Op::TreeEnsemble { .. } => {
+            let [nodes, leaves, roots] = weights else {
+                return None;
+            };
+            let fits = [nodes, leaves, roots].iter().all(|w| is(w, DType::I32))
+                && nodes.shape.len() == 2
+                && nodes.shape[1] as usize == ops::TREE_NODE_WIDTH
+                && leaves.shape.len() == 2
+                && roots.shape.len() == 1;
+            fits.then(|| ValueType {
+                dtype: DType::I32,
+                shape: vec![leaves.shape[1], roots.shape[0]],
+            })
+        }
+        Op::ReduceSum { axis, .. } => {
+            let mut shape = x.shape.clone();
+            *shape.get_mut(*axis as usize)? = 1;
+            ty(DType::I32, shape)
+        }
     }
 }
 
@@ -582,6 +608,36 @@ fn element(
             let x = src.input(0, DType::I8, j)?;
             src.weight(0, DType::I8, ops::table_index(x))
         }
+        Op::TreeEnsemble { .. } => {
+            let trees = weights[2].shape[0] as usize;
+            let [leaf_count, targets] =
+                [weights[1].shape[0] as usize, weights[1].shape[1] as usize];
+            let (target, tree) = (j / trees, j % trees);
+            let root = src.weight(2, DType::I32, tree)?;
+            let mut reads = TreeReads {
+                src: &mut *src,
+                dtype: x.dtype,
+                // Bounds checked here, not by the openings: a chunk's padding opens too.
+                rows: weights[0].shape[0] as usize,
+                features: element_count(&x.shape).unwrap_or(0),
+            };
+            let leaf = match ops::walk_tree(root, &mut reads) {
+                Ok(leaf) if leaf < leaf_count => leaf,
+                Ok(_) => return Err(OneStepError::TreeWalk),
+                Err(ops::WalkError::Read(e)) => return Err(e),
+                Err(_) => return Err(OneStepError::TreeWalk),
+            };
+            src.weight(1, DType::I32, leaf * targets + target)
+        }
+        Op::ReduceSum { axis, .. } => {
+            let positions: Vec<usize> =
+                ops::reduce_positions(&x.shape, *axis as usize, j).collect();
+            let mut values = Vec::with_capacity(positions.len());
+            for i in positions {
+                values.push(src.input(0, x.dtype, i)?);
+            }
+            Ok(i64::from(ops::sum_element(values)))
+        }
         Op::LabelLookup { .. } => {
             let class = src.input(0, DType::I32, j)?;
             let labels = weights[0].shape[0] as i64;
@@ -590,6 +646,43 @@ fn element(
             }
             src.weight(0, DType::I32, class as usize)
         }
+    }
+}
+
+/// A tree walk reading `nodes` (weight 0) and the features (input 0) from `src`; a row
+/// or feature index beyond the tensor is a malformed walk.
+struct TreeReads<'a, S> {
+    src: &'a mut S,
+    dtype: DType,
+    rows: usize,
+    features: usize,
+}
+
+impl<S: Elements> ops::TreeSource for TreeReads<'_, S> {
+    type Error = OneStepError;
+    fn node(&mut self, i: usize) -> Result<ops::TreeNode, OneStepError> {
+        if i >= self.rows {
+            return Err(OneStepError::TreeWalk);
+        }
+        let mut row = [0i64; 4];
+        for (c, v) in row.iter_mut().enumerate() {
+            *v = self
+                .src
+                .weight(0, DType::I32, i * ops::TREE_NODE_WIDTH + c)?;
+        }
+        let [feature, threshold, if_true, if_false] = row;
+        Ok(ops::TreeNode {
+            feature,
+            threshold,
+            if_true,
+            if_false,
+        })
+    }
+    fn feature(&mut self, f: usize) -> Result<i64, OneStepError> {
+        if f >= self.features {
+            return Err(OneStepError::TreeWalk);
+        }
+        self.src.input(0, self.dtype, f)
     }
 }
 

@@ -3,7 +3,7 @@
 
 use super::graph::{FeatureQuant, Graph, InputSpec, Op, Requant, Window};
 use crate::encoding::{DecodeError, Reader, Writer};
-use crate::tensor::{MAX_RANK, Shape};
+use crate::tensor::{DType, MAX_RANK, Shape};
 
 /// Version of the graph encoding; bumped on any change to it.
 pub const GRAPH_VERSION: u16 = 1;
@@ -11,6 +11,9 @@ pub const GRAPH_VERSION: u16 = 1;
 /// version 2 exactly when it has per-feature quantization, so every graph keeps one
 /// encoding (and models without it keep their ids).
 pub const GRAPH_VERSION_FEATURES: u16 = 2;
+/// Version 2 (the per-feature tail, whose count may be 0) followed by the input's dtype
+/// code. Written exactly when the input is not `i8`.
+pub const GRAPH_VERSION_INPUT_DTYPE: u16 = 3;
 
 mod opcode {
     pub(super) const MATMUL: u8 = 1;
@@ -25,17 +28,27 @@ mod opcode {
     pub(super) const ARGMAX: u8 = 10;
     pub(super) const LABEL_LOOKUP: u8 = 11;
     pub(super) const TABLE: u8 = 12;
+    pub(super) const TREE_ENSEMBLE: u8 = 13;
+    pub(super) const REDUCE_SUM: u8 = 14;
+}
+
+/// The version a graph with this input is written as (one encoding per graph).
+fn version_of(input: &InputSpec) -> u16 {
+    if input.dtype != DType::I8 {
+        GRAPH_VERSION_INPUT_DTYPE
+    } else if !input.features.is_empty() {
+        GRAPH_VERSION_FEATURES
+    } else {
+        GRAPH_VERSION
+    }
 }
 
 /// Canonical bytes of a graph.
 pub fn encode_graph(graph: &Graph) -> Vec<u8> {
     let mut w = Writer::new();
     let features = &graph.input.features;
-    w.u16(if features.is_empty() {
-        GRAPH_VERSION
-    } else {
-        GRAPH_VERSION_FEATURES
-    });
+    let version = version_of(&graph.input);
+    w.u16(version);
     write_shape(&mut w, &graph.input.shape);
     w.f32(graph.input.scale);
     w.f32(graph.output_scale);
@@ -43,12 +56,15 @@ pub fn encode_graph(graph: &Graph) -> Vec<u8> {
     for op in &graph.nodes {
         write_op(&mut w, op);
     }
-    if !features.is_empty() {
+    if version >= GRAPH_VERSION_FEATURES {
         w.u32(features.len() as u32);
         for f in features {
             w.f32(f.scale);
             w.f32(f.offset);
         }
+    }
+    if version >= GRAPH_VERSION_INPUT_DTYPE {
+        w.u8(graph.input.dtype.code());
     }
     w.finish()
 }
@@ -174,6 +190,22 @@ fn write_op(w: &mut Writer, op: &Op) {
             w.u32(*input);
             w.u32(*table);
         }
+        Op::TreeEnsemble {
+            input,
+            nodes,
+            leaves,
+            roots,
+        } => {
+            w.u8(opcode::TREE_ENSEMBLE);
+            for id in [input, nodes, leaves, roots] {
+                w.u32(*id);
+            }
+        }
+        Op::ReduceSum { input, axis } => {
+            w.u8(opcode::REDUCE_SUM);
+            w.u32(*input);
+            w.u8(*axis);
+        }
     }
 }
 
@@ -181,11 +213,11 @@ fn write_op(w: &mut Writer, op: &Op) {
 pub fn decode_graph(r: &mut Reader<'_>) -> Result<Graph, DecodeError> {
     let at = r.offset();
     let version = r.field("version", |r| r.u16())?;
-    if version != GRAPH_VERSION && version != GRAPH_VERSION_FEATURES {
+    if !(GRAPH_VERSION..=GRAPH_VERSION_INPUT_DTYPE).contains(&version) {
         return Err(r.error_at(
             at,
             format!(
-                "graph version {version}, this build reads {GRAPH_VERSION} and {GRAPH_VERSION_FEATURES}"
+                "graph version {version}, this build reads {GRAPH_VERSION} to {GRAPH_VERSION_INPUT_DTYPE}"
             ),
         ));
     }
@@ -198,10 +230,10 @@ pub fn decode_graph(r: &mut Reader<'_>) -> Result<Graph, DecodeError> {
         nodes.push(r.field(format!("nodes[{i}]"), read_op)?);
     }
     let mut features = Vec::new();
-    if version == GRAPH_VERSION_FEATURES {
+    if version >= GRAPH_VERSION_FEATURES {
         let at = r.offset();
         let count = r.field("input.features.count", |r| r.count(8))?;
-        if count == 0 {
+        if count == 0 && version == GRAPH_VERSION_FEATURES {
             return Err(r.error_at(
                 at,
                 "a version 2 graph has per-feature quantization (write version 1 without it)",
@@ -216,9 +248,25 @@ pub fn decode_graph(r: &mut Reader<'_>) -> Result<Graph, DecodeError> {
             })?);
         }
     }
+    let mut dtype = DType::I8;
+    if version == GRAPH_VERSION_INPUT_DTYPE {
+        let at = r.offset();
+        let code = r.field("input.dtype", |r| r.u8())?;
+        dtype = match DType::from_code(code) {
+            Some(DType::I8) => {
+                return Err(r.error_at(
+                    at,
+                    "a version 3 graph has a non-i8 input (write version 1 or 2 for i8)",
+                ));
+            }
+            Some(d) => d,
+            None => return Err(r.error_at(at, format!("unknown input dtype code {code}"))),
+        };
+    }
     Ok(Graph {
         input: InputSpec {
             shape,
+            dtype,
             scale,
             features,
         },
@@ -329,6 +377,16 @@ fn read_op(r: &mut Reader<'_>) -> Result<Op, DecodeError> {
         opcode::TABLE => Op::Table {
             input: input(r)?,
             table: r.field("table", |r| r.u32())?,
+        },
+        opcode::TREE_ENSEMBLE => Op::TreeEnsemble {
+            input: input(r)?,
+            nodes: r.field("nodes", |r| r.u32())?,
+            leaves: r.field("leaves", |r| r.u32())?,
+            roots: r.field("roots", |r| r.u32())?,
+        },
+        opcode::REDUCE_SUM => Op::ReduceSum {
+            input: input(r)?,
+            axis: r.field("axis", |r| r.u8())?,
         },
         other => return Err(r.error_at(at, format!("unknown opcode {other}"))),
     })

@@ -149,6 +149,31 @@ pub enum Op {
         /// `i8 [256]`, every entry in `[-127, 127]`; entry 0 (for -128) is never read.
         table: WeightId,
     },
+    /// Evaluates `T` decision trees on the features of `input` (`i8` or `i32`, any shape,
+    /// read flat) into `i32 [targets, T]`: element `(j, t)` is target `j` of the leaf tree
+    /// `t` reaches. A tree walks from `roots[t]`; at node `i` (row `[feature, threshold,
+    /// if_true, if_false]` of `nodes`) it goes to `if_true` when `x[feature] <= threshold`
+    /// and to `if_false` otherwise. A child `c >= 0` is node `c` (always a later row), `c < 0`
+    /// is leaf `-1 - c` (a row of `leaves`). A [`Op::ReduceSum`] over the last axis adds
+    /// the trees up, so a dispute checks one tree or one sum per step.
+    TreeEnsemble {
+        /// The features.
+        input: ValueId,
+        /// `i32 [M, 4]`: feature, threshold, if_true, if_false.
+        nodes: WeightId,
+        /// `i32 [L, targets]`: the leaf values, fixed point at the output scale.
+        leaves: WeightId,
+        /// `i32 [T]`: each tree's first node (or leaf, for a constant tree).
+        roots: WeightId,
+    },
+    /// Sum along `axis` of `i8` or `i32` into `i32`, the axis kept with length 1:
+    /// the exact sum, saturated to `[-(2^31 - 1), 2^31 - 1]`.
+    ReduceSum {
+        /// The input.
+        input: ValueId,
+        /// The axis summed over.
+        axis: u8,
+    },
     /// Maps class indices (an ArgMax output) to labels: `labels[x]`.
     LabelLookup {
         /// An ArgMax output.
@@ -174,6 +199,8 @@ impl Op {
             Op::ArgMax { .. } => "ArgMax",
             Op::LabelLookup { .. } => "LabelLookup",
             Op::Table { .. } => "Table",
+            Op::TreeEnsemble { .. } => "TreeEnsemble",
+            Op::ReduceSum { .. } => "ReduceSum",
         }
     }
 
@@ -191,7 +218,9 @@ impl Op {
             | Op::Reshape { input, .. }
             | Op::ArgMax { input }
             | Op::LabelLookup { input, .. }
-            | Op::Table { input, .. } => vec![*input],
+            | Op::Table { input, .. }
+            | Op::TreeEnsemble { input, .. }
+            | Op::ReduceSum { input, .. } => vec![*input],
         }
     }
 
@@ -203,33 +232,53 @@ impl Op {
             }
             Op::LabelLookup { labels, .. } => vec![*labels],
             Op::Table { table, .. } => vec![*table],
+            Op::TreeEnsemble {
+                nodes,
+                leaves,
+                roots,
+                ..
+            } => vec![*nodes, *leaves, *roots],
             _ => Vec::new(),
         }
     }
 }
 
-/// The model input: an `i8` tensor and how clients quantize float features into it.
+/// The model input: an `i8` (or `i32`) tensor and how clients quantize float features into it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct InputSpec {
     /// Shape of one example (no batch dimension).
     pub shape: Shape,
-    /// `x_int8 = clamp(floor(x / scale + 1/2), -127, 127)`; positive and finite. With
+    /// Element type: `i8` for networks; `i32` for models that compare raw features with
+    /// thresholds (tree ensembles), where int8 steps would move decisions.
+    #[serde(default = "default_input_dtype", skip_serializing_if = "is_i8")]
+    pub dtype: DType,
+    /// `q = clamp(floor(x / scale + 1/2), -m, m)` (`m` = 127 for i8, `2^31 - 1` for i32);
+    /// positive and finite. With
     /// per-feature quantization this is the scale of the standardized input the first op
     /// reads, for display.
     pub scale: f32,
     /// Per-feature quantization, one entry per input element (row-major), or empty when
-    /// every feature uses `scale`: `x_int8 = clamp(floor((x - offset) / scale + 1/2), ..)`.
+    /// every feature uses `scale`: `q = clamp(floor((x - offset) / scale + 1/2), -m, m)`.
     /// Models whose features live on very different ranges (a `StandardScaler` in front)
     /// keep each feature's resolution this way; the integer graph is unchanged.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub features: Vec<FeatureQuant>,
 }
 
+fn default_input_dtype() -> DType {
+    DType::I8
+}
+
+fn is_i8(dtype: &DType) -> bool {
+    *dtype == DType::I8
+}
+
 impl InputSpec {
-    /// One scale for every feature.
+    /// An `i8` input with one scale for every feature.
     pub fn per_tensor(shape: Shape, scale: f32) -> Self {
         Self {
             shape,
+            dtype: DType::I8,
             scale,
             features: Vec::new(),
         }
@@ -244,7 +293,7 @@ impl InputSpec {
     }
 }
 
-/// How one input feature is quantized: `clamp(floor((x - offset) / scale + 1/2), -127, 127)`.
+/// How one input feature is quantized: `clamp(floor((x - offset) / scale + 1/2), -m, m)`.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FeatureQuant {
     /// Positive and finite.

@@ -15,7 +15,9 @@ mod codec;
 mod graph;
 mod validate;
 
-pub use codec::{GRAPH_VERSION, GRAPH_VERSION_FEATURES, decode_graph, encode_graph};
+pub use codec::{
+    GRAPH_VERSION, GRAPH_VERSION_FEATURES, GRAPH_VERSION_INPUT_DTYPE, decode_graph, encode_graph,
+};
 pub use graph::{
     FeatureQuant, Graph, InputSpec, Op, Requant, ValueId, ValueType, WeightId, Window,
 };

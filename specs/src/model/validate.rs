@@ -6,7 +6,9 @@
 //! index is always in range.
 
 use super::graph::{Graph, Op, ValueId, ValueType, WeightId, Window};
-use crate::ops::{MAX_ACCUMULATOR, MAX_PRODUCT, TABLE_LEN};
+use crate::ops::{
+    MAX_ACCUMULATOR, MAX_PRODUCT, MAX_TREE_DEPTH, TABLE_LEN, TREE_NODE_WIDTH, TreeChild,
+};
 use crate::tensor::{DType, Shape, Tensor, element_count};
 use thiserror::Error;
 
@@ -75,7 +77,7 @@ pub fn infer_types(graph: &Graph, weights: &[Tensor]) -> Result<Vec<ValueType>, 
         return Err(GraphError::Empty);
     }
     let mut types = vec![ValueType {
-        dtype: DType::I8,
+        dtype: graph.input.dtype,
         shape: graph.input.shape.clone(),
     }];
     for (index, op) in graph.nodes.iter().enumerate() {
@@ -367,6 +369,112 @@ impl NodeCheck<'_> {
                 }
                 Ok(x)
             }
+            Op::TreeEnsemble {
+                input,
+                nodes,
+                leaves,
+                roots,
+            } => self.tree_ensemble(*input, *nodes, *leaves, *roots),
+            Op::ReduceSum { input, axis } => {
+                let x = self.value(*input, None)?;
+                let mut shape = x.shape.clone();
+                let Some(len) = shape.get_mut(*axis as usize) else {
+                    return Err(self.fail(format!(
+                        "axis {axis} is out of range for shape {:?}",
+                        x.shape
+                    )));
+                };
+                *len = 1;
+                Ok(ValueType {
+                    dtype: DType::I32,
+                    shape,
+                })
+            }
         }
+    }
+
+    /// Every walk of every tree ends at a leaf within [`MAX_TREE_DEPTH`] comparisons of
+    /// features that exist: children point forward, indices are in range.
+    fn tree_ensemble(
+        &self,
+        input: ValueId,
+        nodes: WeightId,
+        leaves: WeightId,
+        roots: WeightId,
+    ) -> Result<ValueType, GraphError> {
+        let x = self.value(input, None)?;
+        let features = element_count(&x.shape).unwrap_or(0);
+        let node_rows = self.weight(nodes, DType::I32)?;
+        let [m, width] = node_rows.shape()[..] else {
+            return Err(self.fail(format!(
+                "nodes shape {:?} must be [M, {TREE_NODE_WIDTH}]",
+                node_rows.shape()
+            )));
+        };
+        if width as usize != TREE_NODE_WIDTH {
+            return Err(self.fail(format!(
+                "nodes shape {:?} must be [M, {TREE_NODE_WIDTH}]",
+                node_rows.shape()
+            )));
+        }
+        let leaf_rows = self.weight(leaves, DType::I32)?;
+        let [leaf_count, targets] = leaf_rows.shape()[..] else {
+            return Err(self.fail(format!(
+                "leaves shape {:?} must be [L, targets]",
+                leaf_rows.shape()
+            )));
+        };
+        let root_list = self.weight(roots, DType::I32)?;
+        let [trees] = root_list.shape()[..] else {
+            return Err(self.fail(format!("roots shape {:?} must be [T]", root_list.shape())));
+        };
+        let rows = node_rows.as_i32().unwrap_or_default();
+        let child_ok = |c: i32, from: Option<usize>| match TreeChild::decode(i64::from(c)) {
+            TreeChild::Leaf(l) => l < leaf_count as usize,
+            TreeChild::Node(n) => n < m as usize && from.is_none_or(|f| n > f),
+        };
+        // Depth of the deepest walk from each row; children are later rows, so one
+        // backward pass computes it.
+        let mut depth = vec![0usize; m as usize];
+        for i in (0..m as usize).rev() {
+            let row = &rows[i * TREE_NODE_WIDTH..(i + 1) * TREE_NODE_WIDTH];
+            let [feature, _, if_true, if_false] = [row[0], row[1], row[2], row[3]];
+            if !(0..features as i64).contains(&i64::from(feature)) {
+                return Err(self.fail(format!(
+                    "node {i} compares feature {feature}; the input has {features}"
+                )));
+            }
+            for child in [if_true, if_false] {
+                if !child_ok(child, Some(i)) {
+                    return Err(self.fail(format!(
+                        "node {i} has child {child}: a child is a later node (< {m}) or a leaf -1 - l (l < {leaf_count})"
+                    )));
+                }
+            }
+            let below = |c: i32| match TreeChild::decode(i64::from(c)) {
+                TreeChild::Node(n) => depth[n],
+                TreeChild::Leaf(_) => 0,
+            };
+            depth[i] = 1 + below(if_true).max(below(if_false));
+            if depth[i] > MAX_TREE_DEPTH {
+                return Err(self.fail(format!(
+                    "node {i} starts a walk of {} comparisons, more than {MAX_TREE_DEPTH}",
+                    depth[i]
+                )));
+            }
+        }
+        if let Some((t, root)) = root_list
+            .as_i32()
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+            .find(|(_, r)| !child_ok(**r, None))
+        {
+            return Err(self.fail(format!("tree {t} has root {root}, which is out of range")));
+        }
+        Ok(ValueType {
+            dtype: DType::I32,
+            shape: vec![targets, trees],
+        })
     }
 }

@@ -11,11 +11,16 @@
 
 mod pool;
 mod requantize;
+mod tree;
 
 pub use pool::{
     avg_pool_element, global_avg_element, max_pool_element, round_div_half_up, window_positions,
 };
 pub use requantize::{add_element, requantize};
+pub use tree::{
+    MAX_TREE_DEPTH, SUM_MAX, TREE_NODE_WIDTH, TreeChild, TreeNode, TreeRows, TreeSource, WalkError,
+    reduce_positions, sum_element, walk_tree,
+};
 
 /// Smallest int8 value an activation may take; -128 is never produced or accepted.
 pub const I8_MIN: i64 = -127;

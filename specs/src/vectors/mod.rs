@@ -8,6 +8,7 @@
 
 mod batch_data;
 mod state;
+mod trees;
 
 pub use batch_data::{
     BatchDataVectorCase, BatchDataVectors, Derived, TipCase, VECTOR_DOMAIN, batch_data_cases,
@@ -17,6 +18,7 @@ pub use state::{
     AccountEntry, DevKey, FEE_HISTORY, FeeChange, Rejection, STATE_CHAIN_ID, STATE_DEPLOYER,
     StateCase, StateModel, StateVectors, StepCheck, fee_at, state_cases,
 };
+pub use trees::{EnsembleShape, features_near_thresholds, random_ensemble};
 
 use crate::hash::{Hash, to_hex};
 use crate::interpreter;
@@ -863,7 +865,125 @@ pub fn model_cases_seeded(seed: u64) -> Vec<ModelCase> {
         every,
     ));
 
+    tree_cases(&mut rng, &mut cases);
     cases
+}
+
+/// Tree ensembles: a classifier on a wide (`i32`) input whose features sit on the
+/// thresholds, a regressor on an int8 input whose sum saturates, and ReduceSum over an
+/// inner axis (strided reads).
+fn tree_cases(rng: &mut SplitMix64, cases: &mut Vec<ModelCase>) {
+    use crate::model::FeatureQuant;
+    use crate::tensor::DType;
+    let features = 6;
+    let [nodes, leaves, roots] = random_ensemble(
+        rng,
+        EnsembleShape {
+            features,
+            trees: 9,
+            targets: 3,
+            max_depth: 4,
+            threshold_bound: 1 << 30,
+            leaf_bound: 1 << 20,
+        },
+    );
+    let input = features_near_thresholds(rng, &nodes, features, i64::from(i32::MAX));
+    let input = Tensor::from_i32(
+        vec![features as u32],
+        input.into_iter().map(|v| v as i32).collect(),
+    )
+    .expect("sized");
+    let labels = Tensor::from_i32(vec![3], vec![10, 20, 30]).expect("sized");
+    let wide = InputSpec {
+        dtype: DType::I32,
+        features: (0..features)
+            .map(|i| FeatureQuant {
+                scale: 1e-6 * (i + 1) as f32,
+                offset: i as f32,
+            })
+            .collect(),
+        ..InputSpec::per_tensor(vec![features as u32], 1e-6)
+    };
+    let classifier = Graph {
+        input: wide,
+        nodes: vec![
+            Op::TreeEnsemble {
+                input: 0,
+                nodes: 0,
+                leaves: 1,
+                roots: 2,
+            },
+            Op::ReduceSum { input: 1, axis: 1 },
+            Op::Reshape {
+                input: 2,
+                shape: vec![3],
+            },
+            Op::ArgMax { input: 3 },
+            Op::LabelLookup {
+                input: 4,
+                labels: 3,
+            },
+        ],
+        output_scale: 0.0,
+    };
+    cases.push(case_with_input(
+        "tree_ensemble_classifier_wide_input",
+        classifier,
+        vec![nodes, leaves, roots, labels],
+        input,
+    ));
+
+    let [nodes, leaves, roots] = random_ensemble(
+        rng,
+        EnsembleShape {
+            features: 10,
+            trees: 5,
+            targets: 1,
+            max_depth: 6,
+            threshold_bound: 127,
+            leaf_bound: 1 << 30,
+        },
+    );
+    let input = features_near_thresholds(rng, &nodes, 10, 127);
+    let input =
+        Tensor::from_i8(vec![10], input.into_iter().map(|v| v as i8).collect()).expect("sized");
+    let regressor = Graph {
+        input: InputSpec::per_tensor(vec![10], 0.05),
+        nodes: vec![
+            Op::TreeEnsemble {
+                input: 0,
+                nodes: 0,
+                leaves: 1,
+                roots: 2,
+            },
+            Op::ReduceSum { input: 1, axis: 1 },
+        ],
+        output_scale: 1e-6,
+    };
+    cases.push(case_with_input(
+        "tree_ensemble_regressor_saturating_sum",
+        regressor,
+        vec![nodes, leaves, roots],
+        input,
+    ));
+
+    let n = 3 * 4 * 5;
+    let input = Tensor::from_i8(vec![3, 4, 5], rng.i8s(n)).expect("sized");
+    let sums = Graph {
+        input: InputSpec::per_tensor(vec![3, 4, 5], 0.05),
+        nodes: vec![
+            Op::ReduceSum { input: 0, axis: 1 },
+            Op::ReduceSum { input: 1, axis: 0 },
+            Op::ReduceSum { input: 0, axis: 2 },
+        ],
+        output_scale: 0.05,
+    };
+    cases.push(case_with_input(
+        "reduce_sum_over_each_axis",
+        sums,
+        vec![],
+        input,
+    ));
 }
 
 /// A model case whose input is chosen (ties, every int8 value) rather than drawn; its

@@ -5,17 +5,19 @@ mod elementwise;
 mod gather;
 mod index;
 mod pool;
+mod tree;
 mod values;
 
 use super::reference::check_all;
 use super::{ExecError, ExecResult, Executor};
 use burn::tensor::{Device, Tensor as BurnTensor};
-use contract::{Conv2d, MatMul, float_tensor};
+use contract::{Conv2d, MatMul, float_tensor, int_tensor};
 use elementwise::{Add, Requantize, relu};
 use index::{ArgMax, LabelLookup, Table};
 use pool::{AvgPool, GlobalAvgPool, MaxPool};
 use rayon::prelude::*;
 use std::sync::Arc;
+use tree::{ReduceSum, TreeEnsemble};
 use values::{Form, Values};
 use verdict_specs::model::{Op, ValueId, ValueType, Window};
 use verdict_specs::{DType, Model, Tensor, TensorData};
@@ -40,6 +42,9 @@ enum Step {
     ArgMax(ArgMax),
     LabelLookup(LabelLookup),
     Table(Table),
+    /// Boxed: its prepared tables make it by far the largest step.
+    TreeEnsemble(Box<TreeEnsemble>),
+    ReduceSum(ReduceSum),
 }
 
 impl Step {
@@ -57,6 +62,8 @@ impl Step {
             Step::ArgMax(op) => op.run(values, batch),
             Step::LabelLookup(op) => op.run(values, batch),
             Step::Table(op) => op.run(values, batch),
+            Step::TreeEnsemble(op) => op.run(values, batch),
+            Step::ReduceSum(op) => op.run(values, batch),
         }
     }
 }
@@ -195,6 +202,21 @@ impl BurnExecutor {
                 Op::Table { input, table } => {
                     Step::Table(Table::new(*input, &weights[*table as usize], &device))
                 }
+                Op::TreeEnsemble {
+                    input,
+                    nodes,
+                    leaves,
+                    roots,
+                } => Step::TreeEnsemble(Box::new(TreeEnsemble::new(
+                    *input,
+                    &weights[*nodes as usize],
+                    &weights[*leaves as usize],
+                    &weights[*roots as usize],
+                    &device,
+                ))),
+                Op::ReduceSum { input, axis } => {
+                    Step::ReduceSum(ReduceSum::new(*input, &ty(*input).shape, *axis as usize))
+                }
             };
             steps.push(step);
         }
@@ -285,17 +307,26 @@ impl BurnExecutor {
         }
         let batch = inputs.len();
         let numel = inputs[0].len();
-        let mut data = Vec::with_capacity(batch * numel);
-        for input in inputs {
-            let values = input.as_i8().expect("check_input accepted only i8 inputs");
-            data.extend(values.iter().map(|&v| f32::from(v)));
-        }
         let mut values = Values::new(reads);
-        values.push(Form::Float(float_tensor(
-            data,
-            [batch, numel],
-            &self.device,
-        )));
+        // check_input fixed every input's dtype as the model's.
+        values.push(match self.model.graph().input.dtype {
+            DType::I8 => {
+                let mut data = Vec::with_capacity(batch * numel);
+                for input in inputs {
+                    let values = input.as_i8().expect("an i8 input");
+                    data.extend(values.iter().map(|&v| f32::from(v)));
+                }
+                Form::Float(float_tensor(data, [batch, numel], &self.device))
+            }
+            DType::I32 => {
+                let mut data = Vec::with_capacity(batch * numel);
+                for input in inputs {
+                    let values = input.as_i32().expect("an i32 input");
+                    data.extend(values.iter().map(|&v| i64::from(v)));
+                }
+                Form::Int(int_tensor(data, [batch, numel], &self.device))
+            }
+        });
         for step in &self.steps {
             let start = timings.is_some().then(std::time::Instant::now);
             let out = step.run(&mut values, batch);
@@ -369,7 +400,9 @@ fn value_bounds(model: &Model) -> Vec<i64> {
             b.iter().map(|&v| i64::from(v).abs()).max().unwrap_or(0)
         })
     };
-    let mut bounds = vec![I8_MAX];
+    let mut bounds = vec![verdict_specs::quantize::input_max(
+        model.graph().input.dtype,
+    )];
     for op in &model.graph().nodes {
         let bound = match op {
             Op::MatMul { weight, bias, .. } | Op::Conv2d { weight, bias, .. } => {
@@ -385,6 +418,11 @@ fn value_bounds(model: &Model) -> Vec<i64> {
                     .unwrap_or(&1),
             ),
             Op::LabelLookup { labels, .. } => max_abs(Some(*labels)),
+            Op::TreeEnsemble { leaves, .. } => max_abs(Some(*leaves)),
+            Op::ReduceSum { input, axis } => {
+                let len = model.value_types()[*input as usize].shape[*axis as usize];
+                (i64::from(len) * bounds[*input as usize]).min(verdict_specs::ops::SUM_MAX)
+            }
             Op::Requantize { .. }
             | Op::Table { .. }
             | Op::Add { .. }

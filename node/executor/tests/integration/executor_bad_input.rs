@@ -76,7 +76,10 @@ fn i32_input_is_rejected_with_its_index() {
                 err,
                 ExecError::BadInput {
                     index: 0,
-                    source: InputError::DType(DType::I32)
+                    source: InputError::DType {
+                        expected: DType::I8,
+                        actual: DType::I32
+                    }
                 }
             ),
             "{}: unexpected {err:?}",
@@ -98,7 +101,8 @@ fn minus_128_is_rejected_with_its_index() {
                     index: 1,
                     source: InputError::Range {
                         index: 4,
-                        value: -128
+                        value: -128,
+                        dtype: DType::I8
                     }
                 }
             ),

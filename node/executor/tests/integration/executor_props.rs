@@ -13,7 +13,7 @@ use verdict_executor::{BurnExecutor, Executor, ReferenceExecutor};
 use verdict_specs::model::{Graph, InputSpec, Metadata, Op, Requant, ValueType, Window};
 use verdict_specs::ops::MAX_PRODUCT;
 use verdict_specs::tensor::element_count;
-use verdict_specs::vectors::SplitMix64;
+use verdict_specs::vectors::{EnsembleShape, SplitMix64, random_ensemble};
 use verdict_specs::{DType, Model, Tensor};
 
 #[derive(Clone, Copy)]
@@ -29,6 +29,8 @@ enum Kind {
     ArgMax,
     Relu,
     Table,
+    TreeEnsemble,
+    ReduceSum,
 }
 
 /// Builds one random valid graph.
@@ -58,12 +60,15 @@ impl GraphGen {
                 rng.range(1, 9) as u32,
             ],
         };
+        // A quarter of the graphs take a wide (i32) input, as tree models do.
+        let dtype = if rng.range(0, 3) == 0 {
+            DType::I32
+        } else {
+            DType::I8
+        };
         Self {
             rng,
-            types: vec![ValueType {
-                dtype: DType::I8,
-                shape,
-            }],
+            types: vec![ValueType { dtype, shape }],
             nodes: Vec::new(),
             weights: Vec::new(),
         }
@@ -300,6 +305,40 @@ impl GraphGen {
             },
             Kind::ArgMax => Op::ArgMax { input },
             Kind::Relu => Op::Relu { input },
+            Kind::TreeEnsemble => {
+                // Thresholds on the scale of the values compared, so walks go both ways
+                // and ties happen; leaves sometimes large enough for the sum to saturate.
+                let threshold_bound = match (ty.dtype, self.rng.range(0, 2)) {
+                    (DType::I8, _) => 127,
+                    (DType::I32, 0) => 3,
+                    (DType::I32, 1) => 1 << 16,
+                    (DType::I32, _) => i64::from(i32::MAX),
+                };
+                let leaf_bound = if self.chance(3) {
+                    i64::from(i32::MAX)
+                } else {
+                    1000
+                };
+                let shape = EnsembleShape {
+                    features: numel as usize,
+                    trees: self.rng.range(1, 12) as usize,
+                    targets: self.rng.range(1, 4) as usize,
+                    max_depth: self.rng.range(0, 7) as usize,
+                    threshold_bound,
+                    leaf_bound,
+                };
+                let [nodes, leaves, roots] = random_ensemble(&mut self.rng, shape);
+                Op::TreeEnsemble {
+                    input,
+                    nodes: self.weight(nodes),
+                    leaves: self.weight(leaves),
+                    roots: self.weight(roots),
+                }
+            }
+            Kind::ReduceSum => Op::ReduceSum {
+                input,
+                axis: self.rng.range(0, ty.shape.len() as i64 - 1) as u8,
+            },
             Kind::Table => {
                 // Any entries in [-127, 127]: extremes and ties as often as not.
                 let mut data: Vec<i8> = (0..256)
@@ -333,6 +372,8 @@ impl GraphGen {
             (Kind::ArgMax, 1, true),
             (Kind::Relu, 1, true),
             (Kind::Table, 3, dtype == DType::I8),
+            (Kind::TreeEnsemble, 2, true),
+            (Kind::ReduceSum, 2, true),
         ];
         let total: i64 = candidates.iter().filter(|c| c.2).map(|c| c.1).sum();
         let mut roll = self.rng.range(1, total);
@@ -361,7 +402,10 @@ impl GraphGen {
     fn model(&self) -> Result<Model, verdict_specs::model::GraphError> {
         Model::new(
             Graph {
-                input: InputSpec::per_tensor(self.types[0].shape.clone(), 0.1),
+                input: InputSpec {
+                    dtype: self.types[0].dtype,
+                    ..InputSpec::per_tensor(self.types[0].shape.clone(), 0.1)
+                },
                 nodes: self.nodes.clone(),
                 output_scale: 0.0,
             },
@@ -414,7 +458,23 @@ fn inputs(model: &Model, rng: &mut SplitMix64, batch: usize) -> Vec<Tensor> {
                     .collect(),
                 _ => rng.i8s(n),
             };
-            Tensor::from_i8(shape.clone(), data).expect("sized")
+            match model.graph().input.dtype {
+                DType::I8 => Tensor::from_i8(shape.clone(), data),
+                // Wide inputs: the int8 patterns (ties with small thresholds), scaled up
+                // to the i32 extremes, or anything.
+                DType::I32 => {
+                    let scale = [1, 1 << 8, 16_909_320][rng.range(0, 2) as usize];
+                    let wide = data
+                        .iter()
+                        .map(|&v| match rng.range(0, 9) {
+                            0 => rng.range(-i64::from(i32::MAX), i64::from(i32::MAX)) as i32,
+                            _ => i32::from(v).saturating_mul(scale).max(-i32::MAX),
+                        })
+                        .collect();
+                    Tensor::from_i32(shape.clone(), wide)
+                }
+            }
+            .expect("sized")
         })
         .collect()
 }

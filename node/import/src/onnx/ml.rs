@@ -214,17 +214,32 @@ impl Parser {
                 a.label
             ));
         }
-        if let Some(scores) = scores_name {
-            self.value_names[dense] = scores.clone();
-            self.names.insert(scores.clone(), Val::Value(dense));
-            self.softmax.insert(dense);
+        self.class_head(ctx, dense, scores_name.cloned(), labels)
+    }
+
+    /// The outputs of a classifier op whose raw class scores are value `scores`: the
+    /// scores output (named `scores_name`, its argmax the class, so a Normalizer or
+    /// Softmax after it may be dropped) and, if read, the label output: ArgMax, then a
+    /// label lookup unless the labels are `0..n`.
+    pub(super) fn class_head(
+        &mut self,
+        ctx: &NodeCtx<'_>,
+        scores: usize,
+        scores_name: Option<String>,
+        labels: ClassLabels,
+    ) -> ImportResult<()> {
+        let a = &ctx.attrs;
+        if let Some(name) = scores_name {
+            self.value_names[scores] = name.clone();
+            self.names.insert(name, Val::Value(scores));
+            self.softmax.insert(scores);
         }
         if self.readers.get(ctx.out).copied().unwrap_or(0) > 0 {
             let label_name = ctx.out.to_string();
             self.push_named(
                 &label_name,
                 a.label,
-                FloatOp::ArgMax { input: dense },
+                FloatOp::ArgMax { input: scores },
                 vec![1],
             );
             let argmax = self.graph.nodes.len();
@@ -327,13 +342,13 @@ impl Parser {
     }
 }
 
-enum ClassLabels {
+pub(super) enum ClassLabels {
     Ints(Vec<i64>),
     Strings(Vec<String>),
 }
 
 impl ClassLabels {
-    fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         match self {
             ClassLabels::Ints(v) => v.len(),
             ClassLabels::Strings(v) => v.len(),
@@ -341,9 +356,12 @@ impl ClassLabels {
     }
 }
 
-fn class_labels(a: &Attrs<'_>) -> ImportResult<ClassLabels> {
-    if let Some(ints) = a.ints("classlabels_ints")?.filter(|v| !v.is_empty()) {
-        return Ok(ClassLabels::Ints(ints));
+pub(super) fn class_labels(a: &Attrs<'_>) -> ImportResult<ClassLabels> {
+    // LinearClassifier names them classlabels_ints, the tree ensembles classlabels_int64s.
+    for key in ["classlabels_ints", "classlabels_int64s"] {
+        if let Some(ints) = a.ints(key)?.filter(|v| !v.is_empty()) {
+            return Ok(ClassLabels::Ints(ints));
+        }
     }
     if let Some(attr) = a.get("classlabels_strings", AttributeType::STRINGS)? {
         return Ok(ClassLabels::Strings(
@@ -353,7 +371,7 @@ fn class_labels(a: &Attrs<'_>) -> ImportResult<ClassLabels> {
                 .collect(),
         ));
     }
-    Err(a.fail("attribute classlabels_ints or classlabels_strings is missing"))
+    Err(a.fail("attribute classlabels_ints (or _int64s) or classlabels_strings is missing"))
 }
 
 /// Replaces skl2onnx's binary MLP head — `p = Sigmoid(z)`, `n = Sub(1, p)`,

@@ -471,11 +471,11 @@ fn unsupported_ops_are_named_with_their_node() {
     );
     assert!(err.contains("MatMul"), "lists the supported ops: {err}");
     // An ai.onnx.ml op outside the set names its domain.
-    let mut tree = node("TreeEnsembleRegressor", &["x"], "y", vec![]);
-    tree.domain = "ai.onnx.ml".into();
-    let err = error_of(&model(&[-1, 4], vec![tree], vec![]), 4);
+    let mut svm = node("SVMClassifier", &["x"], "y", vec![]);
+    svm.domain = "ai.onnx.ml".into();
+    let err = error_of(&model(&[-1, 4], vec![svm], vec![]), 4);
     assert!(
-        err.contains("'ai.onnx.ml:TreeEnsembleRegressor' is not supported"),
+        err.contains("'ai.onnx.ml:SVMClassifier' is not supported"),
         "{err}"
     );
 }
@@ -748,4 +748,73 @@ proptest! {
         // Either outcome is fine; a panic fails the test.
         let _ = import_onnx(&bytes, &dataset(4, features, seed), Some(&dataset(4, features, 1)), &ImportOptions::default(), &mut |_| {});
     }
+}
+
+fn attr_strings(name: &str, v: &[&str]) -> AttributeProto {
+    AttributeProto {
+        name: name.into(),
+        type_: AttributeType::STRINGS.into(),
+        strings: v.iter().map(|s| s.as_bytes().to_vec()).collect(),
+        ..Default::default()
+    }
+}
+
+/// A one-split regressor tree `x[feature] <= 0.5 ? 1 : 2` with extra attributes.
+fn stump(feature: i64, extra: Vec<AttributeProto>) -> NodeProto {
+    let mut attrs = vec![
+        attr_ints("nodes_treeids", &[0, 0, 0]),
+        attr_ints("nodes_nodeids", &[0, 1, 2]),
+        attr_ints("nodes_featureids", &[feature, 0, 0]),
+        attr_strings("nodes_modes", &["BRANCH_LEQ", "LEAF", "LEAF"]),
+        attr_floats("nodes_values", &[0.5, 0.0, 0.0]),
+        attr_ints("nodes_truenodeids", &[1, 0, 0]),
+        attr_ints("nodes_falsenodeids", &[2, 0, 0]),
+        attr_ints("target_treeids", &[0, 0]),
+        attr_ints("target_nodeids", &[1, 2]),
+        attr_ints("target_ids", &[0, 0]),
+        attr_floats("target_weights", &[1.0, 2.0]),
+    ];
+    attrs.extend(extra);
+    let mut n = node("TreeEnsembleRegressor", &["x"], "y", attrs);
+    n.domain = "ai.onnx.ml".into();
+    n
+}
+
+#[test]
+fn tree_ensembles_import_and_refused_attributes_are_named() {
+    // The plain stump imports as a regressor with an i32 input.
+    let bytes = model(&[-1, 4], vec![stump(2, vec![])], vec![]);
+    let calibration = dataset(32, 4, 5);
+    let report = verdict_import::import_onnx(
+        &bytes,
+        &calibration,
+        Some(&calibration),
+        &verdict_import::ImportOptions::default(),
+        &mut |_| {},
+    )
+    .expect("a stump imports");
+    assert_eq!(report.task, verdict_specs::Task::Regression);
+    assert_eq!(report.model.graph().input.dtype, verdict_specs::DType::I32);
+    assert!(report.max_abs_error.expect("scored") < 1e-6);
+    // MIN aggregation has no integer op.
+    let err = error_of(
+        &model(
+            &[-1, 4],
+            vec![stump(2, vec![attr_string("aggregate_function", "MIN")])],
+            vec![],
+        ),
+        4,
+    );
+    assert!(
+        err.contains("TreeEnsembleRegressor_y") && err.contains("aggregate_function = MIN"),
+        "{err}"
+    );
+    // A feature the input does not have.
+    let err = error_of(&model(&[-1, 4], vec![stump(9, vec![])], vec![]), 4);
+    assert!(err.contains("compares feature 9"), "{err}");
+    // A mode nobody defines.
+    let mut bad_mode = stump(1, vec![]);
+    bad_mode.attribute[3] = attr_strings("nodes_modes", &["BRANCH_ALMOST", "LEAF", "LEAF"]);
+    let err = error_of(&model(&[-1, 4], vec![bad_mode], vec![]), 4);
+    assert!(err.contains("unknown mode BRANCH_ALMOST"), "{err}");
 }

@@ -192,3 +192,52 @@ fn the_committed_demo_regressor_is_what_the_importer_writes() {
         "models/sklearn/diabetes-ridge.vdm is stale: run scripts/import-demo-models.sh"
     );
 }
+
+/// A tree model: an `i32` input with one scale per feature, trees walked exactly, and
+/// decisions moved by quantization only for features within a step of a threshold.
+fn check_tree_model(report: &ImportReport, trees_at_least: usize) {
+    let input = &report.model.graph().input;
+    assert_eq!(input.dtype, verdict_specs::DType::I32);
+    assert_eq!(input.features.len(), input.shape[0] as usize);
+    let walks = report.tree_walks.expect("a tree model counts its walks");
+    assert!(walks.walks >= trees_at_least * report.test_rows);
+    // The input resolution is about 2^-24 of each feature's range: quantization may move a
+    // walk only for a feature within that of a threshold, which these rows never are but
+    // for exact ties (handled exactly, see specs/ops.md).
+    assert!(
+        walks.moved * 1000 <= walks.walks,
+        "{} of {} walks moved",
+        walks.moved,
+        walks.walks
+    );
+}
+
+#[test]
+fn tree_classifiers_from_every_exporter_agree_with_float() {
+    for (model, set, trees) in [
+        ("breast-cancer-gbt", "breast-cancer", 100),
+        ("breast-cancer-forest", "breast-cancer", 50),
+        ("breast-cancer-xgboost", "breast-cancer", 60),
+        ("wine-decision-tree", "wine", 1),
+        ("wine-extra-trees", "wine", 40),
+    ] {
+        // The bar: the tree classifier's predictions agree with float on >= 99 %.
+        check_classifier(model, set, 0.99);
+        check_tree_model(&import(model, set), trees);
+    }
+}
+
+#[test]
+fn tree_regressors_keep_r2() {
+    for (model, trees) in [
+        ("diabetes-forest", 40),
+        ("diabetes-gbt", 100),
+        ("diabetes-lightgbm", 60),
+    ] {
+        let report = check_regressor(model, "diabetes");
+        check_tree_model(&report, trees);
+        // Leaves are fixed point at about 2^-31 of the largest sum: the int8 model's
+        // prediction is the float one up to rounding.
+        assert!(report.max_abs_error.expect("scored") < 1e-3, "{model}");
+    }
+}

@@ -392,6 +392,8 @@ async fn every_op_kind_decides_a_game_and_every_liar_loses() {
         "ArgMax",
         "LabelLookup",
         "Table",
+        "TreeEnsemble",
+        "ReduceSum",
     ] {
         assert!(decided_by.contains_key(op), "no game was decided at a {op}");
     }

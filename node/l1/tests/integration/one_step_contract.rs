@@ -131,9 +131,13 @@ fn thousands_of_random_cases_agree_with_the_rust_reference() {
     );
 }
 
-/// One MatMul `x [k] · w [2, k]ᵀ + b`, one 3×3 Conv2d over `c` channels, or one Table
-/// over `[size]`.
+/// One MatMul `x [k] · w [2, k]ᵀ + b`, one 3×3 Conv2d over `c` channels, one Table over
+/// `[size]`, a tree ensemble of `size` trees of depth 6 (`tree`: one walk) or its
+/// ReduceSum (`sum`: one row of `size + 1` values).
 fn single_op(op: &str, size: u32, rng: &mut SplitMix64) -> (Model, Tensor) {
+    if op == "tree" || op == "sum" {
+        return tree_op(op, size, rng);
+    }
     let (graph, weights, shape) = match op {
         "table" => (
             vec![Op::Table { input: 0, table: 0 }],
@@ -182,6 +186,53 @@ fn single_op(op: &str, size: u32, rng: &mut SplitMix64) -> (Model, Tensor) {
     (model, input)
 }
 
+/// Trees of the full depth over 30 wide features (a tabular model's shape).
+fn tree_op(op: &str, trees: u32, rng: &mut SplitMix64) -> (Model, Tensor) {
+    use verdict_specs::DType;
+    use verdict_specs::vectors::{EnsembleShape, features_near_thresholds, random_ensemble};
+    let features = 30;
+    let [nodes, leaves, roots] = random_ensemble(
+        rng,
+        EnsembleShape {
+            features,
+            trees: trees as usize,
+            targets: 1,
+            max_depth: 6,
+            threshold_bound: 1 << 30,
+            leaf_bound: 1 << 20,
+        },
+    );
+    let mut graph = vec![Op::TreeEnsemble {
+        input: 0,
+        nodes: 0,
+        leaves: 1,
+        roots: 2,
+    }];
+    if op == "sum" {
+        graph.push(Op::ReduceSum { input: 1, axis: 1 });
+    }
+    let x = features_near_thresholds(rng, &nodes, features, i64::from(i32::MAX));
+    let model = Model::new(
+        Graph {
+            input: InputSpec {
+                dtype: DType::I32,
+                ..InputSpec::per_tensor(vec![features as u32], 1.0)
+            },
+            nodes: graph,
+            output_scale: 1.0,
+        },
+        vec![nodes, leaves, roots],
+        Metadata::default(),
+    )
+    .expect("valid");
+    let input = Tensor::from_i32(
+        vec![features as u32],
+        x.into_iter().map(|v| v as i32).collect(),
+    )
+    .expect("input");
+    (model, input)
+}
+
 #[test]
 fn gas_of_one_step_by_op_and_size() {
     let (mut evm, at) = verifier();
@@ -195,9 +246,15 @@ fn gas_of_one_step_by_op_and_size() {
         ("conv3x3", 16),
         ("conv3x3", 64),
         ("table", 128),
+        ("tree", 100),
+        ("tree", 500),
+        ("sum", 100),
+        ("sum", 1000),
     ] {
         let (model, input) = single_op(op, size, &mut rng);
         let values = interpreter::trace(&model, &input).expect("runs");
+        // The node in dispute: the last (the sum reads the trees' output).
+        let step = model.graph().nodes.len() - 1;
         let trace = Trace::new(&values);
         let id = model.id();
         // The second output of the MatMul; an interior output of the conv (row 4,
@@ -205,20 +262,30 @@ fn gas_of_one_step_by_op_and_size() {
         let element = match op {
             "matmul" => 1,
             "table" => 77,
+            // The deepest-numbered tree: its walk is as deep as any.
+            "tree" => size as usize - 2,
+            "sum" => 0,
             _ => 4 * 8 + 4,
         };
         let ctx = StepContext {
             graph_hash: id.graph_hash,
             weights_root: id.weights_root,
-            op_count: 1,
-            step: 0,
-            pre_state: trace.state(0).expect("state"),
+            op_count: model.graph().nodes.len() as u64,
+            step: step as u64,
+            pre_state: trace.state(step).expect("state"),
             state_depth: trace.depth() as u64,
-            output_commitment: values[1].commitment(),
+            output_commitment: values[step + 1].commitment(),
             element: element as u64,
         };
-        let proof = one_step::prove(&model, &values[..1], &trace, 0, element, &values[1])
-            .expect("provable");
+        let proof = one_step::prove(
+            &model,
+            &values[..=step],
+            &trace,
+            step,
+            element,
+            &values[step + 1],
+        )
+        .expect("provable");
         let calldata = abi::verify_calldata(&ctx, &proof);
         let bytes = calldata.len();
         let (outcome, gas) = on_chain(&mut evm, at, calldata);

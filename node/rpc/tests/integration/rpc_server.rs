@@ -149,6 +149,7 @@ fn model() -> ModelJson {
         weights_root: hash(0x77),
         op_count: U64::from(9),
         input_shape: vec![1, 64],
+        input_dtype: "i8".into(),
         output_shape: vec![1, 10],
         output_dtype: "i32".into(),
         task: "classification".into(),

@@ -36,8 +36,9 @@ pub(crate) struct EvalArgs {
     /// Examples per executor call.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=65536))]
     batch: u32,
-    /// Threads each batch is split over (parts of at least 8 examples; default: all
-    /// cores). Outputs are identical for every thread count.
+    /// Threads each batch may be split over (default: all cores). A part holds at least
+    /// 8 examples and enough work to pay for a thread, so a small model keeps a small
+    /// batch on one thread. Outputs are identical for every thread count.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
     threads: Option<u32>,
     /// Run the whole dataset this many times, for a steadier throughput figure; every

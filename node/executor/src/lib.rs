@@ -31,8 +31,9 @@
 //! pool cost more than it saved (about 10 µs a hand-off, against 1 to 4 µs for a whole
 //! digits layer). Parallelism comes from splitting a batch instead:
 //! [`BurnExecutor::with_threads`] gives an executor its own pool, and each batch is cut
-//! into contiguous parts of at least [`MIN_EXAMPLES_PER_THREAD`] examples that run on
-//! separate threads. Examples never interact, so results cannot depend on the thread
+//! into contiguous parts of at least [`MIN_EXAMPLES_PER_THREAD`] examples and
+//! [`MIN_WORK_PER_PART`] estimated work ([`work_per_example`]) that run on separate
+//! threads. Examples never interact, so results cannot depend on the thread
 //! count; the property tests check 1 and 2 threads against the reference.
 
 mod error;
@@ -40,7 +41,7 @@ mod fast;
 mod reference;
 
 pub use error::{ExecError, ExecResult};
-pub use fast::{BurnExecutor, MIN_EXAMPLES_PER_THREAD};
+pub use fast::{BurnExecutor, MIN_EXAMPLES_PER_THREAD, MIN_WORK_PER_PART, work_per_example};
 pub use reference::ReferenceExecutor;
 
 use verdict_specs::Tensor;

@@ -26,6 +26,18 @@ use verdict_specs::{DType, Model, Tensor, TensorData};
 /// costs more than running it here.
 pub const MIN_EXAMPLES_PER_THREAD: usize = 8;
 
+/// Least work (in [`work_per_example`] units) a part must hold to be worth a thread:
+/// below it, waking a second thread and running every op twice at half the rows costs
+/// more than it saves. Measured on 2 cores: the digits MLP (about 6.7k units an example)
+/// ran 1.3x to 1.5x slower on two threads at every batch up to 540, the digits CNN
+/// (about 0.8M units) 1.6x to 2x faster from batch 64 on.
+pub const MIN_WORK_PER_PART: usize = 1 << 21;
+
+/// What one gathered element costs against one multiply-accumulate of a contraction:
+/// convolution and pooling windows, tree walks and lookups move data element by element
+/// (burn's gather), contractions run as SIMD matrix products.
+const GATHER_COST: usize = 32;
+
 /// One prepared node.
 #[derive(Clone, Debug)]
 enum Step {
@@ -81,6 +93,8 @@ pub struct BurnExecutor {
     steps: Vec<Step>,
     /// How often each value is read by the steps (the output once more, by the caller).
     reads: Vec<usize>,
+    /// Fewest examples a part of a split batch holds (work and count bounds).
+    min_part: usize,
     pool: Option<Arc<rayon::ThreadPool>>,
 }
 
@@ -227,11 +241,15 @@ impl BurnExecutor {
             }
         }
         *reads.last_mut().expect("a model has at least one value") += 1;
+        let min_part = MIN_WORK_PER_PART
+            .div_ceil(work_per_example(model).max(1))
+            .max(MIN_EXAMPLES_PER_THREAD);
         Ok(Self {
             model: Arc::new(model.clone()),
             device,
             steps,
             reads,
+            min_part,
             pool: None,
         })
     }
@@ -243,9 +261,11 @@ impl BurnExecutor {
         Self::new(model, device)
     }
 
-    /// This executor splitting each batch over `threads` threads of its own (in
-    /// contiguous parts of at least [`MIN_EXAMPLES_PER_THREAD`] examples). Examples are
-    /// independent, so the results do not depend on it. `threads <= 1`: the calling
+    /// This executor splitting each batch over `threads` threads of its own, in
+    /// contiguous parts of at least [`MIN_EXAMPLES_PER_THREAD`] examples and
+    /// [`MIN_WORK_PER_PART`] work each (so a small model runs a small batch on one thread
+    /// however many it may use). Examples are independent, so the results do not
+    /// depend on it. `threads <= 1`: the calling
     /// thread runs every batch (the default).
     pub fn with_threads(mut self, threads: usize) -> ExecResult<Self> {
         if threads <= 1 {
@@ -259,6 +279,14 @@ impl BurnExecutor {
             .map_err(|e| ExecError::Threads(e.to_string()))?;
         self.pool = Some(Arc::new(pool));
         Ok(self)
+    }
+
+    /// How many threads a batch of `batch` examples is split over: at most the pool's
+    /// size, and parts of at least [`MIN_EXAMPLES_PER_THREAD`] examples and
+    /// [`MIN_WORK_PER_PART`] work.
+    pub fn parts(&self, batch: usize) -> usize {
+        let threads = self.pool.as_ref().map_or(1, |p| p.current_num_threads());
+        threads.min(batch / self.min_part).max(1)
     }
 
     /// The model it runs.
@@ -363,9 +391,7 @@ impl Executor for BurnExecutor {
         let Some(pool) = &self.pool else {
             return self.run_serial(inputs);
         };
-        let parts = pool
-            .current_num_threads()
-            .min(inputs.len() / MIN_EXAMPLES_PER_THREAD);
+        let parts = self.parts(inputs.len());
         if parts <= 1 {
             return self.run_serial(inputs);
         }
@@ -388,6 +414,50 @@ impl Executor for BurnExecutor {
     fn name(&self) -> &'static str {
         "burn"
     }
+}
+
+/// A cost estimate of one example: contractions by their multiply-accumulates, windows,
+/// walks and lookups by their gathered elements (× `GATHER_COST`), every other op by its
+/// output elements.
+pub fn work_per_example(model: &Model) -> usize {
+    let types = model.value_types();
+    let elements = |id: usize| {
+        types[id]
+            .shape
+            .iter()
+            .map(|&d| d as usize)
+            .product::<usize>()
+    };
+    let weights = model.weights();
+    model
+        .graph()
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(node, op)| {
+            let out = elements(node + 1);
+            match op {
+                Op::MatMul { weight, .. } => out * weights[*weight as usize].shape()[1] as usize,
+                Op::Conv2d { weight, .. } => {
+                    let w = &weights[*weight as usize];
+                    out * (w.len() / w.shape()[0] as usize) * GATHER_COST
+                }
+                Op::MaxPool2d { window, .. } | Op::AvgPool2d { window, .. } => {
+                    out * (window.kernel[0] * window.kernel[1]) as usize * GATHER_COST
+                }
+                Op::GlobalAvgPool { input } => elements(*input as usize),
+                Op::TreeEnsemble { .. } => out * ops_per_walk() * GATHER_COST,
+                Op::Table { .. } | Op::LabelLookup { .. } => out * GATHER_COST,
+                _ => out,
+            }
+        })
+        .sum()
+}
+
+/// Gathers per tree level (feature, threshold, children, the feature value) times a
+/// typical depth: a rough cost of one walk.
+fn ops_per_walk() -> usize {
+    6 * 6
 }
 
 /// The largest magnitude each value can hold, from the op that computes it (validation

@@ -326,3 +326,41 @@ fn max_pool_with_vertical_padding_over_a_single_row() {
     ];
     assert_exact(&m, &inputs);
 }
+
+/// The default thread split follows the work: a small MLP keeps a batch of 64 (and 512)
+/// on one thread, where a second one only costs (measured 1.3x to 1.5x slower on two
+/// cores), while a convolution splits it.
+#[test]
+fn small_models_keep_small_batches_on_one_thread() {
+    let mut rng = SplitMix64::new(3);
+    let mlp = model(
+        vec![64],
+        vec![Op::MatMul {
+            input: 0,
+            weight: 0,
+            bias: None,
+        }],
+        vec![Tensor::from_i8(vec![64, 64], rng.i8s(64 * 64)).expect("w")],
+    );
+    let conv = model(
+        vec![8, 8, 8],
+        vec![Op::Conv2d {
+            input: 0,
+            weight: 0,
+            bias: None,
+            stride: [1, 1],
+            padding: [1, 1, 1, 1],
+        }],
+        vec![Tensor::from_i8(vec![16, 8, 3, 3], rng.i8s(16 * 8 * 9)).expect("w")],
+    );
+    let two = |m: &Model| {
+        BurnExecutor::ndarray(m)
+            .and_then(|e| e.with_threads(2))
+            .expect("executor")
+    };
+    assert_eq!(two(&mlp).parts(64), 1);
+    assert_eq!(two(&mlp).parts(512), 1);
+    assert_eq!(two(&mlp).parts(1 << 14), 2);
+    assert_eq!(two(&conv).parts(64), 2);
+    assert_eq!(two(&conv).parts(8), 1, "at least 8 examples a part");
+}

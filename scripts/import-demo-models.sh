@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Re-imports the committed ONNX demo models into the Verdict model files the devnet
-# serves: models/digits/digits-{mlp,cnn}.vdm and models/sklearn/diabetes-ridge.vdm.
+# serves: models/digits/digits-{mlp,cnn}.vdm and models/sklearn/{diabetes-ridge,breast-cancer-gbt}.vdm.
 # node/import/tests/integration/import_{digits,sklearn}.rs fail when they are stale.
 #
 #   scripts/import-demo-models.sh       # after changing the importer or the models
@@ -18,3 +18,4 @@ for name in digits-mlp digits-cnn; do
     import "models/digits/$name.onnx" data/digits "$name" "models/digits/$name.vdm"
 done
 import models/sklearn/diabetes-ridge.onnx data/diabetes diabetes-ridge models/sklearn/diabetes-ridge.vdm
+import models/sklearn/breast-cancer-gbt.onnx data/breast-cancer breast-cancer-gbt models/sklearn/breast-cancer-gbt.vdm

@@ -142,7 +142,7 @@ async fn infer_with<C: VerdictApiClient + Sync>(client: &C, args: &InferArgs) ->
         .map_err(|e| refused("verdict_sendInference", e))?;
     // A regressor's real values; a classifier's class.
     let value = output_values(&model, &receipt.output);
-    let class = value.is_none().then(|| argmax(&receipt.output)).flatten();
+    let class = value.is_none().then(|| class_of(&receipt.output)).flatten();
     if !args.json {
         println!("output       {}", tensor_text(&receipt.output));
         match &value {
@@ -360,6 +360,15 @@ fn shape_text(shape: &[u32]) -> String {
         .map(u32::to_string)
         .collect::<Vec<_>>()
         .join("x")
+}
+
+/// A classifier's class: the output itself when it is one label or index (a graph ending
+/// in ArgMax or LabelLookup), else the index of the largest score.
+fn class_of(t: &Tensor) -> Option<i64> {
+    if t.len() == 1 {
+        return t.data().get(0);
+    }
+    argmax(t).map(|i| i as i64)
 }
 
 fn argmax(t: &Tensor) -> Option<usize> {

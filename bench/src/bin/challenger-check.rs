@@ -80,7 +80,14 @@ fn main() -> Result<()> {
         let model = &loaded[(i / BATCH) % loaded.len()];
         let shape = model.graph().input.shape.clone();
         let count = shape.iter().map(|&d| d as usize).product();
-        let input = Tensor::from_i8(shape, rng.i8s(count))?;
+        let values = rng.i8s(count);
+        // A tree model's i32 features: the int8 pattern spread over +-2^30.
+        let input = match model.graph().input.dtype {
+            verdict_specs::DType::I8 => Tensor::from_i8(shape, values)?,
+            verdict_specs::DType::I32 => {
+                Tensor::from_i32(shape, values.iter().map(|&v| i32::from(v) << 23).collect())?
+            }
+        };
         let request = InferenceRequest {
             sender: key.address().into_array(),
             nonce: i as u64,

@@ -158,13 +158,21 @@ async fn run_flow(devnet: &Devnet, data_dir: &std::path::Path) {
         .expect("finalized");
     let info = client.chain_info().await.expect("chainInfo");
     let models: Vec<ModelJson> = client.models().await.expect("models");
-    assert_eq!(models.len(), 3, "{models:?}");
+    assert_eq!(models.len(), 4, "{models:?}");
     let regressor = models
         .iter()
         .find(|m| m.name == "diabetes-ridge")
         .expect("the demo regressor is served");
     assert_eq!(regressor.task, "regression");
     assert!(regressor.output_scale > 0.0 && regressor.input_features.is_some());
+    let trees = models
+        .iter()
+        .find(|m| m.name == "breast-cancer-gbt")
+        .expect("the demo tree model is served");
+    assert_eq!(
+        (trees.task.as_str(), trees.input_dtype.as_str()),
+        ("classification", "i32")
+    );
     let reference: HashMap<B256, Model> =
         models.iter().map(|m| (m.id, demo_model(&m.name))).collect();
 
@@ -369,6 +377,21 @@ async fn run_flow(devnet: &Devnet, data_dir: &std::path::Path) {
     assert!((answered - value).abs() < 1e-9, "{answered} vs {value}");
     // onnxruntime gives 239.005 for this row on the float model.
     assert!((answered - 239.0).abs() < 3.0, "{answered}");
+
+    // The tree model from float features: quantized to its i32 input by the CLI, the
+    // class is what `verdict model run` gives (and onnxruntime: 0).
+    let features = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples/inputs/breast-cancer-row-0.json");
+    let answer = infer_json(&devnet.rpc, &["--model", "breast-cancer-gbt"], &features);
+    assert_eq!(answer["task"], "classification", "{answer}");
+    let model = demo_model("breast-cancer-gbt");
+    let text = std::fs::read_to_string(&features).expect("features");
+    let floats: Vec<f64> = serde_json::from_str(&text).expect("numbers");
+    let input =
+        verdict_specs::quantize::quantize_input(&model.graph().input, &floats).expect("quantizes");
+    let output = verdict_specs::interpreter::run(&model, &input).expect("runs");
+    assert_eq!(answer["class"].as_i64(), output.data().get(0), "{answer}");
+    assert_eq!(answer["class"].as_i64(), Some(0), "{answer}");
 
     let log = devnet.log.lock().expect("log").clone();
     assert!(log.iter().any(|l| l.starts_with("block")), "{log:?}");

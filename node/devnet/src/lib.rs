@@ -31,6 +31,12 @@ pub const DEMO_MODELS: &[(&str, &[u8])] = &[
         "diabetes-ridge",
         include_bytes!("../../../models/sklearn/diabetes-ridge.vdm"),
     ),
+    // A tree ensemble (scikit-learn GradientBoosting, 100 trees, on breast_cancer): an
+    // i32 input with one scale per feature, TreeEnsemble + ReduceSum + ArgMax.
+    (
+        "breast-cancer-gbt",
+        include_bytes!("../../../models/sklearn/breast-cancer-gbt.vdm"),
+    ),
 ];
 /// Fee per inference of the demo models: 1 gwei... times 1,000 (a microether).
 pub const DEMO_FEE_WEI: u64 = 1_000_000_000_000;

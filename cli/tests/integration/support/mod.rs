@@ -114,7 +114,8 @@ pub(crate) fn dev_key(i: usize) -> PrivateKeySigner {
     DevAccounts::default().derive().expect("dev keys")[i].clone()
 }
 
-/// A deterministic pseudo-random int8 input in [-127, 127] for `model`.
+/// A deterministic pseudo-random input for `model`: int8 in [-127, 127], or for an i32
+/// input the same values spread over ±2^30 (a tree model's quantized features).
 pub(crate) fn input_for(model: &ModelJson, seed: u64) -> Tensor {
     let count: usize = model.input_shape.iter().map(|&d| d as usize).product();
     let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
@@ -123,10 +124,15 @@ pub(crate) fn input_for(model: &ModelJson, seed: u64) -> Tensor {
             state ^= state << 13;
             state ^= state >> 7;
             state ^= state << 17;
-            ((state % 255) as i64 - 127) as i8
+            (state % 255) as i64 - 127
         })
-        .collect();
-    Tensor::from_i8(model.input_shape.clone(), data).expect("input")
+        .collect::<Vec<i64>>();
+    if model.input_dtype == "i32" {
+        let wide = data.iter().map(|&v| (v << 23) as i32).collect();
+        return Tensor::from_i32(model.input_shape.clone(), wide).expect("input");
+    }
+    let narrow = data.iter().map(|&v| v as i8).collect();
+    Tensor::from_i8(model.input_shape.clone(), narrow).expect("input")
 }
 
 /// A signed request of `signer` at `nonce`.

@@ -183,14 +183,19 @@ fn tanh_and_logistic_mlps_import_with_table_activations() {
 }
 
 #[test]
-fn the_committed_demo_regressor_is_what_the_importer_writes() {
-    let report = import("diabetes-ridge", "diabetes");
-    let committed = std::fs::read(root().join("models/sklearn/diabetes-ridge.vdm"))
-        .expect("models/sklearn/diabetes-ridge.vdm");
-    assert!(
-        report.model.encode() == committed,
-        "models/sklearn/diabetes-ridge.vdm is stale: run scripts/import-demo-models.sh"
-    );
+fn the_committed_demo_models_are_what_the_importer_writes() {
+    for (model, set) in [
+        ("diabetes-ridge", "diabetes"),
+        ("breast-cancer-gbt", "breast-cancer"),
+    ] {
+        let report = import(model, set);
+        let path = format!("models/sklearn/{model}.vdm");
+        let committed = std::fs::read(root().join(&path)).expect("committed model");
+        assert!(
+            report.model.encode() == committed,
+            "{path} is stale: run scripts/import-demo-models.sh"
+        );
+    }
 }
 
 /// A tree model: an `i32` input with one scale per feature, trees walked exactly, and

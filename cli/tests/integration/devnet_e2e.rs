@@ -367,11 +367,7 @@ async fn run_flow(devnet: &Devnet, data_dir: &std::path::Path) {
     assert_eq!(answer["task"], "regression", "{answer}");
     assert!(answer["class"].is_null(), "{answer}");
     let model = demo_model("diabetes-ridge");
-    let text = std::fs::read_to_string(&features).expect("features");
-    let floats: Vec<f64> = serde_json::from_str(&text).expect("numbers");
-    let input =
-        verdict_specs::quantize::quantize_input(&model.graph().input, &floats).expect("quantizes");
-    let output = verdict_specs::interpreter::run(&model, &input).expect("runs");
+    let output = run_on_features(&model, &features);
     let value = model.output_values(&output).expect("a regressor")[0];
     let answered = answer["value"][0].as_f64().expect("a value");
     assert!((answered - value).abs() < 1e-9, "{answered} vs {value}");
@@ -384,18 +380,23 @@ async fn run_flow(devnet: &Devnet, data_dir: &std::path::Path) {
         .join("../examples/inputs/breast-cancer-row-0.json");
     let answer = infer_json(&devnet.rpc, &["--model", "breast-cancer-gbt"], &features);
     assert_eq!(answer["task"], "classification", "{answer}");
-    let model = demo_model("breast-cancer-gbt");
-    let text = std::fs::read_to_string(&features).expect("features");
-    let floats: Vec<f64> = serde_json::from_str(&text).expect("numbers");
-    let input =
-        verdict_specs::quantize::quantize_input(&model.graph().input, &floats).expect("quantizes");
-    let output = verdict_specs::interpreter::run(&model, &input).expect("runs");
+    let output = run_on_features(&demo_model("breast-cancer-gbt"), &features);
     assert_eq!(answer["class"].as_i64(), output.data().get(0), "{answer}");
     assert_eq!(answer["class"].as_i64(), Some(0), "{answer}");
 
     let log = devnet.log.lock().expect("log").clone();
     assert!(log.iter().any(|l| l.starts_with("block")), "{log:?}");
     assert!(log.iter().any(|l| l.contains("finalized")), "{log:?}");
+}
+
+/// What `verdict model run` computes for the float features in `path`: quantized with
+/// the model's own input spec, run by the reference interpreter.
+fn run_on_features(model: &Model, path: &std::path::Path) -> verdict_specs::Tensor {
+    let text = std::fs::read_to_string(path).expect("features");
+    let floats: Vec<f64> = serde_json::from_str(&text).expect("numbers");
+    let input =
+        verdict_specs::quantize::quantize_input(&model.graph().input, &floats).expect("quantizes");
+    verdict_specs::interpreter::run(model, &input).expect("runs")
 }
 
 /// `verdict infer --rpc RPC ARGS --json --input INPUT`, as a user runs it: it succeeds

@@ -8,6 +8,7 @@
 use super::graph::{Graph, Op, ValueId, ValueType, WeightId, Window};
 use crate::ops::{
     MAX_ACCUMULATOR, MAX_PRODUCT, MAX_TREE_DEPTH, TABLE_LEN, TREE_NODE_WIDTH, TreeChild,
+    walk_depths,
 };
 use crate::tensor::{DType, Shape, Tensor, element_count};
 use thiserror::Error;
@@ -433,9 +434,6 @@ impl NodeCheck<'_> {
             TreeChild::Leaf(l) => l < leaf_count as usize,
             TreeChild::Node(n) => n < m as usize && from.is_none_or(|f| n > f),
         };
-        // Depth of the deepest walk from each row; children are later rows, so one
-        // backward pass computes it.
-        let mut depth = vec![0usize; m as usize];
         for i in (0..m as usize).rev() {
             let row = &rows[i * TREE_NODE_WIDTH..(i + 1) * TREE_NODE_WIDTH];
             let [feature, _, if_true, if_false] = [row[0], row[1], row[2], row[3]];
@@ -451,17 +449,18 @@ impl NodeCheck<'_> {
                     )));
                 }
             }
-            let below = |c: i32| match TreeChild::decode(i64::from(c)) {
-                TreeChild::Node(n) => depth[n],
-                TreeChild::Leaf(_) => 0,
-            };
-            depth[i] = 1 + below(if_true).max(below(if_false));
-            if depth[i] > MAX_TREE_DEPTH {
-                return Err(self.fail(format!(
-                    "node {i} starts a walk of {} comparisons, more than {MAX_TREE_DEPTH}",
-                    depth[i]
-                )));
-            }
+        }
+        // Children are later rows now, so the depths come from one backward pass.
+        let depth = walk_depths(rows);
+        if let Some((i, d)) = depth
+            .iter()
+            .enumerate()
+            .rev()
+            .find(|(_, d)| **d > MAX_TREE_DEPTH)
+        {
+            return Err(self.fail(format!(
+                "node {i} starts a walk of {d} comparisons, more than {MAX_TREE_DEPTH}"
+            )));
         }
         if let Some((t, root)) = root_list
             .as_i32()

@@ -19,7 +19,7 @@ pub use pool::{
 pub use requantize::{add_element, requantize};
 pub use tree::{
     MAX_TREE_DEPTH, SUM_MAX, TREE_NODE_WIDTH, TreeChild, TreeNode, TreeRows, TreeSource, WalkError,
-    reduce_positions, sum_element, walk_tree,
+    reduce_positions, sum_element, walk_depths, walk_tree,
 };
 
 /// Smallest int8 value an activation may take; -128 is never produced or accepted.

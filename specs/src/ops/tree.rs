@@ -104,6 +104,22 @@ pub trait TreeSource {
     fn feature(&mut self, f: usize) -> Result<i64, Self::Error>;
 }
 
+/// The most comparisons a walk starting at each row makes, for a `nodes` weight (flat)
+/// whose node children are later rows and in range (what validation checks first).
+pub fn walk_depths(rows: &[i32]) -> Vec<usize> {
+    let m = rows.len() / TREE_NODE_WIDTH;
+    let mut depth = vec![0usize; m];
+    for i in (0..m).rev() {
+        let row = &rows[i * TREE_NODE_WIDTH..(i + 1) * TREE_NODE_WIDTH];
+        let below = |c: i32| match TreeChild::decode(i64::from(c)) {
+            TreeChild::Node(n) => depth.get(n).copied().unwrap_or(0),
+            TreeChild::Leaf(_) => 0,
+        };
+        depth[i] = 1 + below(row[2]).max(below(row[3]));
+    }
+    depth
+}
+
 /// A walk over a flat `nodes` weight and integer features in memory.
 #[derive(Clone, Copy, Debug)]
 pub struct TreeRows<'a> {

@@ -14,7 +14,7 @@ use super::values::{Form, Values};
 use burn::tensor::{Device, Int, Tensor};
 use verdict_specs::Tensor as SpecTensor;
 use verdict_specs::model::ValueId;
-use verdict_specs::ops::{SUM_MAX, TREE_NODE_WIDTH, TreeChild};
+use verdict_specs::ops::{SUM_MAX, TREE_NODE_WIDTH, TreeChild, walk_depths};
 
 /// A prepared ensemble.
 #[derive(Clone, Debug)]
@@ -60,15 +60,7 @@ impl TreeEnsemble {
         };
         let (mut feature, mut threshold, mut if_true, mut if_false) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        let mut depth = vec![0usize; m];
-        for i in (0..m).rev() {
-            let row = &rows[i * TREE_NODE_WIDTH..(i + 1) * TREE_NODE_WIDTH];
-            let below = |c: i32| match TreeChild::decode(i64::from(c)) {
-                TreeChild::Node(n) => depth[n],
-                TreeChild::Leaf(_) => 0,
-            };
-            depth[i] = 1 + below(row[2]).max(below(row[3]));
-        }
+        let depth = walk_depths(rows);
         for row in rows.chunks(TREE_NODE_WIDTH) {
             feature.push(i64::from(row[0]));
             threshold.push(i64::from(row[1]));

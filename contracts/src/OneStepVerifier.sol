@@ -63,6 +63,10 @@ contract OneStepVerifier {
     uint256 internal constant TABLE_LEN = 256;
     uint256 internal constant TREE_ENSEMBLE = 13;
     uint256 internal constant REDUCE_SUM = 14;
+    uint256 internal constant SOFTMAX = 15;
+    uint256 internal constant MUL = 16;
+    /// A Softmax output is 127·e_i/S rounded half up (ops/softmax.rs).
+    int256 internal constant SOFTMAX_ONE = 127;
     /// Most comparisons of one tree walk (ops::MAX_TREE_DEPTH), and the bytes of a node row.
     uint256 internal constant MAX_TREE_DEPTH = 64;
     uint256 internal constant TREE_ROW_BYTES = 16;
@@ -78,6 +82,8 @@ contract OneStepVerifier {
     error NodeCountMismatch(uint256 graph, uint256 opCount);
     error StepOutOfRange(uint256 step, uint256 opCount);
     error UnknownOpcode(uint256 offset, uint256 opcode);
+    /// A Softmax row's exp entries sum to 0 (a valid model's never do).
+    error SoftmaxSum(uint256 element);
     error BadBool(uint256 offset);
     error BadGraphShape(uint256 offset);
     error InvalidNode(uint256 step, uint256 rule);
@@ -282,6 +288,8 @@ contract OneStepVerifier {
         if (code == LABEL_LOOKUP || code == TABLE) return pos + 9;
         if (code == TREE_ENSEMBLE) return pos + 17;
         if (code == REDUCE_SUM) return pos + 6;
+        if (code == SOFTMAX) return pos + 9;
+        if (code == MUL) return pos + 14;
         revert UnknownOpcode(pos, code);
     }
 
@@ -330,9 +338,14 @@ contract OneStepVerifier {
             for (uint256 i = 0; i < rank; i++) {
                 n.shape[i] = uint32(_u(g, pos + 6 + 4 * i, 4));
             }
-        } else if (code == LABEL_LOOKUP || code == TABLE) {
+        } else if (code == LABEL_LOOKUP || code == TABLE || code == SOFTMAX) {
             n.weights[0] = _u(g, pos + 5, 4);
             n.weightCount = 1;
+        } else if (code == MUL) {
+            n.inputCount = 2;
+            n.inputs[1] = _u(g, pos + 5, 4);
+            n.aMultiplier = _i32(_u(g, pos + 9, 4));
+            n.shift = _u(g, pos + 13, 1);
         } else if (code == TREE_ENSEMBLE) {
             n.weights = [_u(g, pos + 5, 4), _u(g, pos + 9, 4), _u(g, pos + 13, 4)];
             n.weightCount = 3;
@@ -635,10 +648,19 @@ contract OneStepVerifier {
             return (I8, _copy(x.shape));
         }
         if (code == RELU) return (x.dtype, _copy(x.shape));
-        if (code == ADD) {
+        if (code == ADD || code == MUL) {
             _require(x.dtype == I8 && ins[1].dtype == I8, step, RULE_INPUT_DTYPE);
             _require(_sameShape(x.shape, ins[1].shape), step, RULE_SHAPE);
-            _require(n.aMultiplier >= 0 && n.bMultiplier >= 0 && n.shift >= 1 && n.shift <= 62, step, RULE_PARAMS);
+            // Multipliers are i32 other than -2^31 (Add's b is zero for Mul); shift in 1..=62.
+            int256 least = type(int32).min;
+            _require(n.aMultiplier > least && n.bMultiplier > least, step, RULE_PARAMS);
+            _require(n.shift >= 1 && n.shift <= 62, step, RULE_PARAMS);
+            return (I8, _copy(x.shape));
+        }
+        if (code == SOFTMAX) {
+            _require(x.dtype == I8, step, RULE_INPUT_DTYPE);
+            _require(ws[0].dtype == I32, step, RULE_WEIGHT_DTYPE);
+            _require(ws[0].shape.length == 1 && ws[0].shape[0] == TABLE_LEN, step, RULE_SHAPE);
             return (I8, _copy(x.shape));
         }
         if (code == MAX_POOL2D || code == AVG_POOL2D) {
@@ -749,6 +771,11 @@ contract OneStepVerifier {
             int256 s = _readElement(x, j) * n.aMultiplier + _readElement(ins[1], j) * n.bMultiplier;
             return _clamp(_roundShift(s, n.shift));
         }
+        if (code == MUL) {
+            int256 p = _readElement(x, j) * _readElement(ins[1], j) * n.aMultiplier;
+            return _clamp(_roundShift(p, n.shift));
+        }
+        if (code == SOFTMAX) return _softmax(x, ws[0], j);
         if (code == MAX_POOL2D || code == AVG_POOL2D) return _pool(n, x, out, j);
         if (code == GLOBAL_AVG_POOL) {
             uint256 plane = uint256(x.shape[1]) * x.shape[2];
@@ -1078,6 +1105,54 @@ contract OneStepVerifier {
         }
         if (sum > SUM_MAX) return SUM_MAX;
         if (sum < -SUM_MAX) return -SUM_MAX;
+    }
+
+    /// Softmax element `j` (ops/softmax.rs): the row's maximum m, every element's exp entry
+    /// table[m − x_k] and their sum S, then floor((254·e_j + S) / (2·S)).
+    /// @dev The opened chunks of the table (8 entries each) are copied to memory once, with
+    /// a bitmap of which are present, so each of the row's lookups is one memory read; a
+    /// lookup in a chunk that was not opened reverts as `_locate` would.
+    function _softmax(Opened memory x, Opened memory table, uint256 j) private pure returns (int256) {
+        uint256 n = x.shape[x.shape.length - 1];
+        uint256 col = j % n;
+        (uint256 p,) = _locate(x, 0, j - col, n);
+        int256 m = _maxI8(p, n);
+        uint256[] memory words = new uint256[](TABLE_LEN / 8);
+        uint256 present;
+        {
+            uint256 indices = table.indices;
+            uint256 chunks = table.chunks;
+            uint256 opened = table.n;
+            assembly ("memory-safe") {
+                for { let i := 0 } lt(i, opened) { i := add(i, 1) } {
+                    let c := calldataload(add(indices, shl(5, i)))
+                    // A table has 32 chunks; the openings checked every index against them.
+                    if lt(c, 32) {
+                        mstore(add(add(words, 32), shl(5, c)), calldataload(add(chunks, shl(5, i))))
+                        present := or(present, shl(c, 1))
+                    }
+                }
+            }
+        }
+        int256 sum;
+        int256 mine;
+        bool missing;
+        assembly ("memory-safe") {
+            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                // m is the row's maximum, so d = m - x_i is in [0, 254].
+                let d := sub(m, signextend(0, byte(0, calldataload(add(p, i)))))
+                let c := shr(3, d)
+                if iszero(and(shr(c, present), 1)) { missing := 1 }
+                let word := mload(add(add(words, 32), shl(5, c)))
+                let e := signextend(3, and(shr(sub(224, shl(5, and(d, 7))), word), 0xffffffff))
+                sum := add(sum, e)
+                if eq(i, col) { mine := e }
+            }
+        }
+        if (missing) revert MissingChunk(0);
+        if (sum <= 0) revert SoftmaxSum(j);
+        // Both operands are non-negative (entries are in [0, 2^24]), so sdiv floors.
+        return (2 * SOFTMAX_ONE * mine + sum) / (2 * sum);
     }
 
     function _argmax(Opened memory x, uint256 j) private pure returns (int256 best) {

@@ -222,6 +222,29 @@ fn eval(model: &Model, op: &Op, values: &[Tensor], out: &ValueType) -> Tensor {
                 .collect();
             tensor(out, TensorData::I8(data))
         }
+        Op::Mul {
+            a,
+            b,
+            multiplier,
+            shift,
+        } => {
+            let data = i8s(value(*a))
+                .iter()
+                .zip(i8s(value(*b)))
+                .map(|(&x, &y)| ops::mul_element(x, y, *multiplier, *shift))
+                .collect();
+            tensor(out, TensorData::I8(data))
+        }
+        Op::Softmax { input, table } => {
+            let table = i32s(weight(*table));
+            let x = value(*input);
+            let n = *x.shape().last().expect("rank >= 1") as usize;
+            let data = i8s(x)
+                .chunks(n)
+                .flat_map(|row| ops::softmax_row(row, table).expect("validation keeps S >= 1"))
+                .collect();
+            tensor(out, TensorData::I8(data))
+        }
         Op::MaxPool2d { input, window } => pool(value(*input), window, out, |vals, _| {
             ops::max_pool_element(vals)
         }),

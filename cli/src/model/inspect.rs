@@ -203,6 +203,10 @@ fn detail(model: &verdict_specs::Model, op: &Op) -> String {
         Op::Reshape { shape, .. } => format!(" to {shape:?}"),
         Op::LabelLookup { labels, .. } => format!(" labels {}", shape(*labels)),
         Op::Table { table, .. } => format!(" table {}", shape(*table)),
+        Op::Softmax { table, .. } => format!(" exp table {}", shape(*table)),
+        Op::Mul {
+            multiplier, shift, ..
+        } => format!(" x {multiplier} / 2^{shift}"),
         Op::TreeEnsemble {
             nodes,
             leaves,

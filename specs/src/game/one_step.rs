@@ -114,6 +114,9 @@ pub struct StepContext {
 /// Why a proof is malformed (the contract reverts with the same cases).
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 pub enum OneStepError {
+    /// A Softmax row's exp entries sum to 0 (a valid model's never do: entry 0 is >= 1).
+    #[error("the Softmax row's exp entries sum to 0")]
+    SoftmaxSum,
     /// `keccak(graph)` is not the registered graph hash.
     #[error("the graph bytes do not hash to the registered graph hash")]
     GraphHash,
@@ -407,7 +410,15 @@ pub fn expected_type(op: &Op, inputs: &[ValueType], weights: &[ValueType]) -> Op
             })
         }
         Op::Relu { .. } => Some(x.clone()),
-        Op::Add { .. } => {
+        Op::Softmax { .. } => {
+            let table = weights.first()?;
+            (is(x, DType::I8)
+                && is(table, DType::I32)
+                && table.shape == [ops::SOFTMAX_TABLE_LEN]
+                && !x.shape.is_empty())
+            .then(|| x.clone())
+        }
+        Op::Add { .. } | Op::Mul { .. } => {
             let b = inputs.get(1)?;
             (is(x, DType::I8) && is(b, DType::I8) && x.shape == b.shape).then(|| x.clone())
         }
@@ -607,6 +618,35 @@ fn element(
         Op::Table { .. } => {
             let x = src.input(0, DType::I8, j)?;
             src.weight(0, DType::I8, ops::table_index(x))
+        }
+        Op::Mul {
+            multiplier, shift, ..
+        } => {
+            let (a, b) = (src.input(0, DType::I8, j)?, src.input(1, DType::I8, j)?);
+            Ok(i64::from(ops::mul_element(
+                a as i8, b as i8, *multiplier, *shift,
+            )))
+        }
+        Op::Softmax { .. } => {
+            // The whole row: its maximum, every element's exp entry, their sum.
+            let n = *x.shape.last().unwrap_or(&1) as usize;
+            let (row, at) = (j / n, j % n);
+            let mut values = Vec::with_capacity(n);
+            for i in 0..n {
+                values.push(src.input(0, DType::I8, row * n + i)?);
+            }
+            let max = values.iter().copied().max().unwrap_or(0);
+            let (mut sum, mut mine) = (0i64, 0i64);
+            for (i, &v) in values.iter().enumerate() {
+                let e = src.weight(0, DType::I32, ops::softmax_index(max, v))?;
+                sum += e;
+                if i == at {
+                    mine = e;
+                }
+            }
+            ops::softmax_element(mine, sum)
+                .map(i64::from)
+                .ok_or(OneStepError::SoftmaxSum)
         }
         Op::TreeEnsemble { .. } => {
             let trees = weights[2].shape[0] as usize;

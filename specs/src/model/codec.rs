@@ -30,6 +30,8 @@ mod opcode {
     pub(super) const TABLE: u8 = 12;
     pub(super) const TREE_ENSEMBLE: u8 = 13;
     pub(super) const REDUCE_SUM: u8 = 14;
+    pub(super) const SOFTMAX: u8 = 15;
+    pub(super) const MUL: u8 = 16;
 }
 
 /// The version a graph with this input is written as (one encoding per graph).
@@ -205,6 +207,23 @@ fn write_op(w: &mut Writer, op: &Op) {
             w.u8(opcode::REDUCE_SUM);
             w.u32(*input);
             w.u8(*axis);
+        }
+        Op::Softmax { input, table } => {
+            w.u8(opcode::SOFTMAX);
+            w.u32(*input);
+            w.u32(*table);
+        }
+        Op::Mul {
+            a,
+            b,
+            multiplier,
+            shift,
+        } => {
+            w.u8(opcode::MUL);
+            w.u32(*a);
+            w.u32(*b);
+            w.i32(*multiplier);
+            w.u8(*shift);
         }
     }
 }
@@ -387,6 +406,16 @@ fn read_op(r: &mut Reader<'_>) -> Result<Op, DecodeError> {
         opcode::REDUCE_SUM => Op::ReduceSum {
             input: input(r)?,
             axis: r.field("axis", |r| r.u8())?,
+        },
+        opcode::SOFTMAX => Op::Softmax {
+            input: input(r)?,
+            table: r.field("table", |r| r.u32())?,
+        },
+        opcode::MUL => Op::Mul {
+            a: r.field("a", |r| r.u32())?,
+            b: r.field("b", |r| r.u32())?,
+            multiplier: r.field("multiplier", |r| r.i32())?,
+            shift: r.field("shift", |r| r.u8())?,
         },
         other => return Err(r.error_at(at, format!("unknown opcode {other}"))),
     })

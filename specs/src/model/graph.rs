@@ -95,14 +95,15 @@ pub enum Op {
     },
     /// Two `i8` tensors of one shape, each with its own scale, into `i8`:
     /// `clamp((a * a_multiplier + b * b_multiplier + 2^(shift-1)) >> shift, -127, 127)`.
+    /// A negative multiplier subtracts (`Sub` of two activations).
     Add {
         /// First operand.
         a: ValueId,
         /// Second operand.
         b: ValueId,
-        /// Multiplier of `a`, `0..=i32::MAX`.
+        /// Multiplier of `a`, `-(2^31 - 1)..=2^31 - 1`.
         a_multiplier: i32,
-        /// Multiplier of `b`, `0..=i32::MAX`.
+        /// Multiplier of `b`, `-(2^31 - 1)..=2^31 - 1`.
         b_multiplier: i32,
         /// Right shift, `1..=62`.
         shift: u8,
@@ -174,6 +175,29 @@ pub enum Op {
         /// The axis summed over.
         axis: u8,
     },
+    /// Softmax over the last axis of `i8 [.., n]` into `i8 [.., n]` (probabilities at
+    /// scale 1/127): with `m` the row's maximum, `e_k = table[m - x_k]` and `S = sum_k e_k`,
+    /// `y_i = floor((254 * e_i + S) / (2 * S))`, i.e. `127 * e_i / S` rounded half up.
+    /// The importer computes the exp table from the input scale; the model commits to it.
+    Softmax {
+        /// The scores.
+        input: ValueId,
+        /// `i32 [256]`: `table[d]` stands for `exp(-d * s_x)`, entries in `[0, 2^24]`,
+        /// `table[0] >= 1`; entry 255 is never read.
+        table: WeightId,
+    },
+    /// Element-wise product of two `i8` tensors of one shape, each with its own scale,
+    /// into `i8`: `clamp((a * b * multiplier + 2^(shift-1)) >> shift, -127, 127)`.
+    Mul {
+        /// First operand.
+        a: ValueId,
+        /// Second operand.
+        b: ValueId,
+        /// `s_a * s_b / s_y * 2^shift`, in `[-(2^31 - 1), 2^31 - 1]`.
+        multiplier: i32,
+        /// Right shift, `1..=62`.
+        shift: u8,
+    },
     /// Maps class indices (an ArgMax output) to labels: `labels[x]`.
     LabelLookup {
         /// An ArgMax output.
@@ -201,13 +225,15 @@ impl Op {
             Op::Table { .. } => "Table",
             Op::TreeEnsemble { .. } => "TreeEnsemble",
             Op::ReduceSum { .. } => "ReduceSum",
+            Op::Softmax { .. } => "Softmax",
+            Op::Mul { .. } => "Mul",
         }
     }
 
     /// The values this op reads.
     pub fn inputs(&self) -> Vec<ValueId> {
         match self {
-            Op::Add { a, b, .. } => vec![*a, *b],
+            Op::Add { a, b, .. } | Op::Mul { a, b, .. } => vec![*a, *b],
             Op::MatMul { input, .. }
             | Op::Conv2d { input, .. }
             | Op::Requantize { input, .. }
@@ -220,7 +246,8 @@ impl Op {
             | Op::LabelLookup { input, .. }
             | Op::Table { input, .. }
             | Op::TreeEnsemble { input, .. }
-            | Op::ReduceSum { input, .. } => vec![*input],
+            | Op::ReduceSum { input, .. }
+            | Op::Softmax { input, .. } => vec![*input],
         }
     }
 
@@ -231,7 +258,7 @@ impl Op {
                 std::iter::once(*weight).chain(*bias).collect()
             }
             Op::LabelLookup { labels, .. } => vec![*labels],
-            Op::Table { table, .. } => vec![*table],
+            Op::Table { table, .. } | Op::Softmax { table, .. } => vec![*table],
             Op::TreeEnsemble {
                 nodes,
                 leaves,

@@ -7,7 +7,7 @@
 
 use super::graph::{Graph, Op, ValueId, ValueType, WeightId, Window};
 use crate::ops::{
-    MAX_ACCUMULATOR, MAX_PRODUCT, MAX_TREE_DEPTH, TABLE_LEN, TREE_NODE_WIDTH, TreeChild,
+    MAX_ACCUMULATOR, MAX_PRODUCT, MAX_TREE_DEPTH, SOFTMAX_EXP_MAX, SOFTMAX_TABLE_LEN, TABLE_LEN, TREE_NODE_WIDTH, TreeChild,
     walk_depths,
 };
 use crate::tensor::{DType, Shape, Tensor, element_count};
@@ -296,10 +296,60 @@ impl NodeCheck<'_> {
                         ta.shape, tb.shape
                     )));
                 }
-                if *a_multiplier < 0 || *b_multiplier < 0 || !(1..=62).contains(shift) {
-                    return Err(self.fail("multipliers must be >= 0 and the shift in 1..=62"));
+                if [a_multiplier, b_multiplier].contains(&&i32::MIN) || !(1..=62).contains(shift)
+                {
+                    return Err(self.fail(
+                        "multipliers must be in [-(2^31 - 1), 2^31 - 1] and the shift in 1..=62",
+                    ));
                 }
                 Ok(ta.clone())
+            }
+            Op::Mul {
+                a,
+                b,
+                multiplier,
+                shift,
+            } => {
+                let ta = self.value(*a, Some(DType::I8))?;
+                let tb = self.value(*b, Some(DType::I8))?;
+                if ta.shape != tb.shape {
+                    return Err(self.fail(format!(
+                        "operand shapes differ: {:?} and {:?}",
+                        ta.shape, tb.shape
+                    )));
+                }
+                if *multiplier == i32::MIN || !(1..=62).contains(shift) {
+                    return Err(self.fail(
+                        "the multiplier must be in [-(2^31 - 1), 2^31 - 1] and the shift in 1..=62",
+                    ));
+                }
+                Ok(ta.clone())
+            }
+            Op::Softmax { input, table } => {
+                let x = self.value(*input, Some(DType::I8))?.clone();
+                let t = self.weight(*table, DType::I32)?;
+                if t.shape() != [SOFTMAX_TABLE_LEN] {
+                    return Err(self.fail(format!(
+                        "exp table shape {:?} must be [{SOFTMAX_TABLE_LEN}], one entry per distance from the row's maximum",
+                        t.shape()
+                    )));
+                }
+                let entries = t.as_i32().unwrap_or_default();
+                if let Some(i) = entries
+                    .iter()
+                    .position(|&v| !(0..=SOFTMAX_EXP_MAX).contains(&i64::from(v)))
+                {
+                    return Err(self.fail(format!(
+                        "exp table entry {i} is {}; entries must be in [0, 2^24]",
+                        entries[i]
+                    )));
+                }
+                if entries.first().is_some_and(|&e| e < 1) {
+                    return Err(self.fail(
+                        "exp table entry 0 (the row maximum's) must be at least 1, so no row sums to 0",
+                    ));
+                }
+                Ok(x)
             }
             Op::MaxPool2d { input, window } | Op::AvgPool2d { input, window, .. } => {
                 let [c, h, w] = self.chw(*input)?;

@@ -11,12 +11,16 @@
 
 mod pool;
 mod requantize;
+mod softmax;
 mod tree;
 
 pub use pool::{
     avg_pool_element, global_avg_element, max_pool_element, round_div_half_up, window_positions,
 };
-pub use requantize::{add_element, requantize};
+pub use requantize::{add_element, mul_element, requantize};
+pub use softmax::{
+    SOFTMAX_EXP_MAX, SOFTMAX_ONE, SOFTMAX_TABLE_LEN, softmax_element, softmax_index, softmax_row,
+};
 pub use tree::{
     MAX_TREE_DEPTH, SUM_MAX, TREE_NODE_WIDTH, TreeChild, TreeNode, TreeRows, TreeSource, WalkError,
     reduce_positions, sum_element, walk_depths, walk_tree,

@@ -23,6 +23,13 @@ pub fn add_element(a: i8, b: i8, a_multiplier: i32, b_multiplier: i32, shift: u8
     saturate_i8(sum >> shift)
 }
 
+/// One `Mul` output: `clamp((a * b * multiplier + 2^(shift-1)) >> shift, -127, 127)`.
+/// `|a * b * multiplier| <= 127^2 * (2^31 - 1) < 2^45`, so the i64 sum cannot overflow.
+pub fn mul_element(a: i8, b: i8, multiplier: i32, shift: u8) -> i8 {
+    let product = i64::from(a) * i64::from(b) * i64::from(multiplier);
+    saturate_i8((product + (1i64 << (shift - 1))) >> shift)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -40,6 +47,23 @@ mod tests {
         assert_eq!(requantize(1, HALF), 1);
         assert_eq!(requantize(-1, HALF), 0);
         assert_eq!(requantize(0, HALF), 0);
+    }
+
+    #[test]
+    fn mul_of_two_activations() {
+        // a = 100 at 1/64, b = -50 at 1/32, y at 1/8: 1.5625 * -1.5625 = -2.441 = -19.53 steps -> -20.
+        // multiplier = (1/64 * 1/32 * 8) * 2^31 = 2^23.
+        assert_eq!(mul_element(100, -50, 1 << 23, 31), -20);
+        assert_eq!(mul_element(127, 127, 1 << 30, 30), 127);
+        assert_eq!(mul_element(127, -127, 1 << 30, 30), -127);
+        assert_eq!(mul_element(3, 5, -(1 << 30), 31), -7); // -7.5 rounds up
+    }
+
+    #[test]
+    fn subtraction_is_a_negative_multiplier() {
+        // 0.5 * a - 0.5 * b
+        assert_eq!(add_element(10, 3, 1 << 30, -(1 << 30), 31), 4); // 3.5 -> 4
+        assert_eq!(add_element(3, 10, 1 << 30, -(1 << 30), 31), -3); // -3.5 -> -3
     }
 
     #[test]

@@ -866,7 +866,78 @@ pub fn model_cases_seeded(seed: u64) -> Vec<ModelCase> {
     ));
 
     tree_cases(&mut rng, &mut cases);
+    softmax_cases(&mut rng, &mut cases);
     cases
+}
+
+/// An exp table for Softmax at input scale `scale`: `round(2^24 * exp(-d * scale))`.
+pub fn exp_table(scale: f64) -> Tensor {
+    use crate::ops::{SOFTMAX_EXP_MAX, SOFTMAX_TABLE_LEN};
+    let entries = (0..SOFTMAX_TABLE_LEN)
+        .map(|d| ((-f64::from(d) * scale).exp() * SOFTMAX_EXP_MAX as f64).round() as i32)
+        .collect();
+    Tensor::from_i32(vec![SOFTMAX_TABLE_LEN], entries).expect("sized")
+}
+
+/// Softmax, Mul and subtraction (Add with a negative multiplier): attention-style
+/// pooling `sum_k p_k * x_k - x` over rows; rows that are flat, certain, or long enough
+/// to span many chunks; a table whose entries are mostly 0 (row sums near the minimum).
+fn softmax_cases(rng: &mut SplitMix64, cases: &mut Vec<ModelCase>) {
+    let spec = |shape: Vec<u32>| InputSpec::per_tensor(shape, 1.0 / 16.0);
+    let graph = |shape: Vec<u32>, nodes: Vec<Op>| Graph {
+        input: spec(shape),
+        nodes,
+        output_scale: 1.0 / 127.0,
+    };
+    let pooling = vec![
+        Op::Softmax { input: 0, table: 0 },
+        Op::Mul {
+            a: 1,
+            b: 0,
+            multiplier: 1 << 30,
+            shift: 37,
+        },
+        Op::Add {
+            a: 2,
+            b: 0,
+            a_multiplier: 1 << 30,
+            b_multiplier: -(1 << 29),
+            shift: 31,
+        },
+        Op::ReduceSum { input: 3, axis: 1 },
+    ];
+    let n = 4 * 10;
+    let input = Tensor::from_i8(vec![4, 10], rng.i8s(n)).expect("sized");
+    cases.push(case_with_input(
+        "softmax_attention_pooling",
+        graph(vec![4, 10], pooling),
+        vec![exp_table(1.0 / 16.0)],
+        input,
+    ));
+
+    let mut rows: Vec<i8> = vec![7; 7]; // flat: 127/7 each
+    rows.extend([127, -127, -127, -127, -127, -127, -127]); // certain
+    rows.extend([-127, 126, 127, 127, 0, -1, 1]); // ties at the maximum
+    let input = Tensor::from_i8(vec![3, 7], rows).expect("sized");
+    let mut sparse = vec![0i32; 256];
+    sparse[0] = 1;
+    sparse[1] = 3;
+    sparse[128] = 1 << 24;
+    let sparse = Tensor::from_i32(vec![256], sparse).expect("sized");
+    cases.push(case_with_input(
+        "softmax_extreme_rows_and_a_sparse_table",
+        graph(vec![3, 7], vec![Op::Softmax { input: 0, table: 0 }]),
+        vec![sparse],
+        input,
+    ));
+
+    let input = Tensor::from_i8(vec![2, 300], rng.i8s(600)).expect("sized");
+    cases.push(case_with_input(
+        "softmax_rows_over_many_chunks",
+        graph(vec![2, 300], vec![Op::Softmax { input: 0, table: 0 }]),
+        vec![exp_table(1.0 / 40.0)],
+        input,
+    ));
 }
 
 /// Tree ensembles: a classifier on a wide (`i32`) input whose features sit on the

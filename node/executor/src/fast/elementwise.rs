@@ -1,4 +1,4 @@
-//! Requantize, Add and Relu: element-wise integer rules, in `i64` (Requantize in `f64` where that is provably exact).
+//! Requantize, Add, Mul and Relu: element-wise integer rules, in `i64` (Requantize in `f64` where that is provably exact).
 //!
 //! `y = clamp((x * M + 2^(s-1)) >> s, -127, 127)` exactly as `verdict_specs::ops` writes it:
 //! `|x| < 2^31` and `0 <= M < 2^31` keep `x * M + 2^(s-1)` below 2^63, and `>>` on an `i64`
@@ -180,6 +180,37 @@ impl Add {
         let b = values.int(self.b).mul_scalar(self.b_multiplier);
         let y = a
             .add(b)
+            .add_scalar(1i64 << (self.shift - 1))
+            .bitwise_right_shift_scalar(i64::from(self.shift));
+        Form::Int(y.clamp(I8_MIN, I8_MAX))
+    }
+}
+
+/// `clamp((a * b * M + 2^(s-1)) >> s, -127, 127)`; `|a * b * M| < 2^45`.
+#[derive(Clone, Debug)]
+pub(super) struct Mul {
+    a: ValueId,
+    b: ValueId,
+    multiplier: i64,
+    shift: u8,
+}
+
+impl Mul {
+    pub(super) fn new(a: ValueId, b: ValueId, multiplier: i32, shift: u8) -> Self {
+        Self {
+            a,
+            b,
+            multiplier: i64::from(multiplier),
+            shift,
+        }
+    }
+
+    pub(super) fn run(&self, values: &mut Values<'_>) -> Form {
+        let a = values.int(self.a);
+        let b = values.int(self.b);
+        let y = a
+            .mul(b)
+            .mul_scalar(self.multiplier)
             .add_scalar(1i64 << (self.shift - 1))
             .bitwise_right_shift_scalar(i64::from(self.shift));
         Form::Int(y.clamp(I8_MIN, I8_MAX))

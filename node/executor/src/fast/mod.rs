@@ -5,6 +5,7 @@ mod elementwise;
 mod gather;
 mod index;
 mod pool;
+mod softmax;
 mod tree;
 mod values;
 
@@ -12,11 +13,12 @@ use super::reference::check_all;
 use super::{ExecError, ExecResult, Executor};
 use burn::tensor::{Device, Tensor as BurnTensor};
 use contract::{Conv2d, MatMul, float_tensor, int_tensor};
-use elementwise::{Add, Requantize, relu};
+use elementwise::{Add, Mul, Requantize, relu};
 use index::{ArgMax, LabelLookup, Table};
 use pool::{AvgPool, GlobalAvgPool, MaxPool};
 use rayon::prelude::*;
 use std::sync::Arc;
+use softmax::Softmax;
 use tree::{ReduceSum, TreeEnsemble};
 use values::{Form, Values};
 use verdict_specs::model::{Op, ValueId, ValueType, Window};
@@ -57,6 +59,8 @@ enum Step {
     /// Boxed: its prepared tables make it by far the largest step.
     TreeEnsemble(Box<TreeEnsemble>),
     ReduceSum(ReduceSum),
+    Softmax(Softmax),
+    Mul(Mul),
 }
 
 impl Step {
@@ -76,6 +80,8 @@ impl Step {
             Step::Table(op) => op.run(values, batch),
             Step::TreeEnsemble(op) => op.run(values, batch),
             Step::ReduceSum(op) => op.run(values, batch),
+            Step::Softmax(op) => op.run(values, batch),
+            Step::Mul(op) => op.run(values),
         }
     }
 }
@@ -231,6 +237,18 @@ impl BurnExecutor {
                 Op::ReduceSum { input, axis } => {
                     Step::ReduceSum(ReduceSum::new(*input, &ty(*input).shape, *axis as usize))
                 }
+                Op::Softmax { input, table } => Step::Softmax(Softmax::new(
+                    *input,
+                    &ty(*input).shape,
+                    &weights[*table as usize],
+                    &device,
+                )),
+                Op::Mul {
+                    a,
+                    b,
+                    multiplier,
+                    shift,
+                } => Step::Mul(Mul::new(*a, *b, *multiplier, *shift)),
             };
             steps.push(step);
         }
@@ -448,6 +466,7 @@ pub fn work_per_example(model: &Model) -> usize {
                 Op::GlobalAvgPool { input } => elements(*input as usize),
                 Op::TreeEnsemble { .. } => out * ops_per_walk() * GATHER_COST,
                 Op::Table { .. } | Op::LabelLookup { .. } => out * GATHER_COST,
+                Op::Softmax { .. } => out * 4 * GATHER_COST,
                 _ => out,
             }
         })
@@ -495,6 +514,8 @@ fn value_bounds(model: &Model) -> Vec<i64> {
             }
             Op::Requantize { .. }
             | Op::Table { .. }
+            | Op::Softmax { .. }
+            | Op::Mul { .. }
             | Op::Add { .. }
             | Op::MaxPool2d { .. }
             | Op::AvgPool2d { .. }

@@ -31,6 +31,8 @@ enum Kind {
     Table,
     TreeEnsemble,
     ReduceSum,
+    Softmax,
+    Mul,
 }
 
 /// Builds one random valid graph.
@@ -131,6 +133,12 @@ impl GraphGen {
     }
 
     /// Mostly shifts that keep some outputs inside (-127, 127); sometimes any legal one.
+    /// A multiplier of either sign (Add subtracts with a negative one; Mul may flip).
+    fn signed_multiplier(&mut self) -> i32 {
+        let m = self.multiplier();
+        if self.chance(2) { -m } else { m }
+    }
+
     fn shift(&mut self) -> u8 {
         if self.chance(4) {
             self.rng.range(1, 62) as u8
@@ -271,10 +279,41 @@ impl GraphGen {
                 Op::Add {
                     a: input,
                     b,
-                    a_multiplier: self.multiplier(),
-                    b_multiplier: self.multiplier(),
+                    a_multiplier: self.signed_multiplier(),
+                    b_multiplier: self.signed_multiplier(),
                     shift: self.shift(),
                 }
+            }
+            Kind::Mul => {
+                let partners: Vec<usize> = (0..self.types.len())
+                    .filter(|&i| self.types[i] == ty)
+                    .collect();
+                let b = partners[self.rng.range(0, partners.len() as i64 - 1) as usize] as u32;
+                Op::Mul {
+                    a: input,
+                    b,
+                    multiplier: self.signed_multiplier(),
+                    shift: self.shift(),
+                }
+            }
+            Kind::Softmax => {
+                // Decreasing like exp, flat, or any values: entry 0 at least 1, extremes
+                // (2^24, 0) as often as not, so sums and ties are hard.
+                let max = verdict_specs::ops::SOFTMAX_EXP_MAX;
+                let mut data: Vec<i32> = (0..256)
+                    .map(|_| match self.rng.range(0, 4) {
+                        0 => max as i32,
+                        1 => 0,
+                        2 => self.rng.range(0, 8) as i32,
+                        _ => self.rng.range(0, max) as i32,
+                    })
+                    .collect();
+                if self.chance(2) {
+                    data.sort_unstable_by(|a, b| b.cmp(a));
+                }
+                data[0] = data[0].max(1);
+                let table = self.weight(Tensor::from_i32(vec![256], data).expect("sized"));
+                Op::Softmax { input, table }
             }
             Kind::Requantize => {
                 let axis = self.rng.range(0, ty.shape.len() as i64 - 1) as u8;
@@ -374,6 +413,8 @@ impl GraphGen {
             (Kind::Table, 3, dtype == DType::I8),
             (Kind::TreeEnsemble, 2, true),
             (Kind::ReduceSum, 2, true),
+            (Kind::Softmax, 2, dtype == DType::I8),
+            (Kind::Mul, 2, dtype == DType::I8),
         ];
         let total: i64 = candidates.iter().filter(|c| c.2).map(|c| c.1).sum();
         let mut roll = self.rng.range(1, total);

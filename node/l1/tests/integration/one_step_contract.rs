@@ -131,8 +131,8 @@ fn thousands_of_random_cases_agree_with_the_rust_reference() {
     );
 }
 
-/// One MatMul `x [k] · w [2, k]ᵀ + b`, one 3×3 Conv2d over `c` channels, one Table over
-/// `[size]`, a tree ensemble of `size` trees of depth 6 (`tree`: one walk) or its
+/// One MatMul `x [k] · w [2, k]ᵀ + b`, one 3×3 Conv2d over `c` channels, one Table,
+/// Mul (`x · x`) or Softmax (one row) over `[size]`, a tree ensemble of `size` trees of depth 6 (`tree`: one walk) or its
 /// ReduceSum (`sum`: one row of `size + 1` values).
 fn single_op(op: &str, size: u32, rng: &mut SplitMix64) -> (Model, Tensor) {
     if op == "tree" || op == "sum" {
@@ -142,6 +142,21 @@ fn single_op(op: &str, size: u32, rng: &mut SplitMix64) -> (Model, Tensor) {
         "table" => (
             vec![Op::Table { input: 0, table: 0 }],
             vec![Tensor::from_i8(vec![256], rng.i8s(256)).expect("table")],
+            vec![size],
+        ),
+        "softmax" => (
+            vec![Op::Softmax { input: 0, table: 0 }],
+            vec![verdict_specs::vectors::exp_table(1.0 / 16.0)],
+            vec![size],
+        ),
+        "mul" => (
+            vec![Op::Mul {
+                a: 0,
+                b: 0,
+                multiplier: 1 << 30,
+                shift: 37,
+            }],
+            vec![],
             vec![size],
         ),
         "matmul" => (
@@ -246,6 +261,10 @@ fn gas_of_one_step_by_op_and_size() {
         ("conv3x3", 16),
         ("conv3x3", 64),
         ("table", 128),
+        ("mul", 128),
+        ("softmax", 10),
+        ("softmax", 128),
+        ("softmax", 512),
         ("tree", 100),
         ("tree", 500),
         ("sum", 100),
@@ -261,7 +280,8 @@ fn gas_of_one_step_by_op_and_size() {
         // column 4 of channel 0), whose window is all in bounds.
         let element = match op {
             "matmul" => 1,
-            "table" => 77,
+            "table" | "mul" => 77,
+            "softmax" => 3,
             // The deepest-numbered tree: its walk is as deep as any.
             "tree" => size as usize - 2,
             "sum" => 0,

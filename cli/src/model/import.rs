@@ -45,6 +45,11 @@ pub(crate) struct ImportArgs {
     /// classify; a regressor op, or one real-valued output, regresses).
     #[arg(long, value_enum)]
     task: Option<TaskArg>,
+    /// Keep the Softmax a classifier's output ends in, so the model outputs class
+    /// probabilities (int8 at scale 1/127, the integer Softmax) rather than the scores
+    /// before it; the class is the same, ties between probabilities are likelier.
+    #[arg(long)]
+    probabilities: bool,
     /// Print one JSON object instead of the readable report.
     #[arg(long)]
     json: bool,
@@ -90,6 +95,7 @@ pub(crate) fn run(args: ImportArgs) -> Result<()> {
             .file_name()
             .map(|s| s.to_string_lossy().into_owned()),
         task: args.task.map(Task::from),
+        probabilities: args.probabilities,
     };
     let bar = ProgressBar::new(0);
     bar.set_style(

@@ -145,9 +145,33 @@ pub fn table(f: Activation, input_scale: f64, output_scale: f64) -> Vec<i8> {
         .collect()
 }
 
+/// The exp table of an integer Softmax whose input has scale `input_scale`:
+/// `table[d] = floor(2^24 · exp(−d · s_x) + 1/2)` for the distance `d` of an element from
+/// its row's maximum (specs/ops.md, "Softmax"). Entry 0 is `2^24`; entries only fall.
+pub fn softmax_exp_table(input_scale: f64) -> Vec<i32> {
+    use verdict_specs::ops::{SOFTMAX_EXP_MAX, SOFTMAX_TABLE_LEN};
+    (0..SOFTMAX_TABLE_LEN)
+        .map(|d| {
+            let e = libm::exp(-f64::from(d) * input_scale) * SOFTMAX_EXP_MAX as f64;
+            (e + 0.5).floor().clamp(0.0, SOFTMAX_EXP_MAX as f64) as i32
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_softmax_example_of_specs_ops() {
+        let t = softmax_exp_table(1.0 / 16.0);
+        assert_eq!([t[0], t[16], t[32]], [16_777_216, 6_171_993, 2_270_549]);
+        assert!(t.windows(2).all(|w| w[0] >= w[1]));
+        assert_eq!(
+            verdict_specs::ops::softmax_row(&[16, 0, -16], &t),
+            Some(vec![84, 31, 11])
+        );
+    }
 
     #[test]
     fn the_worked_example_of_specs_ops() {

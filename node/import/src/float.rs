@@ -26,6 +26,10 @@ pub struct FloatGraph {
     pub input_affine: Option<InputAffine>,
     /// Whether the output is a class or a real value.
     pub task: Task,
+    /// The ONNX output is a Softmax of the last value, dropped (the class is the same):
+    /// the index of the note that says so. [`crate::ImportOptions::probabilities`] puts it
+    /// back as the integer Softmax.
+    pub output_softmax: Option<usize>,
 }
 
 /// `(x - offset) * scale`, one pair per input feature.
@@ -146,6 +150,33 @@ pub enum FloatOp {
         /// The trees.
         ensemble: std::sync::Arc<crate::trees::FloatEnsemble>,
     },
+    /// Softmax over the last axis.
+    Softmax {
+        /// Input value (the scores).
+        input: usize,
+    },
+    /// Element-wise product of two activations of one shape.
+    Mul {
+        /// First operand.
+        a: usize,
+        /// Second operand.
+        b: usize,
+    },
+    /// Element-wise difference `a - b` of two activations of one shape.
+    Sub {
+        /// First operand.
+        a: usize,
+        /// Second operand.
+        b: usize,
+    },
+    /// `x * factor` for a scalar constant (ONNX `Mul` or `Div` by a constant that no
+    /// MatMul, Gemm or Conv absorbs): the integers stay, the scale changes.
+    Scale {
+        /// Input value.
+        input: usize,
+        /// The factor, finite and non-zero.
+        factor: f64,
+    },
     /// `labels[x]` for an ArgMax output `x`.
     LabelLookup {
         /// Input value (an ArgMax).
@@ -159,7 +190,9 @@ impl FloatOp {
     /// The values the op reads.
     pub fn inputs(&self) -> Vec<usize> {
         match self {
-            FloatOp::Add { a, b } => vec![*a, *b],
+            FloatOp::Add { a, b } | FloatOp::Mul { a, b } | FloatOp::Sub { a, b } => {
+                vec![*a, *b]
+            }
             FloatOp::Dense { input, .. }
             | FloatOp::Conv { input, .. }
             | FloatOp::Relu { input }
@@ -170,7 +203,9 @@ impl FloatOp {
             | FloatOp::ArgMax { input }
             | FloatOp::LabelLookup { input, .. }
             | FloatOp::Table { input, .. }
-            | FloatOp::TreeEnsemble { input, .. } => vec![*input],
+            | FloatOp::TreeEnsemble { input, .. }
+            | FloatOp::Softmax { input }
+            | FloatOp::Scale { input, .. } => vec![*input],
         }
     }
 
@@ -332,12 +367,35 @@ fn eval_node<'s>(
                 .collect()
         }
         FloatOp::Table { input, f } => values[*input].iter().map(|&x| f.apply(x)).collect(),
+        FloatOp::Softmax { input } => {
+            let last = shape(*input).last().copied().unwrap_or(1).max(1);
+            values[*input].chunks(last).flat_map(softmax).collect()
+        }
+        FloatOp::Mul { a, b } => values[*a]
+            .iter()
+            .zip(&values[*b])
+            .map(|(x, y)| x * y)
+            .collect(),
+        FloatOp::Sub { a, b } => values[*a]
+            .iter()
+            .zip(&values[*b])
+            .map(|(x, y)| x - y)
+            .collect(),
+        FloatOp::Scale { input, factor } => values[*input].iter().map(|x| x * factor).collect(),
         FloatOp::TreeEnsemble { input, ensemble } => ensemble.eval(&values[*input]),
         FloatOp::LabelLookup { input, labels } => values[*input]
             .iter()
             .map(|&i| labels.get(i as usize).map_or(0.0, |&l| f64::from(l)))
             .collect(),
     }
+}
+
+/// The float softmax of one row, from its maximum (as onnxruntime computes it).
+fn softmax(row: &[f64]) -> Vec<f64> {
+    let max = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let exps: Vec<f64> = row.iter().map(|&v| (v - max).exp()).collect();
+    let sum: f64 = exps.iter().sum();
+    exps.into_iter().map(|e| e / sum).collect()
 }
 
 /// Index of the largest element, lowest on ties; `None` when empty.
@@ -452,6 +510,7 @@ mod tests {
             producer: String::new(),
             input_affine: None,
             task: Task::Classification,
+            output_softmax: None,
         }
     }
 

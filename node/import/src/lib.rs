@@ -49,6 +49,10 @@ pub struct ImportOptions {
     /// Classifier or regressor (default: read from the graph — a class or score output
     /// classifies, a regressor op or a single real output regresses).
     pub task: Option<Task>,
+    /// Keep a Softmax the output ends in, as the integer Softmax, so the model outputs
+    /// probabilities (scale 1/127) instead of the scores before it. Off by default: the
+    /// class is the same either way, and the scores tie less often.
+    pub probabilities: bool,
 }
 
 /// Progress of a long import, for progress bars.
@@ -110,6 +114,29 @@ pub struct TreeWalks {
     pub moved: usize,
 }
 
+/// Appends the integer Softmax the ONNX output ends in (the parser drops it).
+fn keep_output_softmax(graph: &mut FloatGraph) -> ImportResult<()> {
+    let Some(note) = graph.output_softmax.take() else {
+        return Err(ImportError::Structure(
+            "probabilities asked for, but the chosen output is not a Softmax".into(),
+        ));
+    };
+    let last = graph.value_count() - 1;
+    graph.nodes.push(FloatNode {
+        name: "output#softmax".into(),
+        op: FloatOp::Softmax { input: last },
+        shape: graph.shape(last).to_vec(),
+    });
+    graph.notes[note] = "the output Softmax is kept as the integer Softmax: the model outputs \
+        probabilities (scale 1/127)"
+        .into();
+    // The output holds the probabilities now, not the scores before them.
+    graph
+        .notes
+        .retain(|n| !n.contains("holds the scores before Softmax"));
+    Ok(())
+}
+
 /// Imports `onnx` (the bytes of a `.onnx` file), calibrating on `calibration` and,
 /// if given, scoring on `test`. `progress` is called after every row.
 pub fn import_onnx(
@@ -150,6 +177,9 @@ pub fn import_onnx(
             ));
         }
         graph.task = task;
+    }
+    if options.probabilities {
+        keep_output_softmax(&mut graph)?;
     }
     check_features(&graph, calibration, "calibration")?;
     if let Some(test) = test {

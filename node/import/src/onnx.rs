@@ -29,7 +29,8 @@ const MAX_ELEMENTS: usize = 1 << 28;
 const SUPPORTED: &str = "MatMul, Gemm, Conv, Add, Relu, Sigmoid, Tanh, Exp, Erf, Gelu, \
     HardSigmoid, HardSwish, LeakyRelu, Elu, Softplus, Clip, SiLU (x * Sigmoid(x)), MaxPool, AveragePool, GlobalAveragePool, \
     ReduceMean (over H and W), Flatten, Reshape, Squeeze/Unsqueeze, BatchNormalization and constant \
-    Mul/Div/Sub/Add (after Conv/Gemm/MatMul), Softmax/LogSoftmax (before ArgMax or as the output), \
+    Mul/Div/Sub/Add (after Conv/Gemm/MatMul), Mul/Div by a scalar constant, Mul and Sub of two activations, \
+    Softmax over the last axis, LogSoftmax (before ArgMax or as the output), \
     ArgMax, ai.onnx.ml ArrayFeatureExtractor, Scaler, LinearClassifier, LinearRegressor, \
     TreeEnsembleClassifier, TreeEnsembleRegressor and Normalizer (on class scores), Cast, Identity, Dropout, Constant, and Shape/Gather/Concat on shapes";
 
@@ -111,6 +112,9 @@ pub fn parse_onnx(
         readers,
         value_names: vec![input.name.clone()],
         softmax: HashSet::new(),
+        softmax_outputs: HashMap::new(),
+        softmax_nodes: HashMap::new(),
+        softmax_notes: HashMap::new(),
         task_hint: None,
         opset,
         graph: FloatGraph {
@@ -122,6 +126,7 @@ pub fn parse_onnx(
                 .to_string(),
             input_affine: None,
             task: Task::Classification,
+            output_softmax: None,
         },
     };
     for (i, node) in nodes.iter().enumerate() {
@@ -176,6 +181,13 @@ struct Parser {
     value_names: Vec<String>,
     /// Values that stand for a dropped Softmax's output (they hold its input, the logits).
     softmax: HashSet<usize>,
+    /// ONNX names of (pass-throughs of) a Softmax op's output, with the logits value: a
+    /// reader other than ArgMax makes the Softmax an integer op (see `materialize_softmax`).
+    softmax_outputs: HashMap<String, usize>,
+    /// Logits value → the Softmax node computed from it, once one reader needed it.
+    softmax_nodes: HashMap<usize, usize>,
+    /// Logits value → the note saying its Softmax was dropped (rewritten if it is not).
+    softmax_notes: HashMap<usize, usize>,
     /// What the ops read so far say the model is (a regressor or classifier op).
     task_hint: Option<Task>,
     opset: i64,
@@ -429,6 +441,21 @@ impl Parser {
                 )));
             }
         }
+        let passes_through = matches!(
+            node.op_type.as_str(),
+            "ArgMax" | "Identity" | "Dropout" | "Cast"
+        );
+        if (node.domain.is_empty() || node.domain == "ai.onnx") && !passes_through {
+            for name in node.input.iter().filter(|n| !n.is_empty()) {
+                self.materialize_softmax(name, &label);
+            }
+        }
+        if passes_through
+            && node.op_type != "ArgMax"
+            && let Some(&logits) = node.input.first().and_then(|n| self.softmax_outputs.get(n))
+        {
+            self.softmax_outputs.insert(out.clone(), logits);
+        }
         let ctx = NodeCtx { attrs, out: &out };
         match (node.domain.as_str(), node.op_type.as_str()) {
             ("" | "ai.onnx", op) => self.standard(op, &ctx),
@@ -497,6 +524,37 @@ impl Parser {
 
     // --- inputs and outputs -------------------------------------------------------------
 
+    /// When `name` is a dropped Softmax's output and `reader` needs the probabilities
+    /// themselves (attention pooling, a product, a sum), computes the Softmax after all:
+    /// one integer Softmax node per logits value, however many names and readers.
+    fn materialize_softmax(&mut self, name: &str, reader: &str) {
+        let Some(logits) = self.softmax_outputs.remove(name) else {
+            return;
+        };
+        let id = match self.softmax_nodes.get(&logits) {
+            Some(&id) => id,
+            None => {
+                self.graph.nodes.push(FloatNode {
+                    name: format!("{name}#softmax"),
+                    op: FloatOp::Softmax { input: logits },
+                    shape: self.graph.shape(logits).to_vec(),
+                });
+                let id = self.graph.nodes.len();
+                self.value_names.push(name.to_string());
+                self.softmax_nodes.insert(logits, id);
+                let note = format!(
+                    "Softmax '{name}' kept as the integer Softmax: '{reader}' reads the probabilities"
+                );
+                match self.softmax_notes.get(&logits) {
+                    Some(&i) => self.graph.notes[i] = note,
+                    None => self.graph.notes.push(note),
+                }
+                id
+            }
+        };
+        self.names.insert(name.to_string(), Val::Value(id));
+    }
+
     fn input(&self, ctx: &NodeCtx<'_>, i: usize) -> ImportResult<Val> {
         let name = ctx
             .attrs
@@ -515,7 +573,7 @@ impl Parser {
                 ctx.attrs.node.op_type.as_str(),
                 "ArgMax" | "Identity" | "Dropout" | "Cast"
             );
-            if self.softmax.contains(&id) && !passes_through {
+            if self.softmax.contains(&id) && !passes_through && self.value_names[id] != *name {
                 return Err(ctx.attrs.fail(format!(
                     "reads the Softmax output '{name}'; the int8 model drops Softmax, so only an \
                      ArgMax (or the graph output) may read it"
@@ -1154,12 +1212,17 @@ impl Parser {
             )));
         }
         // Softmax is strictly increasing in each score, so the argmax, and with it the
-        // class, is unchanged without it; the int8 model outputs the scores.
+        // class, is unchanged without it; the int8 model outputs the scores. A reader that
+        // needs the probabilities brings it back (`materialize_softmax`).
+        self.softmax.insert(input);
+        if op == "Softmax" {
+            self.softmax_outputs.insert(ctx.out.to_string(), input);
+            self.softmax_notes.insert(input, self.graph.notes.len());
+        }
         self.graph.notes.push(format!(
             "{op} '{}' dropped: the int8 model outputs its input scores (the class is unchanged)",
             ctx.attrs.label
         ));
-        self.softmax.insert(input);
         self.alias(ctx, Val::Value(input));
         Ok(())
     }
@@ -1250,7 +1313,12 @@ impl Parser {
                 "output '{output}' is not the last value computed; it cannot be imported alone"
             )));
         }
-        let scores = self.softmax.contains(&id);
+        self.graph.output_softmax = self
+            .softmax_outputs
+            .get(output)
+            .and_then(|logits| self.softmax_notes.get(logits))
+            .copied();
+        let scores = self.softmax.contains(&id) || self.graph.output_softmax.is_some();
         if scores {
             self.graph.notes.push(format!(
                 "output '{output}' holds the scores before Softmax (or the classifier's transform)"

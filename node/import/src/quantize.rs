@@ -388,6 +388,22 @@ impl Builder<'_> {
                 (self.push(name, op, s_out), s_out)
             }
             FloatOp::TreeEnsemble { input, ensemble } => self.trees(name, *input, ensemble)?,
+            FloatOp::Softmax { input } => {
+                let entries = crate::activation::softmax_exp_table(self.int_scale[*input]);
+                let table = self.weight(
+                    format!("{name}.exp"),
+                    Tensor::from_i32(vec![verdict_specs::ops::SOFTMAX_TABLE_LEN], entries),
+                )?;
+                let op = Op::Softmax {
+                    input: self.int_value[*input],
+                    table,
+                };
+                let scale = 1.0 / verdict_specs::ops::SOFTMAX_ONE as f64;
+                (self.push(name, op, scale), scale)
+            }
+            FloatOp::Mul { a, b } => self.mul(id, *a, *b)?,
+            FloatOp::Sub { a, b } => self.add_scaled(id, *a, *b, -1.0)?,
+            FloatOp::Scale { input, factor } => self.scale(id, *input, *factor)?,
             FloatOp::LabelLookup { input, labels } => {
                 let len = labels.len() as u32;
                 let weight = self.weight(
@@ -559,6 +575,12 @@ impl Builder<'_> {
     }
 
     fn add(&mut self, id: usize, a: usize, b: usize) -> ImportResult<(u32, f64)> {
+        self.add_scaled(id, a, b, 1.0)
+    }
+
+    /// `a + sign * b` (Add, or Sub with `sign = -1`): an Add whose `b` multiplier has
+    /// that sign.
+    fn add_scaled(&mut self, id: usize, a: usize, b: usize, sign: f64) -> ImportResult<(u32, f64)> {
         let name = self.graph.nodes[id - 1].name.clone();
         let s_y = self.target_scale(id);
         let (ra, rb) = (self.int_scale[a] / s_y, self.int_scale[b] / s_y);
@@ -573,7 +595,7 @@ impl Builder<'_> {
         };
         let (ma, mb) = (
             multiplier(ra).ok_or_else(fail)?,
-            multiplier(rb).ok_or_else(fail)?,
+            multiplier(rb).ok_or_else(fail)? * sign as i32,
         );
         let op = Op::Add {
             a: self.int_value[a],
@@ -583,6 +605,53 @@ impl Builder<'_> {
             shift,
         };
         Ok((self.push(&name, op, s_y), s_y))
+    }
+
+    /// `a * b`: one Mul whose multiplier takes the product of the operand scales to the
+    /// output scale.
+    fn mul(&mut self, id: usize, a: usize, b: usize) -> ImportResult<(u32, f64)> {
+        let name = self.graph.nodes[id - 1].name.clone();
+        let s_y = self.target_scale(id);
+        let factor = self.int_scale[a] * self.int_scale[b] / s_y;
+        let Requant { multiplier, shift } =
+            fixed_point(factor).ok_or_else(|| ImportError::Quantize {
+                node: name.clone(),
+                reason: format!("the product's rescale factor {factor} is out of range"),
+            })?;
+        let op = Op::Mul {
+            a: self.int_value[a],
+            b: self.int_value[b],
+            multiplier,
+            shift,
+        };
+        Ok((self.push(&name, op, s_y), s_y))
+    }
+
+    /// `x * factor` for a scalar: the same integers at a scale `|factor|` times the
+    /// input's (a negative factor negates exactly: `-x` is an int8 value too). The model's
+    /// last value must be a node's output, so a final positive Scale is a no-op Reshape.
+    fn scale(&mut self, id: usize, input: usize, factor: f64) -> ImportResult<(u32, f64)> {
+        let name = self.graph.nodes[id - 1].name.clone();
+        let scale = self.int_scale[input] * factor.abs();
+        let x = self.int_value[input];
+        if factor < 0.0 {
+            let op = Op::Add {
+                a: x,
+                b: x,
+                a_multiplier: -(1 << 30),
+                b_multiplier: 0,
+                shift: 30,
+            };
+            return Ok((self.push(&name, op, scale), scale));
+        }
+        if id + 1 == self.graph.value_count() {
+            let op = Op::Reshape {
+                input: x,
+                shape: to_u32_shape(self.graph.shape(id)),
+            };
+            return Ok((self.push(&name, op, scale), scale));
+        }
+        Ok((x, scale))
     }
 
     /// A tree ensemble reading the wide input: `TreeEnsemble` (one value per tree and
@@ -780,6 +849,9 @@ fn accumulator_output(graph: &FloatGraph) -> Option<usize> {
         match &graph.nodes.get(id.checked_sub(1)?)?.op {
             FloatOp::Dense { .. } | FloatOp::Conv { .. } => return Some(id),
             FloatOp::Relu { input } | FloatOp::Reshape { input } if readers[*input] == 1 => {
+                id = *input;
+            }
+            FloatOp::Scale { input, factor } if *factor > 0.0 && readers[*input] == 1 => {
                 id = *input;
             }
             _ => return None,

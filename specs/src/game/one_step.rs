@@ -624,7 +624,10 @@ fn element(
         } => {
             let (a, b) = (src.input(0, DType::I8, j)?, src.input(1, DType::I8, j)?);
             Ok(i64::from(ops::mul_element(
-                a as i8, b as i8, *multiplier, *shift,
+                a as i8,
+                b as i8,
+                *multiplier,
+                *shift,
             )))
         }
         Op::Softmax { .. } => {

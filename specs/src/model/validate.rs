@@ -7,8 +7,8 @@
 
 use super::graph::{Graph, Op, ValueId, ValueType, WeightId, Window};
 use crate::ops::{
-    MAX_ACCUMULATOR, MAX_PRODUCT, MAX_TREE_DEPTH, SOFTMAX_EXP_MAX, SOFTMAX_TABLE_LEN, TABLE_LEN, TREE_NODE_WIDTH, TreeChild,
-    walk_depths,
+    MAX_ACCUMULATOR, MAX_PRODUCT, MAX_TREE_DEPTH, SOFTMAX_EXP_MAX, SOFTMAX_TABLE_LEN, TABLE_LEN,
+    TREE_NODE_WIDTH, TreeChild, walk_depths,
 };
 use crate::tensor::{DType, Shape, Tensor, element_count};
 use thiserror::Error;
@@ -296,8 +296,7 @@ impl NodeCheck<'_> {
                         ta.shape, tb.shape
                     )));
                 }
-                if [a_multiplier, b_multiplier].contains(&&i32::MIN) || !(1..=62).contains(shift)
-                {
+                if [a_multiplier, b_multiplier].contains(&&i32::MIN) || !(1..=62).contains(shift) {
                     return Err(self.fail(
                         "multipliers must be in [-(2^31 - 1), 2^31 - 1] and the shift in 1..=62",
                     ));

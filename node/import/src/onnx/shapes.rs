@@ -213,8 +213,17 @@ impl Parser {
 
     /// `Mul`, `Div` or `Sub` of a MatMul/Gemm/Conv output (read by nothing else) and a
     /// per-channel constant, folded into the op's weights and bias.
+    ///
+    /// Otherwise: `Mul`/`Sub` of two activations of one shape become the integer Mul and
+    /// Add (a negative multiplier); `Mul` or `Div` by a scalar constant rescales.
     pub(super) fn affine(&mut self, op: &str, ctx: &NodeCtx<'_>) -> ImportResult<()> {
         let a = &ctx.attrs;
+        if let (Val::Value(_), Val::Value(_)) = (self.input(ctx, 0)?, self.input(ctx, 1)?) {
+            return self.elementwise_pair(op, ctx);
+        }
+        if let Some(done) = self.scalar_scale(op, ctx)? {
+            return Ok(done);
+        }
         let operands = match (self.input(ctx, 0)?, self.input(ctx, 1)?) {
             (Val::Value(id), Val::Const(c)) if c.batch_at.is_empty() => Some((id, c, 0)),
             (Val::Const(c), Val::Value(id)) if op == "Mul" && c.batch_at.is_empty() => {
@@ -227,7 +236,8 @@ impl Parser {
         let Some((id, constant, (channels, is_conv))) = target else {
             return Err(a.fail(format!(
                 "only `x {} constant` right after a MatMul, Gemm or Conv whose output it \
-                 alone reads is supported (folded into that op)",
+                 alone reads (folded into that op), a scalar factor, or an op of two activations \
+                 is supported",
                 match op {
                     "Mul" => "*",
                     "Div" => "/",
@@ -260,5 +270,54 @@ impl Parser {
             .notes
             .push(format!("{op} '{}' folded into the op before it", a.label));
         Ok(())
+    }
+
+    /// `Mul` or `Sub` of two activations of the same shape.
+    fn elementwise_pair(&mut self, op: &str, ctx: &NodeCtx<'_>) -> ImportResult<()> {
+        let (x, y) = (self.value_input(ctx, 0)?, self.value_input(ctx, 1)?);
+        let (sx, sy) = (self.graph.shape(x).to_vec(), self.graph.shape(y).to_vec());
+        if sx != sy {
+            return Err(ctx.attrs.fail(format!(
+                "operands of shapes {sx:?} and {sy:?}; broadcasting between activations is not supported"
+            )));
+        }
+        let float_op = match op {
+            "Mul" => FloatOp::Mul { a: x, b: y },
+            "Sub" => FloatOp::Sub { a: x, b: y },
+            _ => {
+                return Err(ctx.attrs.fail(
+                    "divides one activation by another; only division by a constant is supported",
+                ));
+            }
+        };
+        self.push(ctx, float_op, sx);
+        Ok(())
+    }
+
+    /// `x * c`, `c * x` or `x / c` for a scalar constant `c` that no MatMul, Gemm or Conv
+    /// before it absorbs: a [`FloatOp::Scale`]. `None` when the node is not that.
+    fn scalar_scale(&mut self, op: &str, ctx: &NodeCtx<'_>) -> ImportResult<Option<()>> {
+        let (id, c, slot) = match (op, self.input(ctx, 0)?, self.input(ctx, 1)?) {
+            ("Mul" | "Div", Val::Value(id), Val::Const(c)) => (id, c, 0),
+            ("Mul", Val::Const(c), Val::Value(id)) => (id, c, 1),
+            _ => return Ok(None),
+        };
+        if c.data.len() != 1 || self.fold_target(ctx, id, slot).is_some() || self.is_integer(id) {
+            return Ok(None);
+        }
+        let factor = if op == "Div" {
+            1.0 / c.data[0]
+        } else {
+            c.data[0]
+        };
+        if !factor.is_finite() || factor == 0.0 {
+            return Err(ctx.attrs.fail(format!(
+                "{op} by the constant {}: the factor must be finite and non-zero",
+                c.data[0]
+            )));
+        }
+        let shape = self.graph.shape(id).to_vec();
+        self.push(ctx, FloatOp::Scale { input: id, factor }, shape);
+        Ok(Some(()))
     }
 }

@@ -2,178 +2,13 @@
 //! naming the node, op and attribute for everything it cannot map. Corrupted ONNX bytes
 //! give an error, never a panic.
 
-use onnx_protobuf::attribute_proto::AttributeType;
+use crate::onnx_build::*;
 use onnx_protobuf::tensor_proto::DataType;
-use onnx_protobuf::type_proto;
-use onnx_protobuf::{
-    AttributeProto, GraphProto, Message, ModelProto, NodeProto, OperatorSetIdProto, TensorProto,
-    TensorShapeProto, TypeProto, ValueInfoProto, tensor_shape_proto,
-};
+use onnx_protobuf::{AttributeProto, NodeProto, TensorProto};
 use proptest::prelude::*;
-use verdict_import::dataset::Dataset;
 use verdict_import::{ImportError, ImportOptions, import_onnx, parse_onnx};
 use verdict_specs::model::Op;
 use verdict_specs::vectors::SplitMix64;
-
-// --- building ONNX graphs ---------------------------------------------------------------
-
-fn attr_int(name: &str, v: i64) -> AttributeProto {
-    AttributeProto {
-        name: name.into(),
-        type_: AttributeType::INT.into(),
-        i: v,
-        ..Default::default()
-    }
-}
-
-fn attr_ints(name: &str, v: &[i64]) -> AttributeProto {
-    AttributeProto {
-        name: name.into(),
-        type_: AttributeType::INTS.into(),
-        ints: v.to_vec(),
-        ..Default::default()
-    }
-}
-
-fn attr_float(name: &str, v: f32) -> AttributeProto {
-    AttributeProto {
-        name: name.into(),
-        type_: AttributeType::FLOAT.into(),
-        f: v,
-        ..Default::default()
-    }
-}
-
-fn node(op: &str, inputs: &[&str], output: &str, attrs: Vec<AttributeProto>) -> NodeProto {
-    NodeProto {
-        name: format!("{op}_{output}"),
-        op_type: op.into(),
-        input: inputs.iter().map(|s| s.to_string()).collect(),
-        output: vec![output.into()],
-        attribute: attrs,
-        ..Default::default()
-    }
-}
-
-fn floats(name: &str, dims: &[i64], data: Vec<f32>) -> TensorProto {
-    TensorProto {
-        name: name.into(),
-        dims: dims.to_vec(),
-        data_type: DataType::FLOAT as i32,
-        float_data: data,
-        ..Default::default()
-    }
-}
-
-fn ints(name: &str, data: &[i64]) -> TensorProto {
-    TensorProto {
-        name: name.into(),
-        dims: vec![data.len() as i64],
-        data_type: DataType::INT64 as i32,
-        int64_data: data.to_vec(),
-        ..Default::default()
-    }
-}
-
-fn value_info(name: &str, dims: &[i64]) -> ValueInfoProto {
-    let dim = dims
-        .iter()
-        .map(|&d| {
-            let mut dim = tensor_shape_proto::Dimension::new();
-            if d > 0 {
-                dim.set_dim_value(d);
-            } else {
-                dim.set_dim_param("batch".into());
-            }
-            dim
-        })
-        .collect();
-    let mut tensor = type_proto::Tensor::new();
-    tensor.elem_type = DataType::FLOAT as i32;
-    tensor.shape = Some(TensorShapeProto {
-        dim,
-        ..Default::default()
-    })
-    .into();
-    let mut ty = TypeProto::new();
-    ty.set_tensor_type(tensor);
-    ValueInfoProto {
-        name: name.into(),
-        type_: Some(ty).into(),
-        ..Default::default()
-    }
-}
-
-/// A model with input `x` of `input_dims` (batch first, -1 = symbolic) and output `y`.
-fn model(input_dims: &[i64], nodes: Vec<NodeProto>, initializers: Vec<TensorProto>) -> Vec<u8> {
-    let graph = GraphProto {
-        name: "test".into(),
-        node: nodes,
-        initializer: initializers,
-        input: vec![value_info("x", input_dims)],
-        output: vec![value_info("y", &[-1])],
-        ..Default::default()
-    };
-    let model = ModelProto {
-        ir_version: 8,
-        opset_import: vec![OperatorSetIdProto {
-            domain: String::new(),
-            version: 17,
-            ..Default::default()
-        }],
-        producer_name: "verdict-tests".into(),
-        graph: Some(graph).into(),
-        ..Default::default()
-    };
-    model.write_to_bytes().expect("serializes")
-}
-
-fn random(rng: &mut SplitMix64, n: usize) -> Vec<f32> {
-    (0..n)
-        .map(|_| rng.range(-1000, 1000) as f32 / 1000.0)
-        .collect()
-}
-
-/// Rows of uniform random features in [-1, 1], label 0.
-fn dataset(rows: usize, features: usize, seed: u64) -> Dataset {
-    let mut rng = SplitMix64::new(seed);
-    Dataset {
-        features: (0..rows)
-            .map(|_| {
-                (0..features)
-                    .map(|_| rng.range(-1000, 1000) as f64 / 1000.0)
-                    .collect()
-            })
-            .collect(),
-        targets: vec![0.0; rows],
-    }
-}
-
-fn error_of(bytes: &[u8], features: usize) -> String {
-    match import_onnx(
-        bytes,
-        &dataset(8, features, 1),
-        None,
-        &ImportOptions::default(),
-        &mut |_| {},
-    ) {
-        Ok(_) => panic!("import should fail"),
-        Err(e) => e.to_string(),
-    }
-}
-
-/// The int8 model and the float graph agree on most rows of random data.
-fn agreement(bytes: &[u8], features: usize) -> f64 {
-    let report = import_onnx(
-        bytes,
-        &dataset(64, features, 2),
-        Some(&dataset(200, features, 3)),
-        &ImportOptions::default(),
-        &mut |_| {},
-    )
-    .expect("imports");
-    report.agreement.expect("scored")
-}
 
 // --- what maps -----------------------------------------------------------------------------
 
@@ -480,24 +315,6 @@ fn unsupported_ops_are_named_with_their_node() {
     );
 }
 
-fn attr_string(name: &str, v: &str) -> AttributeProto {
-    AttributeProto {
-        name: name.into(),
-        type_: AttributeType::STRING.into(),
-        s: v.as_bytes().to_vec(),
-        ..Default::default()
-    }
-}
-
-fn attr_floats(name: &str, v: &[f32]) -> AttributeProto {
-    AttributeProto {
-        name: name.into(),
-        type_: AttributeType::FLOATS.into(),
-        floats: v.to_vec(),
-        ..Default::default()
-    }
-}
-
 #[test]
 fn refused_attributes_of_the_new_ops_are_named() {
     // A regressor whose output goes through PROBIT.
@@ -637,13 +454,20 @@ fn dilations_ceil_mode_and_last_index_ties_are_refused() {
 }
 
 #[test]
-fn a_softmax_feeding_anything_but_argmax_is_refused() {
+fn a_softmax_read_by_another_op_is_computed_not_dropped() {
     let nodes = vec![
         node("Softmax", &["x"], "s", vec![]),
         node("Relu", &["s"], "y", vec![]),
     ];
-    let err = error_of(&model(&[-1, 3], nodes, vec![]), 3);
-    assert!(err.contains("Softmax") && err.contains("Relu_y"), "{err}");
+    let graph = parse_onnx(&model(&[-1, 3], nodes, vec![]), None, None).expect("parses");
+    assert!(
+        matches!(
+            graph.nodes[0].op,
+            verdict_import::FloatOp::Softmax { input: 0 }
+        ),
+        "{:?}",
+        graph.nodes
+    );
 }
 
 #[test]
@@ -747,15 +571,6 @@ proptest! {
         let features = if seed % 2 == 0 { 64 } else { 128 };
         // Either outcome is fine; a panic fails the test.
         let _ = import_onnx(&bytes, &dataset(4, features, seed), Some(&dataset(4, features, 1)), &ImportOptions::default(), &mut |_| {});
-    }
-}
-
-fn attr_strings(name: &str, v: &[&str]) -> AttributeProto {
-    AttributeProto {
-        name: name.into(),
-        type_: AttributeType::STRINGS.into(),
-        strings: v.iter().map(|s| s.as_bytes().to_vec()).collect(),
-        ..Default::default()
     }
 }
 

@@ -394,6 +394,8 @@ async fn every_op_kind_decides_a_game_and_every_liar_loses() {
         "Table",
         "TreeEnsemble",
         "ReduceSum",
+        "Softmax",
+        "Mul",
     ] {
         assert!(decided_by.contains_key(op), "no game was decided at a {op}");
     }

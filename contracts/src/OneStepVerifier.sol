@@ -65,6 +65,9 @@ contract OneStepVerifier {
     uint256 internal constant REDUCE_SUM = 14;
     uint256 internal constant SOFTMAX = 15;
     uint256 internal constant MUL = 16;
+    uint256 internal constant TRANSPOSE = 17;
+    uint256 internal constant CONCAT = 18;
+    uint256 internal constant SLICE = 19;
     /// A Softmax output is 127·e_i/S rounded half up (ops/softmax.rs).
     int256 internal constant SOFTMAX_ONE = 127;
     /// Most comparisons of one tree walk (ops::MAX_TREE_DEPTH), and the bytes of a node row.
@@ -133,7 +136,10 @@ contract OneStepVerifier {
         int256 bMultiplier;
         uint256 shift;
         bool countIncludePad;
+        /// Reshape's shape, Slice's lengths, Transpose's permutation.
         uint32[] shape;
+        /// Slice's first coordinates.
+        uint32[] start;
         /// Calldata offset of the graph bytes, and the node's index.
         uint256 graphOffset;
         uint256 step;
@@ -290,6 +296,9 @@ contract OneStepVerifier {
         if (code == REDUCE_SUM) return pos + 6;
         if (code == SOFTMAX) return pos + 9;
         if (code == MUL) return pos + 14;
+        if (code == TRANSPOSE) return pos + 6 + _u(g, pos + 5, 1);
+        if (code == CONCAT) return pos + 10;
+        if (code == SLICE) return pos + 6 + 8 * _u(g, pos + 5, 1);
         revert UnknownOpcode(pos, code);
     }
 
@@ -346,6 +355,24 @@ contract OneStepVerifier {
             n.inputs[1] = _u(g, pos + 5, 4);
             n.aMultiplier = _i32(_u(g, pos + 9, 4));
             n.shift = _u(g, pos + 13, 1);
+        } else if (code == TRANSPOSE) {
+            uint256 rank = _u(g, pos + 5, 1);
+            n.shape = new uint32[](rank);
+            for (uint256 i = 0; i < rank; i++) {
+                n.shape[i] = uint32(_u(g, pos + 6 + i, 1));
+            }
+        } else if (code == CONCAT) {
+            n.inputCount = 2;
+            n.inputs[1] = _u(g, pos + 5, 4);
+            n.axis = _u(g, pos + 9, 1);
+        } else if (code == SLICE) {
+            uint256 rank = _u(g, pos + 5, 1);
+            n.start = new uint32[](rank);
+            n.shape = new uint32[](rank);
+            for (uint256 i = 0; i < rank; i++) {
+                n.start[i] = uint32(_u(g, pos + 6 + 8 * i, 4));
+                n.shape[i] = uint32(_u(g, pos + 10 + 8 * i, 4));
+            }
         } else if (code == TREE_ENSEMBLE) {
             n.weights = [_u(g, pos + 5, 4), _u(g, pos + 9, 4), _u(g, pos + 13, 4)];
             n.weightCount = 3;
@@ -600,6 +627,15 @@ contract OneStepVerifier {
 
     // ---------------------------------------------------------------- types
 
+    /// Whether `b` broadcasts to `a` (ops/layout.rs): the same rank, each dimension equal or 1.
+    function _broadcasts(uint32[] memory b, uint32[] memory a) private pure returns (bool) {
+        if (a.length != b.length) return false;
+        for (uint256 i = 0; i < a.length; i++) {
+            if (b[i] != a[i] && b[i] != 1) return false;
+        }
+        return true;
+    }
+
     function _sameShape(uint32[] memory a, uint32[] memory b) private pure returns (bool) {
         if (a.length != b.length) return false;
         for (uint256 i = 0; i < a.length; i++) {
@@ -650,12 +686,59 @@ contract OneStepVerifier {
         if (code == RELU) return (x.dtype, _copy(x.shape));
         if (code == ADD || code == MUL) {
             _require(x.dtype == I8 && ins[1].dtype == I8, step, RULE_INPUT_DTYPE);
-            _require(_sameShape(x.shape, ins[1].shape), step, RULE_SHAPE);
+            if (code == ADD) {
+                _require(_sameShape(x.shape, ins[1].shape), step, RULE_SHAPE);
+            } else {
+                _require(_broadcasts(ins[1].shape, x.shape), step, RULE_SHAPE);
+            }
             // Multipliers are i32 other than -2^31 (Add's b is zero for Mul); shift in 1..=62.
             int256 least = type(int32).min;
             _require(n.aMultiplier > least && n.bMultiplier > least, step, RULE_PARAMS);
             _require(n.shift >= 1 && n.shift <= 62, step, RULE_PARAMS);
             return (I8, _copy(x.shape));
+        }
+        if (code == TRANSPOSE) {
+            uint256 rank = x.shape.length;
+            _require(n.shape.length == rank, step, RULE_SHAPE);
+            uint256 seen;
+            shape = new uint32[](rank);
+            for (uint256 i = 0; i < rank; i++) {
+                uint256 p = n.shape[i];
+                _require(p < rank && (seen >> p) & 1 == 0, step, RULE_SHAPE);
+                seen |= uint256(1) << p;
+                shape[i] = x.shape[p];
+            }
+            return (x.dtype, shape);
+        }
+        if (code == SLICE) {
+            uint256 rank = x.shape.length;
+            _require(n.shape.length == rank, step, RULE_SHAPE);
+            for (uint256 i = 0; i < rank; i++) {
+                _require(n.shape[i] >= 1 && uint256(n.start[i]) + n.shape[i] <= x.shape[i], step, RULE_SHAPE);
+            }
+            return (x.dtype, _copy(n.shape));
+        }
+        if (code == CONCAT) {
+            Opened memory b = ins[1];
+            _require(b.dtype == x.dtype, step, RULE_INPUT_DTYPE);
+            uint256 rank = x.shape.length;
+            _require(b.shape.length == rank && n.axis < rank, step, RULE_SHAPE);
+            shape = _copy(x.shape);
+            uint256 count = 1;
+            for (uint256 i = 0; i < rank; i++) {
+                if (i == n.axis) {
+                    uint256 joined = uint256(x.shape[i]) + b.shape[i];
+                    _require(joined <= type(uint32).max, step, RULE_SHAPE);
+                    // casting to 'uint32' is safe because the sum was just checked to fit
+                    // forge-lint: disable-next-line(unsafe-typecast)
+                    shape[i] = uint32(joined);
+                } else {
+                    _require(x.shape[i] == b.shape[i], step, RULE_SHAPE);
+                }
+                count *= shape[i];
+            }
+            _require(count <= MAX_ELEMENTS, step, RULE_SHAPE);
+            return (x.dtype, shape);
         }
         if (code == SOFTMAX) {
             _require(x.dtype == I8, step, RULE_INPUT_DTYPE);
@@ -772,9 +855,12 @@ contract OneStepVerifier {
             return _clamp(_roundShift(s, n.shift));
         }
         if (code == MUL) {
-            int256 p = _readElement(x, j) * _readElement(ins[1], j) * n.aMultiplier;
+            uint256 idx = _broadcastSource(j, x.shape, ins[1].shape);
+            int256 p = _readElement(x, j) * _readElement(ins[1], idx) * n.aMultiplier;
             return _clamp(_roundShift(p, n.shift));
         }
+        if (code == TRANSPOSE || code == SLICE) return _readElement(x, _moveSource(n, x.shape, out.shape, j));
+        if (code == CONCAT) return _concat(n, x, ins[1], out.shape, j);
         if (code == SOFTMAX) return _softmax(x, ws[0], j);
         if (code == MAX_POOL2D || code == AVG_POOL2D) return _pool(n, x, out, j);
         if (code == GLOBAL_AVG_POOL) {
@@ -1153,6 +1239,65 @@ contract OneStepVerifier {
         if (sum <= 0) revert SoftmaxSum(j);
         // Both operands are non-negative (entries are in [0, 2^24]), so sdiv floors.
         return (2 * SOFTMAX_ONE * mine + sum) / (2 * sum);
+    }
+
+    /// The element of `b` that element `j` of `a` meets (ops/layout.rs `broadcast_source`).
+    function _broadcastSource(uint256 j, uint32[] memory a, uint32[] memory b) private pure returns (uint256 idx) {
+        uint256 rem = j;
+        uint256 stride = 1;
+        for (uint256 i = a.length; i > 0; i--) {
+            uint256 c = rem % a[i - 1];
+            rem /= a[i - 1];
+            if (b[i - 1] != 1) idx += c * stride;
+            stride *= b[i - 1];
+        }
+    }
+
+    /// The input element output element `j` of a Transpose (`n.shape` is the permutation)
+    /// or a Slice (`n.start` the first coordinates) is (ops/layout.rs).
+    function _moveSource(Node memory n, uint32[] memory xs, uint32[] memory outs, uint256 j)
+        private
+        pure
+        returns (uint256 idx)
+    {
+        uint256 rank = xs.length;
+        uint256[] memory coords = new uint256[](rank);
+        uint256 rem = j;
+        bool transpose = n.opcode == TRANSPOSE;
+        for (uint256 i = rank; i > 0; i--) {
+            uint256 c = rem % outs[i - 1];
+            rem /= outs[i - 1];
+            if (transpose) coords[n.shape[i - 1]] = c;
+            else coords[i - 1] = c + n.start[i - 1];
+        }
+        for (uint256 i = 0; i < rank; i++) {
+            idx = idx * xs[i] + coords[i];
+        }
+    }
+
+    /// Output element `j` of `a` then `b` along `n.axis` (ops/layout.rs `concat_source`).
+    function _concat(Node memory n, Opened memory a, Opened memory b, uint32[] memory outs, uint256 j)
+        private
+        pure
+        returns (int256)
+    {
+        uint256 rank = outs.length;
+        uint256[] memory coords = new uint256[](rank);
+        uint256 rem = j;
+        for (uint256 i = rank; i > 0; i--) {
+            coords[i - 1] = rem % outs[i - 1];
+            rem /= outs[i - 1];
+        }
+        Opened memory part = a;
+        if (coords[n.axis] >= a.shape[n.axis]) {
+            coords[n.axis] -= a.shape[n.axis];
+            part = b;
+        }
+        uint256 idx;
+        for (uint256 i = 0; i < rank; i++) {
+            idx = idx * part.shape[i] + coords[i];
+        }
+        return _readElement(part, idx);
     }
 
     function _argmax(Opened memory x, uint256 j) private pure returns (int256 best) {

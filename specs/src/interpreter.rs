@@ -115,6 +115,16 @@ fn i32s(t: &Tensor) -> &[i32] {
         .expect("validation fixed this value's type as i32")
 }
 
+/// The output of an op that only moves elements: element `j` is input element `source(j)`.
+fn gather(x: &Tensor, out: &ValueType, source: impl Fn(usize) -> usize) -> Tensor {
+    let count: usize = out.shape.iter().map(|&d| d as usize).product();
+    let data = match x.data() {
+        TensorData::I8(v) => TensorData::I8((0..count).map(|j| v[source(j)]).collect()),
+        TensorData::I32(v) => TensorData::I32((0..count).map(|j| v[source(j)]).collect()),
+    };
+    tensor(out, data)
+}
+
 fn tensor(ty: &ValueType, data: TensorData) -> Tensor {
     Tensor::new(ty.shape.clone(), data).expect("validation fixed this value's shape")
 }
@@ -228,12 +238,55 @@ fn eval(model: &Model, op: &Op, values: &[Tensor], out: &ValueType) -> Tensor {
             multiplier,
             shift,
         } => {
-            let data = i8s(value(*a))
+            let (ta, tb) = (value(*a), value(*b));
+            let (xs, ys) = (i8s(ta), i8s(tb));
+            let data = xs
                 .iter()
-                .zip(i8s(value(*b)))
-                .map(|(&x, &y)| ops::mul_element(x, y, *multiplier, *shift))
+                .enumerate()
+                .map(|(j, &x)| {
+                    let y = ys[ops::broadcast_source(j, ta.shape(), tb.shape())];
+                    ops::mul_element(x, y, *multiplier, *shift)
+                })
                 .collect();
             tensor(out, TensorData::I8(data))
+        }
+        Op::Transpose { input, perm } => {
+            let x = value(*input);
+            gather(x, out, |j| ops::transpose_source(j, x.shape(), perm))
+        }
+        Op::Slice { input, start, .. } => {
+            let x = value(*input);
+            gather(x, out, |j| {
+                ops::slice_source(j, x.shape(), start, &out.shape)
+            })
+        }
+        Op::Concat { a, b, axis } => {
+            let (ta, tb) = (value(*a), value(*b));
+            let count: usize = out.shape.iter().map(|&d| d as usize).product();
+            let data = match (ta.data(), tb.data()) {
+                (TensorData::I8(xa), TensorData::I8(xb)) => TensorData::I8(
+                    (0..count)
+                        .map(|j| {
+                            match ops::concat_source(j, ta.shape(), tb.shape(), *axis as usize) {
+                                (0, i) => xa[i],
+                                (_, i) => xb[i],
+                            }
+                        })
+                        .collect(),
+                ),
+                (TensorData::I32(xa), TensorData::I32(xb)) => TensorData::I32(
+                    (0..count)
+                        .map(|j| {
+                            match ops::concat_source(j, ta.shape(), tb.shape(), *axis as usize) {
+                                (0, i) => xa[i],
+                                (_, i) => xb[i],
+                            }
+                        })
+                        .collect(),
+                ),
+                _ => unreachable!("validation: both parts have one type"),
+            };
+            tensor(out, data)
         }
         Op::Softmax { input, table } => {
             let table = i32s(weight(*table));

@@ -204,6 +204,9 @@ fn detail(model: &verdict_specs::Model, op: &Op) -> String {
         Op::LabelLookup { labels, .. } => format!(" labels {}", shape(*labels)),
         Op::Table { table, .. } => format!(" table {}", shape(*table)),
         Op::Softmax { table, .. } => format!(" exp table {}", shape(*table)),
+        Op::Transpose { perm, .. } => format!(" perm {perm:?}"),
+        Op::Concat { axis, .. } => format!(" along axis {axis}"),
+        Op::Slice { start, shape, .. } => format!(" at {start:?} shape {shape:?}"),
         Op::Mul {
             multiplier, shift, ..
         } => format!(" x {multiplier} / 2^{shift}"),

@@ -418,7 +418,59 @@ pub fn expected_type(op: &Op, inputs: &[ValueType], weights: &[ValueType]) -> Op
                 && !x.shape.is_empty())
             .then(|| x.clone())
         }
-        Op::Add { .. } | Op::Mul { .. } => {
+        Op::Mul { .. } => {
+            let b = inputs.get(1)?;
+            (is(x, DType::I8) && is(b, DType::I8) && ops::broadcasts_to(&b.shape, &x.shape))
+                .then(|| x.clone())
+        }
+        Op::Transpose { perm, .. } => {
+            let mut sorted = perm.clone();
+            sorted.sort_unstable();
+            let is_perm = sorted.iter().enumerate().all(|(i, &p)| p as usize == i)
+                && perm.len() == x.shape.len();
+            is_perm.then(|| ValueType {
+                dtype: x.dtype,
+                shape: ops::transposed_shape(&x.shape, perm),
+            })
+        }
+        Op::Concat { axis, .. } => {
+            let b = inputs.get(1)?;
+            let axis = *axis as usize;
+            let fits = b.dtype == x.dtype
+                && b.shape.len() == x.shape.len()
+                && axis < x.shape.len()
+                && x.shape
+                    .iter()
+                    .zip(&b.shape)
+                    .enumerate()
+                    .all(|(i, (p, q))| i == axis || p == q);
+            if !fits {
+                return None;
+            }
+            let mut shape = x.shape.clone();
+            shape[axis] = x.shape[axis].checked_add(b.shape[axis])?;
+            element_count(&shape)?;
+            Some(ValueType {
+                dtype: x.dtype,
+                shape,
+            })
+        }
+        Op::Slice { start, shape, .. } => {
+            let fits = start.len() == x.shape.len()
+                && shape.len() == x.shape.len()
+                && start
+                    .iter()
+                    .zip(shape)
+                    .zip(&x.shape)
+                    .all(|((&s, &len), &d)| {
+                        len >= 1 && u64::from(s) + u64::from(len) <= u64::from(d)
+                    });
+            fits.then(|| ValueType {
+                dtype: x.dtype,
+                shape: shape.clone(),
+            })
+        }
+        Op::Add { .. } => {
             let b = inputs.get(1)?;
             (is(x, DType::I8) && is(b, DType::I8) && x.shape == b.shape).then(|| x.clone())
         }
@@ -622,13 +674,28 @@ fn element(
         Op::Mul {
             multiplier, shift, ..
         } => {
-            let (a, b) = (src.input(0, DType::I8, j)?, src.input(1, DType::I8, j)?);
+            let at = ops::broadcast_source(j, &x.shape, &inputs[1].shape);
+            let (a, b) = (src.input(0, DType::I8, j)?, src.input(1, DType::I8, at)?);
             Ok(i64::from(ops::mul_element(
                 a as i8,
                 b as i8,
                 *multiplier,
                 *shift,
             )))
+        }
+        Op::Transpose { perm, .. } => {
+            src.input(0, x.dtype, ops::transpose_source(j, &x.shape, perm))
+        }
+        Op::Slice { start, .. } => src.input(
+            0,
+            x.dtype,
+            ops::slice_source(j, &x.shape, start, &out.shape),
+        ),
+        Op::Concat { axis, .. } => {
+            match ops::concat_source(j, &x.shape, &inputs[1].shape, *axis as usize) {
+                (0, i) => src.input(0, x.dtype, i),
+                (_, i) => src.input(1, x.dtype, i),
+            }
         }
         Op::Softmax { .. } => {
             // The whole row: its maximum, every element's exp entry, their sum.

@@ -32,6 +32,9 @@ mod opcode {
     pub(super) const REDUCE_SUM: u8 = 14;
     pub(super) const SOFTMAX: u8 = 15;
     pub(super) const MUL: u8 = 16;
+    pub(super) const TRANSPOSE: u8 = 17;
+    pub(super) const CONCAT: u8 = 18;
+    pub(super) const SLICE: u8 = 19;
 }
 
 /// The version a graph with this input is written as (one encoding per graph).
@@ -225,6 +228,33 @@ fn write_op(w: &mut Writer, op: &Op) {
             w.i32(*multiplier);
             w.u8(*shift);
         }
+        Op::Transpose { input, perm } => {
+            w.u8(opcode::TRANSPOSE);
+            w.u32(*input);
+            w.u8(perm.len() as u8);
+            for &p in perm {
+                w.u8(p);
+            }
+        }
+        Op::Concat { a, b, axis } => {
+            w.u8(opcode::CONCAT);
+            w.u32(*a);
+            w.u32(*b);
+            w.u8(*axis);
+        }
+        Op::Slice {
+            input,
+            start,
+            shape,
+        } => {
+            w.u8(opcode::SLICE);
+            w.u32(*input);
+            w.u8(shape.len() as u8);
+            for (&s, &len) in start.iter().zip(shape) {
+                w.u32(s);
+                w.u32(len);
+            }
+        }
     }
 }
 
@@ -417,6 +447,34 @@ fn read_op(r: &mut Reader<'_>) -> Result<Op, DecodeError> {
             multiplier: r.field("multiplier", |r| r.i32())?,
             shift: r.field("shift", |r| r.u8())?,
         },
+        opcode::TRANSPOSE => {
+            let input = input(r)?;
+            let rank = r.field("rank", |r| r.u8())?;
+            let mut perm = Vec::with_capacity(rank as usize);
+            for _ in 0..rank {
+                perm.push(r.field("perm", |r| r.u8())?);
+            }
+            Op::Transpose { input, perm }
+        }
+        opcode::CONCAT => Op::Concat {
+            a: r.field("a", |r| r.u32())?,
+            b: r.field("b", |r| r.u32())?,
+            axis: r.field("axis", |r| r.u8())?,
+        },
+        opcode::SLICE => {
+            let input = input(r)?;
+            let rank = r.field("rank", |r| r.u8())?;
+            let (mut start, mut shape) = (Vec::new(), Vec::new());
+            for _ in 0..rank {
+                start.push(r.field("start", |r| r.u32())?);
+                shape.push(r.field("length", |r| r.u32())?);
+            }
+            Op::Slice {
+                input,
+                start,
+                shape,
+            }
+        }
         other => return Err(r.error_at(at, format!("unknown opcode {other}"))),
     })
 }

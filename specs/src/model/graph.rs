@@ -186,8 +186,9 @@ pub enum Op {
         /// `table[0] >= 1`; entry 255 is never read.
         table: WeightId,
     },
-    /// Element-wise product of two `i8` tensors of one shape, each with its own scale,
-    /// into `i8`: `clamp((a * b * multiplier + 2^(shift-1)) >> shift, -127, 127)`.
+    /// Element-wise product of two `i8` tensors, each with its own scale, into `i8`:
+    /// `clamp((a * b * multiplier + 2^(shift-1)) >> shift, -127, 127)`. `b` has `a`'s
+    /// shape or broadcasts to it (the same rank, each dimension equal or 1).
     Mul {
         /// First operand.
         a: ValueId,
@@ -197,6 +198,31 @@ pub enum Op {
         multiplier: i32,
         /// Right shift, `1..=62`.
         shift: u8,
+    },
+    /// Permutes the axes: output dimension `i` is input dimension `perm[i]`; any type.
+    Transpose {
+        /// The input.
+        input: ValueId,
+        /// A permutation of `0..rank`.
+        perm: Vec<u8>,
+    },
+    /// `a` then `b` along `axis`; one type, shapes equal but along `axis`.
+    Concat {
+        /// First part.
+        a: ValueId,
+        /// Second part.
+        b: ValueId,
+        /// The axis joined along.
+        axis: u8,
+    },
+    /// The window `start .. start + shape` of the input (step 1); any type.
+    Slice {
+        /// The input.
+        input: ValueId,
+        /// First coordinate along each axis.
+        start: Vec<u32>,
+        /// Length along each axis, each at least 1.
+        shape: Shape,
     },
     /// Maps class indices (an ArgMax output) to labels: `labels[x]`.
     LabelLookup {
@@ -227,13 +253,18 @@ impl Op {
             Op::ReduceSum { .. } => "ReduceSum",
             Op::Softmax { .. } => "Softmax",
             Op::Mul { .. } => "Mul",
+            Op::Transpose { .. } => "Transpose",
+            Op::Concat { .. } => "Concat",
+            Op::Slice { .. } => "Slice",
         }
     }
 
     /// The values this op reads.
     pub fn inputs(&self) -> Vec<ValueId> {
         match self {
-            Op::Add { a, b, .. } | Op::Mul { a, b, .. } => vec![*a, *b],
+            Op::Add { a, b, .. } | Op::Mul { a, b, .. } | Op::Concat { a, b, .. } => {
+                vec![*a, *b]
+            }
             Op::MatMul { input, .. }
             | Op::Conv2d { input, .. }
             | Op::Requantize { input, .. }
@@ -247,7 +278,9 @@ impl Op {
             | Op::Table { input, .. }
             | Op::TreeEnsemble { input, .. }
             | Op::ReduceSum { input, .. }
-            | Op::Softmax { input, .. } => vec![*input],
+            | Op::Softmax { input, .. }
+            | Op::Transpose { input, .. }
+            | Op::Slice { input, .. } => vec![*input],
         }
     }
 

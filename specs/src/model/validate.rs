@@ -6,6 +6,7 @@
 //! index is always in range.
 
 use super::graph::{Graph, Op, ValueId, ValueType, WeightId, Window};
+use crate::ops;
 use crate::ops::{
     MAX_ACCUMULATOR, MAX_PRODUCT, MAX_TREE_DEPTH, SOFTMAX_EXP_MAX, SOFTMAX_TABLE_LEN, TABLE_LEN,
     TREE_NODE_WIDTH, TreeChild, walk_depths,
@@ -311,10 +312,10 @@ impl NodeCheck<'_> {
             } => {
                 let ta = self.value(*a, Some(DType::I8))?;
                 let tb = self.value(*b, Some(DType::I8))?;
-                if ta.shape != tb.shape {
+                if !ops::broadcasts_to(&tb.shape, &ta.shape) {
                     return Err(self.fail(format!(
-                        "operand shapes differ: {:?} and {:?}",
-                        ta.shape, tb.shape
+                        "operand shape {:?} does not broadcast to {:?} (same rank, each dimension equal or 1)",
+                        tb.shape, ta.shape
                     )));
                 }
                 if *multiplier == i32::MIN || !(1..=62).contains(shift) {
@@ -323,6 +324,85 @@ impl NodeCheck<'_> {
                     ));
                 }
                 Ok(ta.clone())
+            }
+            Op::Transpose { input, perm } => {
+                let x = self.value(*input, None)?;
+                let mut seen = vec![false; x.shape.len()];
+                for &p in perm {
+                    match seen.get_mut(p as usize) {
+                        Some(s) if !*s => *s = true,
+                        _ => {
+                            return Err(self.fail(format!(
+                                "perm {perm:?} is not a permutation of the {} axes",
+                                x.shape.len()
+                            )));
+                        }
+                    }
+                }
+                if perm.len() != x.shape.len() {
+                    return Err(self.fail(format!(
+                        "perm {perm:?} is not a permutation of the {} axes",
+                        x.shape.len()
+                    )));
+                }
+                Ok(ValueType {
+                    dtype: x.dtype,
+                    shape: ops::transposed_shape(&x.shape, perm),
+                })
+            }
+            Op::Concat { a, b, axis } => {
+                let ta = self.value(*a, None)?.clone();
+                let tb = self.value(*b, Some(ta.dtype))?;
+                let axis = *axis as usize;
+                let fits = ta.shape.len() == tb.shape.len()
+                    && axis < ta.shape.len()
+                    && ta
+                        .shape
+                        .iter()
+                        .zip(&tb.shape)
+                        .enumerate()
+                        .all(|(i, (x, y))| i == axis || x == y);
+                if !fits {
+                    return Err(self.fail(format!(
+                        "shapes {:?} and {:?} do not join along axis {axis}",
+                        ta.shape, tb.shape
+                    )));
+                }
+                let mut shape = ta.shape.clone();
+                shape[axis] = shape[axis].saturating_add(tb.shape[axis]);
+                if element_count(&shape).is_none() {
+                    return Err(self.fail(format!("the joined shape {shape:?} is too large")));
+                }
+                Ok(ValueType {
+                    dtype: ta.dtype,
+                    shape,
+                })
+            }
+            Op::Slice {
+                input,
+                start,
+                shape,
+            } => {
+                let x = self.value(*input, None)?;
+                let fits = start.len() == x.shape.len()
+                    && shape.len() == x.shape.len()
+                    && start
+                        .iter()
+                        .zip(shape)
+                        .zip(&x.shape)
+                        .all(|((&s, &len), &d)| {
+                            len >= 1 && u64::from(s) + u64::from(len) <= u64::from(d)
+                        });
+                if !fits {
+                    return Err(self.fail(format!(
+                        "the window at {start:?} of shape {shape:?} is not inside {:?}",
+                        x.shape
+                    )));
+                }
+                Ok(ValueType {
+                    dtype: x.dtype,
+                    shape: shape.clone(),
+                })
             }
             Op::Softmax { input, table } => {
                 let x = self.value(*input, Some(DType::I8))?.clone();

@@ -9,11 +9,16 @@
 //! One rounding rule is used everywhere a value is divided: **round half up**
 //! (towards +infinity), i.e. `floor(v + 1/2)`, computed exactly in integers.
 
+mod layout;
 mod pool;
 mod requantize;
 mod softmax;
 mod tree;
 
+pub use layout::{
+    broadcast_source, broadcasts_to, concat_source, ravel, slice_source, transpose_source,
+    transposed_shape, unravel,
+};
 pub use pool::{
     avg_pool_element, global_avg_element, max_pool_element, round_div_half_up, window_positions,
 };

@@ -867,7 +867,90 @@ pub fn model_cases_seeded(seed: u64) -> Vec<ModelCase> {
 
     tree_cases(&mut rng, &mut cases);
     softmax_cases(&mut rng, &mut cases);
+    layout_cases(&mut rng, &mut cases);
     cases
+}
+
+/// Transpose, Slice, Concat (of i8 and of i32 values) and a broadcast Mul: the moves a
+/// time-series model makes between `[T, F]` and `[F, T]`, windows and joins.
+fn layout_cases(rng: &mut SplitMix64, cases: &mut Vec<ModelCase>) {
+    let graph = |shape: Vec<u32>, nodes: Vec<Op>| Graph {
+        input: InputSpec::per_tensor(shape, 0.05),
+        nodes,
+        output_scale: 0.05,
+    };
+    let nodes = vec![
+        Op::Transpose {
+            input: 0,
+            perm: vec![1, 0],
+        },
+        Op::Slice {
+            input: 1,
+            start: vec![0, 1],
+            shape: vec![6, 3],
+        },
+        Op::Slice {
+            input: 1,
+            start: vec![0, 0],
+            shape: vec![6, 1],
+        },
+        Op::Mul {
+            a: 2,
+            b: 3,
+            multiplier: 1 << 30,
+            shift: 36,
+        },
+        Op::Concat {
+            a: 4,
+            b: 2,
+            axis: 1,
+        },
+        Op::Concat {
+            a: 5,
+            b: 1,
+            axis: 1,
+        },
+        Op::ReduceSum { input: 6, axis: 1 },
+        Op::Transpose {
+            input: 7,
+            perm: vec![1, 0],
+        },
+        Op::Slice {
+            input: 8,
+            start: vec![0, 2],
+            shape: vec![1, 3],
+        },
+        Op::Concat {
+            a: 9,
+            b: 9,
+            axis: 0,
+        },
+    ];
+    let input = Tensor::from_i8(vec![4, 6], rng.i8s(24)).expect("sized");
+    cases.push(case_with_input(
+        "time_series_transpose_slice_concat_broadcast_mul",
+        graph(vec![4, 6], nodes),
+        vec![],
+        input,
+    ));
+    let nodes = vec![
+        Op::Transpose {
+            input: 0,
+            perm: vec![2, 0, 1],
+        },
+        Op::Slice {
+            input: 1,
+            start: vec![1, 0, 2],
+            shape: vec![3, 2, 1],
+        },
+    ];
+    let input = Tensor::from_i8(vec![2, 3, 4], rng.i8s(24)).expect("sized");
+    cases.push(case_with_input(
+        "transpose_and_slice_of_rank_3",
+        graph(vec![2, 3, 4], nodes),
+        vec![],
+        input,
+    ));
 }
 
 /// An exp table for Softmax at input scale `scale`: `round(2^24 * exp(-d * scale))`.

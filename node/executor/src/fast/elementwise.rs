@@ -193,21 +193,34 @@ pub(super) struct Mul {
     b: ValueId,
     multiplier: i64,
     shift: u8,
+    /// For a broadcast `b`: the element of `b` each element of `a` meets.
+    b_index: Option<Tensor<1, Int>>,
 }
 
 impl Mul {
-    pub(super) fn new(a: ValueId, b: ValueId, multiplier: i32, shift: u8) -> Self {
+    pub(super) fn new(
+        a: ValueId,
+        b: ValueId,
+        multiplier: i32,
+        shift: u8,
+        b_index: Option<Tensor<1, Int>>,
+    ) -> Self {
         Self {
             a,
             b,
             multiplier: i64::from(multiplier),
             shift,
+            b_index,
         }
     }
 
     pub(super) fn run(&self, values: &mut Values<'_>) -> Form {
         let a = values.int(self.a);
         let b = values.int(self.b);
+        let b = match &self.b_index {
+            Some(index) => b.select(1, index.clone()),
+            None => b,
+        };
         let y = a
             .mul(b)
             .mul_scalar(self.multiplier)

@@ -4,6 +4,7 @@ mod contract;
 mod elementwise;
 mod gather;
 mod index;
+mod layout;
 mod pool;
 mod softmax;
 mod tree;
@@ -15,6 +16,7 @@ use burn::tensor::{Device, Tensor as BurnTensor};
 use contract::{Conv2d, MatMul, float_tensor, int_tensor};
 use elementwise::{Add, Mul, Requantize, relu};
 use index::{ArgMax, LabelLookup, Table};
+use layout::{Concat, Rearrange};
 use pool::{AvgPool, GlobalAvgPool, MaxPool};
 use rayon::prelude::*;
 use softmax::Softmax;
@@ -22,7 +24,7 @@ use std::sync::Arc;
 use tree::{ReduceSum, TreeEnsemble};
 use values::{Form, Values};
 use verdict_specs::model::{Op, ValueId, ValueType, Window};
-use verdict_specs::{DType, Model, Tensor, TensorData};
+use verdict_specs::{DType, Model, Tensor, TensorData, ops};
 
 /// Fewest examples worth a thread of their own: handing a smaller part to another thread
 /// costs more than running it here.
@@ -61,6 +63,9 @@ enum Step {
     ReduceSum(ReduceSum),
     Softmax(Softmax),
     Mul(Mul),
+    /// Transpose or Slice.
+    Rearrange(Rearrange),
+    Concat(Concat),
 }
 
 impl Step {
@@ -82,6 +87,8 @@ impl Step {
             Step::ReduceSum(op) => op.run(values, batch),
             Step::Softmax(op) => op.run(values, batch),
             Step::Mul(op) => op.run(values),
+            Step::Rearrange(op) => op.run(values),
+            Step::Concat(op) => op.run(values),
         }
     }
 }
@@ -248,7 +255,50 @@ impl BurnExecutor {
                     b,
                     multiplier,
                     shift,
-                } => Step::Mul(Mul::new(*a, *b, *multiplier, *shift)),
+                } => {
+                    let (sa, sb) = (&ty(*a).shape, &ty(*b).shape);
+                    let b_index = (sa != sb).then(|| {
+                        let count = numel(sa);
+                        int_tensor(
+                            (0..count)
+                                .map(|j| ops::broadcast_source(j, sa, sb) as i64)
+                                .collect(),
+                            [count],
+                            &device,
+                        )
+                    });
+                    Step::Mul(Mul::new(*a, *b, *multiplier, *shift, b_index))
+                }
+                Op::Transpose { input, perm } => {
+                    let shape = ty(*input).shape.clone();
+                    Step::Rearrange(Rearrange::new(
+                        *input,
+                        numel(&shape),
+                        |j| ops::transpose_source(j, &shape, perm),
+                        &device,
+                    ))
+                }
+                Op::Slice { input, start, .. } => {
+                    let shape = ty(*input).shape.clone();
+                    let out = out.clone();
+                    Step::Rearrange(Rearrange::new(
+                        *input,
+                        numel(&out),
+                        |j| ops::slice_source(j, &shape, start, &out),
+                        &device,
+                    ))
+                }
+                Op::Concat { a, b, axis } => {
+                    let (sa, sb) = (ty(*a).shape.clone(), ty(*b).shape.clone());
+                    Step::Concat(Concat::new(
+                        *a,
+                        *b,
+                        numel(&sa),
+                        numel(out),
+                        |j| ops::concat_source(j, &sa, &sb, *axis as usize),
+                        &device,
+                    ))
+                }
             };
             steps.push(step);
         }
@@ -499,7 +549,11 @@ fn value_bounds(model: &Model) -> Vec<i64> {
                 let inner = (w.len() / w.shape()[0] as usize) as i64;
                 (inner * MAX_PRODUCT + max_abs(*bias)).min(MAX_ACCUMULATOR)
             }
-            Op::Relu { input } | Op::Reshape { input, .. } => bounds[*input as usize],
+            Op::Relu { input }
+            | Op::Reshape { input, .. }
+            | Op::Transpose { input, .. }
+            | Op::Slice { input, .. } => bounds[*input as usize],
+            Op::Concat { a, b, .. } => bounds[*a as usize].max(bounds[*b as usize]),
             Op::ArgMax { input } => i64::from(
                 *model.value_types()[*input as usize]
                     .shape
@@ -524,6 +578,11 @@ fn value_bounds(model: &Model) -> Vec<i64> {
         bounds.push(bound);
     }
     bounds
+}
+
+/// Elements of one example of a value of `shape`.
+fn numel(shape: &[u32]) -> usize {
+    shape.iter().map(|&d| d as usize).product()
 }
 
 /// Reads a `[B, numel]` value back into one tensor per example.

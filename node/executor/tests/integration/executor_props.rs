@@ -33,6 +33,9 @@ enum Kind {
     ReduceSum,
     Softmax,
     Mul,
+    Transpose,
+    Concat,
+    Slice,
 }
 
 /// Builds one random valid graph.
@@ -285,8 +288,12 @@ impl GraphGen {
                 }
             }
             Kind::Mul => {
+                // Any int8 value of the same shape or one that broadcasts to it.
                 let partners: Vec<usize> = (0..self.types.len())
-                    .filter(|&i| self.types[i] == ty)
+                    .filter(|&i| {
+                        self.types[i].dtype == DType::I8
+                            && verdict_specs::ops::broadcasts_to(&self.types[i].shape, &ty.shape)
+                    })
                     .collect();
                 let b = partners[self.rng.range(0, partners.len() as i64 - 1) as usize] as u32;
                 Op::Mul {
@@ -294,6 +301,48 @@ impl GraphGen {
                     b,
                     multiplier: self.signed_multiplier(),
                     shift: self.shift(),
+                }
+            }
+            Kind::Transpose => {
+                let mut perm: Vec<u8> = (0..ty.shape.len() as u8).collect();
+                for i in (1..perm.len()).rev() {
+                    perm.swap(i, self.rng.range(0, i as i64) as usize);
+                }
+                Op::Transpose { input, perm }
+            }
+            Kind::Slice => {
+                let (mut start, mut shape) = (Vec::new(), Vec::new());
+                for &d in &ty.shape {
+                    let len = self.rng.range(1, i64::from(d)) as u32;
+                    start.push(self.rng.range(0, i64::from(d - len)) as u32);
+                    shape.push(len);
+                }
+                Op::Slice {
+                    input,
+                    start,
+                    shape,
+                }
+            }
+            Kind::Concat => {
+                // A value of the same type that matches on every axis but one.
+                let axis = self.rng.range(0, ty.shape.len() as i64 - 1) as usize;
+                let partners: Vec<usize> = (0..self.types.len())
+                    .filter(|&i| {
+                        let t = &self.types[i];
+                        t.dtype == ty.dtype
+                            && t.shape.len() == ty.shape.len()
+                            && t.shape
+                                .iter()
+                                .zip(&ty.shape)
+                                .enumerate()
+                                .all(|(k, (p, q))| k == axis || p == q)
+                    })
+                    .collect();
+                let b = partners[self.rng.range(0, partners.len() as i64 - 1) as usize] as u32;
+                Op::Concat {
+                    a: input,
+                    b,
+                    axis: axis as u8,
                 }
             }
             Kind::Softmax => {
@@ -415,6 +464,9 @@ impl GraphGen {
             (Kind::ReduceSum, 2, true),
             (Kind::Softmax, 2, dtype == DType::I8),
             (Kind::Mul, 2, dtype == DType::I8),
+            (Kind::Transpose, 2, true),
+            (Kind::Slice, 2, true),
+            (Kind::Concat, 2, true),
         ];
         let total: i64 = candidates.iter().filter(|c| c.2).map(|c| c.1).sum();
         let mut roll = self.rng.range(1, total);

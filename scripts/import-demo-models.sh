@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Re-imports the committed ONNX demo models into the Verdict model files the devnet
-# serves: models/digits/digits-{mlp,cnn}.vdm and models/sklearn/{diabetes-ridge,breast-cancer-gbt}.vdm.
-# node/import/tests/integration/import_{digits,sklearn}.rs fail when they are stale.
+# serves: models/digits/digits-{mlp,cnn}.vdm, models/sklearn/{diabetes-ridge,breast-cancer-gbt}.vdm
+# and models/timeseries/co2-tcn.vdm.
+# node/import/tests/integration/import_{digits,sklearn,timeseries}.rs fail when they are stale.
 #
 #   scripts/import-demo-models.sh       # after changing the importer or the models
 set -euo pipefail
@@ -19,3 +20,4 @@ for name in digits-mlp digits-cnn; do
 done
 import models/sklearn/diabetes-ridge.onnx data/diabetes diabetes-ridge models/sklearn/diabetes-ridge.vdm
 import models/sklearn/breast-cancer-gbt.onnx data/breast-cancer breast-cancer-gbt models/sklearn/breast-cancer-gbt.vdm
+import models/timeseries/co2-tcn.onnx data/co2 co2-tcn models/timeseries/co2-tcn.vdm

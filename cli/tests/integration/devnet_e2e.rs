@@ -158,7 +158,7 @@ async fn run_flow(devnet: &Devnet, data_dir: &std::path::Path) {
         .expect("finalized");
     let info = client.chain_info().await.expect("chainInfo");
     let models: Vec<ModelJson> = client.models().await.expect("models");
-    assert_eq!(models.len(), 4, "{models:?}");
+    assert_eq!(models.len(), 5, "{models:?}");
     let regressor = models
         .iter()
         .find(|m| m.name == "diabetes-ridge")
@@ -383,6 +383,18 @@ async fn run_flow(devnet: &Devnet, data_dir: &std::path::Path) {
     let output = run_on_features(&demo_model("breast-cancer-gbt"), &features);
     assert_eq!(answer["class"].as_i64(), output.data().get(0), "{answer}");
     assert_eq!(answer["class"].as_i64(), Some(0), "{answer}");
+
+    // The forecaster: a window of 32 weekly changes in, the next change out, as
+    // `verdict model run` computes it.
+    let features = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples/inputs/co2-window-0.json");
+    let answer = infer_json(&devnet.rpc, &["--model", "co2-tcn"], &features);
+    assert_eq!(answer["task"], "regression", "{answer}");
+    let model = demo_model("co2-tcn");
+    let output = run_on_features(&model, &features);
+    let value = model.output_values(&output).expect("a regressor")[0];
+    let answered = answer["value"][0].as_f64().expect("a value");
+    assert!((answered - value).abs() < 1e-9, "{answered} vs {value}");
 
     let log = devnet.log.lock().expect("log").clone();
     assert!(log.iter().any(|l| l.starts_with("block")), "{log:?}");

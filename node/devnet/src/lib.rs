@@ -37,6 +37,13 @@ pub const DEMO_MODELS: &[(&str, &[u8])] = &[
         "breast-cancer-gbt",
         include_bytes!("../../../models/sklearn/breast-cancer-gbt.vdm"),
     ),
+    // A forecaster (a TCN from torch.onnx: dilated causal Conv1d, BatchNorm, SiLU,
+    // attention pooling over time with the integer Softmax; scripts/timeseries): the
+    // next weekly change of Mauna Loa CO2 from the last 32, a real value.
+    (
+        "co2-tcn",
+        include_bytes!("../../../models/timeseries/co2-tcn.vdm"),
+    ),
 ];
 /// Fee per inference of the demo models: 1 gwei... times 1,000 (a microether).
 pub const DEMO_FEE_WEI: u64 = 1_000_000_000_000;

@@ -8,6 +8,7 @@
 use crate::activation::Activation;
 use verdict_specs::Task;
 use verdict_specs::model::Window;
+use verdict_specs::ops;
 
 /// A float model in the op set the quantizer maps to integers.
 #[derive(Clone, Debug)]
@@ -177,6 +178,38 @@ pub enum FloatOp {
         /// The factor, finite and non-zero.
         factor: f64,
     },
+    /// Axes permuted: output dimension `i` is input dimension `perm[i]`.
+    Transpose {
+        /// Input value.
+        input: usize,
+        /// A permutation of the per-example axes.
+        perm: Vec<u8>,
+    },
+    /// The window `start .. start + shape` (the node's shape), step 1.
+    Slice {
+        /// Input value.
+        input: usize,
+        /// First coordinate along each axis.
+        start: Vec<usize>,
+    },
+    /// `a` then `b` along `axis`.
+    Concat {
+        /// First part.
+        a: usize,
+        /// Second part.
+        b: usize,
+        /// The axis joined along.
+        axis: usize,
+    },
+    /// Sum, mean or maximum along one axis, kept with length 1.
+    Reduce {
+        /// Input value.
+        input: usize,
+        /// The axis reduced.
+        axis: usize,
+        /// Which reduction.
+        kind: Reduction,
+    },
     /// `labels[x]` for an ArgMax output `x`.
     LabelLookup {
         /// Input value (an ArgMax).
@@ -186,13 +219,25 @@ pub enum FloatOp {
     },
 }
 
+/// What a [`FloatOp::Reduce`] computes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reduction {
+    /// The sum.
+    Sum,
+    /// The mean.
+    Mean,
+    /// The maximum.
+    Max,
+}
+
 impl FloatOp {
     /// The values the op reads.
     pub fn inputs(&self) -> Vec<usize> {
         match self {
-            FloatOp::Add { a, b } | FloatOp::Mul { a, b } | FloatOp::Sub { a, b } => {
-                vec![*a, *b]
-            }
+            FloatOp::Add { a, b }
+            | FloatOp::Mul { a, b }
+            | FloatOp::Sub { a, b }
+            | FloatOp::Concat { a, b, .. } => vec![*a, *b],
             FloatOp::Dense { input, .. }
             | FloatOp::Conv { input, .. }
             | FloatOp::Relu { input }
@@ -205,7 +250,10 @@ impl FloatOp {
             | FloatOp::Table { input, .. }
             | FloatOp::TreeEnsemble { input, .. }
             | FloatOp::Softmax { input }
-            | FloatOp::Scale { input, .. } => vec![*input],
+            | FloatOp::Scale { input, .. }
+            | FloatOp::Transpose { input, .. }
+            | FloatOp::Slice { input, .. }
+            | FloatOp::Reduce { input, .. } => vec![*input],
         }
     }
 
@@ -290,6 +338,8 @@ fn eval_node<'s>(
     values: &[Vec<f64>],
     shape: impl Fn(usize) -> &'s [usize],
 ) -> Vec<f64> {
+    // The value this node computes: the next one.
+    let id = values.len();
     match op {
         FloatOp::Dense {
             input,
@@ -317,7 +367,7 @@ fn eval_node<'s>(
             window,
         } => conv(
             &values[*input],
-            shape(*input),
+            &as_chw(shape(*input)),
             weight,
             *dims,
             bias.as_deref(),
@@ -371,11 +421,54 @@ fn eval_node<'s>(
             let last = shape(*input).last().copied().unwrap_or(1).max(1);
             values[*input].chunks(last).flat_map(softmax).collect()
         }
-        FloatOp::Mul { a, b } => values[*a]
-            .iter()
-            .zip(&values[*b])
-            .map(|(x, y)| x * y)
-            .collect(),
+        FloatOp::Mul { a, b } => {
+            let (sa, sb) = (to_u32(shape(*a)), to_u32(shape(*b)));
+            values[*a]
+                .iter()
+                .enumerate()
+                .map(|(j, x)| x * values[*b][ops::broadcast_source(j, &sa, &sb)])
+                .collect()
+        }
+        FloatOp::Transpose { input, perm } => {
+            let s = to_u32(shape(*input));
+            let count = values[*input].len();
+            (0..count)
+                .map(|j| values[*input][ops::transpose_source(j, &s, perm)])
+                .collect()
+        }
+        FloatOp::Slice { input, start } => {
+            let s = to_u32(shape(*input));
+            let out = to_u32(shape(id));
+            let start: Vec<u32> = start.iter().map(|&v| v as u32).collect();
+            (0..out.iter().map(|&d| d as usize).product())
+                .map(|j| values[*input][ops::slice_source(j, &s, &start, &out)])
+                .collect()
+        }
+        FloatOp::Concat { a, b, axis } => {
+            let (sa, sb) = (to_u32(shape(*a)), to_u32(shape(*b)));
+            let count = values[*a].len() + values[*b].len();
+            (0..count)
+                .map(|j| match ops::concat_source(j, &sa, &sb, *axis) {
+                    (0, i) => values[*a][i],
+                    (_, i) => values[*b][i],
+                })
+                .collect()
+        }
+        FloatOp::Reduce { input, axis, kind } => {
+            let s = to_u32(shape(*input));
+            let out = to_u32(shape(id));
+            let n = s[*axis] as f64;
+            (0..out.iter().map(|&d| d as usize).product())
+                .map(|j| {
+                    let taps = ops::reduce_positions(&s, *axis, j).map(|i| values[*input][i]);
+                    match kind {
+                        Reduction::Sum => taps.sum(),
+                        Reduction::Mean => taps.sum::<f64>() / n,
+                        Reduction::Max => taps.fold(f64::NEG_INFINITY, f64::max),
+                    }
+                })
+                .collect()
+        }
         FloatOp::Sub { a, b } => values[*a]
             .iter()
             .zip(&values[*b])
@@ -387,6 +480,19 @@ fn eval_node<'s>(
             .iter()
             .map(|&i| labels.get(i as usize).map_or(0.0, |&l| f64::from(l)))
             .collect(),
+    }
+}
+
+/// A per-example shape as the spec's `u32` dimensions.
+fn to_u32(shape: &[usize]) -> Vec<u32> {
+    shape.iter().map(|&d| d as u32).collect()
+}
+
+/// A convolution's input as `[C, H, W]`: a 1-D `[C, T]` input is `[C, 1, T]`.
+pub(crate) fn as_chw(shape: &[usize]) -> Vec<usize> {
+    match *shape {
+        [c, t] => vec![c, 1, t],
+        _ => shape.to_vec(),
     }
 }
 

@@ -19,6 +19,7 @@ use verdict_specs::model::Window;
 
 mod activations;
 mod ml;
+mod sequence;
 mod shapes;
 mod trees;
 
@@ -508,8 +509,14 @@ impl Parser {
             "Softmax" | "LogSoftmax" => self.softmax(op, ctx),
             "ArgMax" => self.argmax(ctx),
             "Shape" => self.shape_of(ctx),
+            "Gather" if matches!(self.input(ctx, 0)?, Val::Value(_)) => self.gather_step(ctx),
             "Gather" => self.gather(ctx),
+            "Concat" if self.reads_a_value(ctx)? => self.concat_values(ctx),
             "Concat" => self.concat(ctx),
+            "Transpose" => self.transpose(ctx),
+            "Slice" => self.slice(ctx),
+            "ReduceMean" if !self.is_spatial_mean(ctx)? => self.reduce(op, ctx),
+            "ReduceSum" | "ReduceMax" => self.reduce(op, ctx),
             "Unsqueeze" | "Squeeze" => self.squeeze(op, ctx),
             "ReduceMean" => self.reduce_mean(ctx),
             "Mul" if self.silu(ctx)? => Ok(()),
@@ -581,6 +588,34 @@ impl Parser {
             }
         }
         Ok(val)
+    }
+
+    /// Whether any input of the node is an activation (not a constant).
+    fn reads_a_value(&self, ctx: &NodeCtx<'_>) -> ImportResult<bool> {
+        for i in 0..ctx.attrs.node.input.len() {
+            if let Some(Val::Value(_)) = self.optional_input(ctx, i)? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// A ReduceMean over both spatial axes of `[C, H, W]`: global average pooling.
+    fn is_spatial_mean(&self, ctx: &NodeCtx<'_>) -> ImportResult<bool> {
+        let Val::Value(id) = self.input(ctx, 0)? else {
+            return Ok(false);
+        };
+        if self.graph.shape(id).len() != 3 {
+            return Ok(false);
+        }
+        let mut axes: Vec<i64> = self
+            .axes(ctx)?
+            .unwrap_or_default()
+            .iter()
+            .map(|&x| if x < 0 { x + 4 } else { x })
+            .collect();
+        axes.sort_unstable();
+        Ok(axes == [2, 3])
     }
 
     fn optional_input(&self, ctx: &NodeCtx<'_>, i: usize) -> ImportResult<Option<Val>> {
@@ -898,14 +933,20 @@ impl Parser {
     fn conv(&mut self, ctx: &NodeCtx<'_>) -> ImportResult<()> {
         let a = &ctx.attrs;
         let input = self.value_input(ctx, 0)?;
-        let [c, h, w] = self.chw(ctx, input)?;
         let weight = self.const_input(ctx, 1)?;
-        let &[o, wc, kh, kw] = weight.dims.as_slice() else {
-            return Err(a.fail(format!(
-                "weight shape {:?}; only 2-D convolutions are supported",
-                weight.dims
-            )));
-        };
+        // A 1-D conv over `[C, T]` is the 2-D one over `[C, 1, T]` with a `1 x k` kernel.
+        let (one_d, [c, h, w], [o, wc, kh, kw]) =
+            match (self.graph.shape(input), weight.dims.as_slice()) {
+                (&[c, h, w], &[o, wc, kh, kw]) => (false, [c, h, w], [o, wc, kh, kw]),
+                (&[c, t], &[o, wc, k]) => (true, [c, 1, t], [o, wc, 1, k]),
+                (shape, dims) => {
+                    return Err(a.fail(format!(
+                        "weight shape {dims:?} over an input of per-example shape {shape:?}; \
+                         1-D ([O, C, k] over [C, T]) and 2-D ([O, C, kh, kw] over [C, H, W]) \
+                         convolutions are supported"
+                    )));
+                }
+            };
         a.require_int(
             "group",
             1,
@@ -915,14 +956,49 @@ impl Parser {
         if wc != c {
             return Err(a.fail(format!("weight has {wc} input channels, the input has {c}")));
         }
+        let kernel_shape: Vec<i64> = if one_d {
+            vec![kw as i64]
+        } else {
+            vec![kh as i64, kw as i64]
+        };
         if let Some(k) = a.ints("kernel_shape")?
-            && k != [kh as i64, kw as i64]
+            && k != kernel_shape
         {
             return Err(a.fail(format!(
-                "kernel_shape {k:?} disagrees with the weight's {kh}x{kw}"
+                "kernel_shape {k:?} disagrees with the weight's {kernel_shape:?}"
             )));
         }
-        let window = window(a, [kh, kw], [h, w])?;
+        // Dilation as a kernel with zeros between the taps: the same sums, exactly.
+        let [dh, dw] = match geometry_ints(a, "dilations", one_d)?.as_deref() {
+            None => [1, 1],
+            Some(&[dh, dw]) if dh >= 1 && dw >= 1 => [dh as usize, dw as usize],
+            Some(other) => {
+                return Err(a.fail(format!(
+                    "dilations {other:?}; positive dilations are required"
+                )));
+            }
+        };
+        let (ekh, ekw) = ((kh - 1) * dh + 1, (kw - 1) * dw + 1);
+        let weights = if (dh, dw) == (1, 1) {
+            weight.data.clone()
+        } else {
+            let mut dilated = vec![0.0; o * c * ekh * ekw];
+            for oc in 0..o * c {
+                for y in 0..kh {
+                    for x in 0..kw {
+                        dilated[(oc * ekh + y * dh) * ekw + x * dw] =
+                            weight.data[(oc * kh + y) * kw + x];
+                    }
+                }
+            }
+            self.graph.notes.push(format!(
+                "{}: dilation {:?} as a {ekh}x{ekw} kernel with zeros between the taps",
+                a.label,
+                if one_d { vec![dw] } else { vec![dh, dw] }
+            ));
+            dilated
+        };
+        let window = window(a, [ekh, ekw], [h, w], one_d)?;
         let bias = match self.optional_input(ctx, 2)? {
             None => None,
             Some(Val::Value(_)) => {
@@ -940,12 +1016,12 @@ impl Parser {
             ctx,
             FloatOp::Conv {
                 input,
-                weight: weight.data.clone(),
-                dims: [o, c, kh, kw],
+                weight: weights,
+                dims: [o, c, ekh, ekw],
                 bias,
                 window,
             },
-            vec![o, oh, ow],
+            if one_d { vec![o, ow] } else { vec![o, oh, ow] },
         );
         Ok(())
     }
@@ -1068,7 +1144,12 @@ impl Parser {
                 return Err(a.fail(format!("kernel_shape {other:?}; a 2-D kernel is required")));
             }
         };
-        let window = window(a, kernel, [h, w])?;
+        if let Some(d) = a.ints("dilations")?
+            && d.iter().any(|&v| v != 1)
+        {
+            return Err(a.fail(format!("dilations {d:?}; only 1 is supported")));
+        }
+        let window = window(a, kernel, [h, w], false)?;
         if window
             .padding
             .iter()
@@ -1207,9 +1288,12 @@ impl Parser {
         let axis = ctx.attrs.int("axis", default)?;
         let axis = if axis < 0 { axis + rank } else { axis };
         if axis != rank - 1 {
-            return Err(ctx.attrs.fail(format!(
-                "axis {axis}: only a {op} over the last axis can be dropped"
-            )));
+            if op != "Softmax" || axis < 1 || axis >= rank {
+                return Err(ctx.attrs.fail(format!(
+                    "axis {axis}: only a {op} over the last axis is supported"
+                )));
+            }
+            return self.softmax_along(ctx, input, axis as usize - 1);
         }
         // Softmax is strictly increasing in each score, so the argmax, and with it the
         // class, is unchanged without it; the int8 model outputs the scores. A reader that
@@ -1224,6 +1308,63 @@ impl Parser {
             ctx.attrs.label
         ));
         self.alias(ctx, Val::Value(input));
+        Ok(())
+    }
+
+    /// A Softmax over per-example axis `axis` (not the last): the axis moved last (a
+    /// Reshape when every later dimension is 1, else a Transpose swapping it with the
+    /// last), the integer Softmax, and back. Before opset 13 the Softmax covers every
+    /// axis from `axis` on, flattened.
+    fn softmax_along(&mut self, ctx: &NodeCtx<'_>, input: usize, axis: usize) -> ImportResult<()> {
+        let shape = self.graph.shape(input).to_vec();
+        let last = shape.len() - 1;
+        let (moved, forward, back) = if self.opset < 13 {
+            let mut flat = shape[..axis].to_vec();
+            flat.push(shape[axis..].iter().product());
+            (flat, FloatOp::Reshape { input }, None)
+        } else if shape[axis + 1..].iter().all(|&d| d == 1) {
+            let mut moved: Vec<usize> = shape
+                .iter()
+                .enumerate()
+                .filter(|&(i, _)| i != axis)
+                .map(|(_, &d)| d)
+                .collect();
+            moved.push(shape[axis]);
+            (moved, FloatOp::Reshape { input }, None)
+        } else {
+            let mut perm: Vec<u8> = (0..shape.len() as u8).collect();
+            perm.swap(axis, last);
+            let moved = perm.iter().map(|&p| shape[p as usize]).collect();
+            (
+                moved,
+                FloatOp::Transpose {
+                    input,
+                    perm: perm.clone(),
+                },
+                Some(perm),
+            )
+        };
+        let label = ctx.attrs.label.to_string();
+        let internal = |parser: &mut Self, tag: &str, op: FloatOp, shape: Vec<usize>| {
+            parser.graph.nodes.push(FloatNode {
+                name: format!("{label}#{tag}"),
+                op,
+                shape,
+            });
+            parser.value_names.push(format!("{}#{tag}", ctx.out));
+            parser.graph.nodes.len()
+        };
+        let moved_id = internal(self, "moved", forward, moved.clone());
+        let soft = internal(self, "softmax", FloatOp::Softmax { input: moved_id }, moved);
+        let back = match back {
+            Some(perm) => FloatOp::Transpose { input: soft, perm },
+            None => FloatOp::Reshape { input: soft },
+        };
+        self.push(ctx, back, shape);
+        self.graph.notes.push(format!(
+            "Softmax '{label}' over axis {}: the integer Softmax with the axis moved last",
+            axis + 1
+        ));
         Ok(())
     }
 
@@ -1352,17 +1493,28 @@ struct NodeCtx<'a> {
     out: &'a str,
 }
 
-/// Window geometry from `strides`, `pads`, `auto_pad` and `dilations`.
-fn window(a: &Attrs<'_>, [kh, kw]: [usize; 2], [h, w]: [usize; 2]) -> ImportResult<Window> {
+/// An attribute of window geometry as its 2-D form: a 1-D op's `[v]` is `[1, v]`, its
+/// pads `[left, right]` are `[0, left, 0, right]`.
+fn geometry_ints(a: &Attrs<'_>, key: &str, one_d: bool) -> ImportResult<Option<Vec<i64>>> {
+    Ok(match (a.ints(key)?, one_d) {
+        (Some(v), true) if key == "pads" && v.len() == 2 => Some(vec![0, v[0], 0, v[1]]),
+        (Some(v), true) if key != "pads" && v.len() == 1 => Some(vec![1, v[0]]),
+        (v, _) => v,
+    })
+}
+
+/// Window geometry from `strides`, `pads` and `auto_pad` (dilations are the caller's:
+/// a convolution dilates its kernel, a pool refuses them).
+fn window(
+    a: &Attrs<'_>,
+    [kh, kw]: [usize; 2],
+    [h, w]: [usize; 2],
+    one_d: bool,
+) -> ImportResult<Window> {
     if h == 0 || w == 0 || kh == 0 || kw == 0 {
         return Err(a.fail(format!("a {kh}x{kw} window over a {h}x{w} input is empty")));
     }
-    if let Some(d) = a.ints("dilations")?
-        && d.iter().any(|&v| v != 1)
-    {
-        return Err(a.fail(format!("dilations {d:?}; only 1 is supported")));
-    }
-    let strides = match a.ints("strides")?.as_deref() {
+    let strides = match geometry_ints(a, "strides", one_d)?.as_deref() {
         None => [1, 1],
         Some(&[sh, sw]) if sh > 0 && sw > 0 => [sh as usize, sw as usize],
         Some(other) => {
@@ -1373,7 +1525,7 @@ fn window(a: &Attrs<'_>, [kh, kw]: [usize; 2], [h, w]: [usize; 2]) -> ImportResu
     };
     let auto_pad = a.string("auto_pad")?.unwrap_or_default();
     let padding = match auto_pad.as_str() {
-        "" | "NOTSET" => match a.ints("pads")?.as_deref() {
+        "" | "NOTSET" => match geometry_ints(a, "pads", one_d)?.as_deref() {
             None => [0; 4],
             Some(&[t, l, b, r]) if [t, l, b, r].iter().all(|&p| p >= 0) => {
                 [t, l, b, r].map(|p| p as usize)

@@ -12,6 +12,7 @@ use super::{ChannelAffine, Const, NodeCtx, Parser, Val, broadcast_channel};
 use crate::error::ImportResult;
 use crate::float::FloatOp;
 use std::rc::Rc;
+use verdict_specs::ops;
 
 /// Placeholder stored for the batch size in a shape constant (see `Const::batch_at`).
 const BATCH_PLACEHOLDER: f64 = 0.0;
@@ -162,7 +163,7 @@ impl Parser {
 
     /// The `axes` of a Squeeze, Unsqueeze or reduction: an attribute in older opsets, a
     /// constant input 1 in newer ones; `None` when absent.
-    fn axes(&self, ctx: &NodeCtx<'_>) -> ImportResult<Option<Vec<i64>>> {
+    pub(super) fn axes(&self, ctx: &NodeCtx<'_>) -> ImportResult<Option<Vec<i64>>> {
         if let Some(axes) = ctx.attrs.ints("axes")? {
             return Ok(Some(axes));
         }
@@ -274,11 +275,23 @@ impl Parser {
 
     /// `Mul` or `Sub` of two activations of the same shape.
     fn elementwise_pair(&mut self, op: &str, ctx: &NodeCtx<'_>) -> ImportResult<()> {
-        let (x, y) = (self.value_input(ctx, 0)?, self.value_input(ctx, 1)?);
-        let (sx, sy) = (self.graph.shape(x).to_vec(), self.graph.shape(y).to_vec());
-        if sx != sy {
+        let (mut x, mut y) = (self.value_input(ctx, 0)?, self.value_input(ctx, 1)?);
+        let (mut sx, mut sy) = (self.graph.shape(x).to_vec(), self.graph.shape(y).to_vec());
+        let u32s = |s: &[usize]| s.iter().map(|&d| d as u32).collect::<Vec<u32>>();
+        let broadcasts = |b: &[usize], a: &[usize]| ops::broadcasts_to(&u32s(b), &u32s(a));
+        // A product is symmetric: the operand that broadcasts goes second.
+        if op == "Mul" && sx != sy && broadcasts(&sx, &sy) {
+            (x, y, sx, sy) = (y, x, sy, sx);
+        }
+        let fits = sx == sy || (op == "Mul" && broadcasts(&sy, &sx));
+        if !fits {
             return Err(ctx.attrs.fail(format!(
-                "operands of shapes {sx:?} and {sy:?}; broadcasting between activations is not supported"
+                "operands of shapes {sx:?} and {sy:?}; {} between activations is not supported",
+                if op == "Mul" {
+                    "broadcasting other than of length-1 axes of the same rank"
+                } else {
+                    "broadcasting"
+                }
             )));
         }
         let float_op = match op {

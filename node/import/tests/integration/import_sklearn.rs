@@ -11,11 +11,11 @@ use verdict_specs::outputs::outputs_root;
 use verdict_specs::quantize::quantize_input;
 use verdict_specs::{Model, Task};
 
-fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-fn dataset(set: &str, split: &str) -> Dataset {
+pub(crate) fn dataset(set: &str, split: &str) -> Dataset {
     Dataset::load(&root().join("data").join(set).join(format!("{split}.csv"))).expect("dataset")
 }
 
@@ -44,7 +44,7 @@ fn import(model: &str, set: &str) -> ImportReport {
 }
 
 /// Burn (1 and 2 threads, batched) and the reference give the same outputs_root.
-fn check_bit_exact(model: &Model, set: &str) {
+pub(crate) fn check_bit_exact(model: &Model, set: &str) {
     let test = dataset(set, "test");
     let inputs: Vec<_> = test
         .features

@@ -5,4 +5,5 @@ mod import_attention;
 mod import_digits;
 mod import_errors;
 mod import_sklearn;
+mod import_timeseries;
 mod onnx_build;

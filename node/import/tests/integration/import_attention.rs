@@ -240,3 +240,196 @@ fn what_the_integer_ops_cannot_express_is_refused_by_name() {
         assert!(err.to_string().contains(expected), "{err}");
     }
 }
+
+#[test]
+fn sequence_ops_refuse_what_they_cannot_express_by_name() {
+    let ints = |name: &str, v: &[i64]| crate::onnx_build::ints(name, v);
+    let cases: Vec<(Vec<onnx_protobuf::NodeProto>, Vec<TensorProto>, &str)> = vec![
+        (
+            vec![node(
+                "Transpose",
+                &["x"],
+                "y",
+                vec![attr_ints("perm", &[1, 0, 2])],
+            )],
+            vec![],
+            "batch axis must stay first",
+        ),
+        (
+            vec![node("Slice", &["x", "s", "e", "a", "st"], "y", vec![])],
+            vec![
+                ints("s", &[0]),
+                ints("e", &[4]),
+                ints("a", &[1]),
+                ints("st", &[2]),
+            ],
+            "only step 1",
+        ),
+        (
+            vec![node("Slice", &["x", "s", "e", "a"], "y", vec![])],
+            vec![ints("s", &[0]), ints("e", &[2]), ints("a", &[0])],
+            "batch axis",
+        ),
+        (
+            vec![node("Gather", &["x", "i"], "y", vec![attr_int("axis", 1)])],
+            vec![ints("i", &[0, 1])],
+            "takes one index",
+        ),
+        (
+            vec![node("ReduceSum", &["x"], "y", vec![])],
+            vec![],
+            "name the axes",
+        ),
+        (
+            vec![
+                node("Slice", &["x", "s", "e", "a"], "p", vec![]),
+                node("Concat", &["x", "p"], "y", vec![attr_int("axis", 1)]),
+            ],
+            vec![ints("s", &[0]), ints("e", &[1]), ints("a", &[2])],
+            "do not join along axis 1",
+        ),
+        (
+            vec![
+                node("Slice", &["x", "s", "e", "a"], "p", vec![]),
+                node("Sub", &["x", "p"], "y", vec![]),
+            ],
+            vec![ints("s", &[0]), ints("e", &[1]), ints("a", &[2])],
+            "broadcasting between activations",
+        ),
+    ];
+    for (nodes, inits, expected) in cases {
+        let err = import_onnx(
+            &model(&[-1, 4, 3], nodes, inits),
+            &dataset(8, 12, 1),
+            None,
+            &ImportOptions::default(),
+            &mut |_| {},
+        )
+        .expect_err("refused");
+        assert!(err.to_string().contains(expected), "{expected}: {err}");
+    }
+}
+
+/// A dilated causal Conv1d (symmetric pads, then the chomp Slice) over a `[T, F]` window
+/// transposed to `[F, T]`, ReduceMax and ReduceMean over time, Gather of the last step and
+/// a Concat: the float graph matches a direct evaluation of the ONNX definitions, and the
+/// chomp becomes padding.
+#[test]
+fn a_dilated_causal_conv1d_over_a_transposed_window_matches_its_definition() {
+    let ints = |name: &str, v: &[i64]| crate::onnx_build::ints(name, v);
+    let mut rng = SplitMix64::new(4);
+    let (t, f, o, k, d) = (10usize, 2usize, 3usize, 3usize, 2usize);
+    let w = random(&mut rng, o * f * k);
+    let b = random(&mut rng, o);
+    let pad = ((k - 1) * d) as i64;
+    let nodes = vec![
+        node(
+            "Transpose",
+            &["x"],
+            "xt",
+            vec![attr_ints("perm", &[0, 2, 1])],
+        ),
+        node(
+            "Conv",
+            &["xt", "w", "b"],
+            "c",
+            vec![
+                attr_ints("dilations", &[d as i64]),
+                attr_ints("pads", &[pad, pad]),
+                attr_ints("kernel_shape", &[k as i64]),
+            ],
+        ),
+        node("Slice", &["c", "s", "e", "a"], "h", vec![]),
+        node(
+            "ReduceMax",
+            &["h"],
+            "mx",
+            vec![attr_ints("axes", &[2]), attr_int("keepdims", 0)],
+        ),
+        node(
+            "ReduceMean",
+            &["h"],
+            "mn",
+            vec![attr_ints("axes", &[-1]), attr_int("keepdims", 0)],
+        ),
+        node("Gather", &["h", "last"], "g", vec![attr_int("axis", 2)]),
+        node("Concat", &["mx", "mn", "g"], "y", vec![attr_int("axis", 1)]),
+    ];
+    let inits = vec![
+        floats("w", &[o as i64, f as i64, k as i64], w.clone()),
+        floats("b", &[o as i64], b.clone()),
+        ints("s", &[0]),
+        ints("e", &[-pad]),
+        ints("a", &[2]),
+        floats("last", &[], vec![-1.0]),
+    ];
+    let bytes = model(&[-1, t as i64, f as i64], nodes, inits);
+    let graph = parse_onnx(&bytes, None, None).expect("parses");
+    assert!(
+        graph
+            .notes
+            .iter()
+            .any(|n| n.contains("folded into the convolution's padding")),
+        "{:?}",
+        graph.notes
+    );
+    let x: Vec<f64> = random(&mut rng, t * f)
+        .iter()
+        .map(|&v| f64::from(v))
+        .collect();
+    // h[c, s] = b[c] + Σ_{i, j} w[c, i, j] · x[s + j·d − pad, i] (zero outside), s < T.
+    let h: Vec<Vec<f64>> = (0..o)
+        .map(|c| {
+            (0..t)
+                .map(|s| {
+                    let mut v = f64::from(b[c]);
+                    for i in 0..f {
+                        for j in 0..k {
+                            let at = s as i64 + (j * d) as i64 - pad;
+                            if at >= 0 {
+                                v += f64::from(w[(c * f + i) * k + j]) * x[at as usize * f + i];
+                            }
+                        }
+                    }
+                    v
+                })
+                .collect()
+        })
+        .collect();
+    let mut expected: Vec<f64> = h
+        .iter()
+        .map(|r| r.iter().copied().fold(f64::MIN, f64::max))
+        .collect();
+    expected.extend(h.iter().map(|r| r.iter().sum::<f64>() / t as f64));
+    expected.extend(h.iter().map(|r| r[t - 1]));
+    let got = graph.eval(&x).pop().expect("output");
+    assert_eq!(got.len(), expected.len());
+    for (g, e) in got.iter().zip(&expected) {
+        assert!((g - e).abs() < 1e-5, "{got:?} vs {expected:?}");
+    }
+    // And the integer model has the ops it should, and mostly agrees.
+    let report = import_onnx(
+        &bytes,
+        &dataset(64, t * f, 2),
+        Some(&dataset(200, t * f, 3)),
+        &ImportOptions::default(),
+        &mut |_| {},
+    )
+    .expect("imports");
+    assert!(
+        report.agreement.expect("scored") >= 0.8,
+        "{:?}",
+        report.agreement
+    );
+    let ops: Vec<&str> = report.model.graph().nodes.iter().map(Op::name).collect();
+    for op in [
+        "Transpose",
+        "Conv2d",
+        "MaxPool2d",
+        "ReduceSum",
+        "Slice",
+        "Concat",
+    ] {
+        assert!(ops.contains(&op), "no {op} in {ops:?}");
+    }
+}

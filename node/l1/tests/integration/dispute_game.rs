@@ -305,6 +305,86 @@ fn faulty_at(model: &Model, input: &Tensor, k: usize) -> Claims {
     Claims::new(values)
 }
 
+/// The first test row of `data/{set}/test.csv`, quantized for `model`.
+fn first_test_row(model: &Model, set: &str) -> Tensor {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/").to_string() + set + "/test.csv";
+    let text = std::fs::read_to_string(&path).expect("test rows");
+    let row: Vec<f64> = text
+        .lines()
+        .next()
+        .expect("a row")
+        .split(',')
+        .map(|v| v.trim().parse().expect("a number"))
+        .collect();
+    // The last column is the label or target.
+    verdict_specs::quantize::quantize_input(&model.graph().input, &row[..row.len() - 1])
+        .expect("quantizes")
+}
+
+/// Every node of every demo model the devnet serves decides a game, each one-step
+/// verification within 500k gas and each game within 2·⌈log2 n⌉ + 4 transactions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_node_of_the_demo_models_is_disputable_within_500k_gas() {
+    let chain = DevChain::open(DevChainConfig::default()).expect("embedded chain");
+    let (_, server) = chain
+        .serve("127.0.0.1:0".parse().expect("address"))
+        .await
+        .expect("serve");
+    let mut parties = setup(&server.http_url()).await;
+    let mut gas = Gas::default();
+    for (file, set) in [
+        ("digits/digits-mlp.vdm", "digits"),
+        ("digits/digits-cnn.vdm", "digits"),
+        ("sklearn/diabetes-ridge.vdm", "diabetes"),
+        ("sklearn/breast-cancer-gbt.vdm", "breast-cancer"),
+        ("timeseries/co2-tcn.vdm", "co2"),
+    ] {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../models/").to_string() + file;
+        let model = Model::decode(&std::fs::read(&path).expect("model file")).expect("decodes");
+        parties.register(&model, &model.metadata.name).await;
+        let input = first_test_row(&model, set);
+        let honest = Claims::honest(&model, &input).expect("input fits");
+        let n = model.graph().nodes.len();
+        let ceil_log2 = n.next_power_of_two().trailing_zeros() as usize;
+        let bound = if n == 1 { 5 } else { 2 * ceil_log2 + 4 };
+        let (mut most_gas, mut most_at, mut most_transactions) = (0, "", 0);
+        for k in 0..n {
+            let liar = faulty_at(&model, &input, k);
+            let wrong_output = liar.values().last().expect("output").clone();
+            let batch = parties.post(&model, &input, &wrong_output).await;
+            let (status, transactions, prove_gas) = play(
+                &parties,
+                &batch,
+                &model,
+                Player::Claims(&liar),
+                Player::Claims(&honest),
+                &mut gas,
+            )
+            .await;
+            let op = model.graph().nodes[k].name();
+            assert_eq!(status, Status::ChallengerWon, "{file} node {k} ({op})");
+            assert!(
+                transactions <= bound,
+                "{file}: {transactions} transactions, n = {n}"
+            );
+            let prove = prove_gas.expect("decided by a one-step proof");
+            assert!(
+                prove <= 500_000,
+                "{file} node {k} ({op}): prove gas {prove}"
+            );
+            if prove > most_gas {
+                (most_gas, most_at) = (prove, op);
+            }
+            most_transactions = most_transactions.max(transactions);
+            parties.rewind(&batch);
+        }
+        eprintln!(
+            "{file:<32} {n:>3} nodes: most prove gas {most_gas} (a {most_at}), at most {most_transactions} transactions a game"
+        );
+    }
+    gas.print();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_op_kind_decides_a_game_and_every_liar_loses() {
     let chain = DevChain::open(DevChainConfig::default()).expect("embedded chain");

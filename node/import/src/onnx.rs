@@ -27,11 +27,12 @@ mod trees;
 const MAX_ELEMENTS: usize = 1 << 28;
 
 /// The ONNX ops the importer reads, for error messages.
-const SUPPORTED: &str = "MatMul, Gemm, Conv, Add, Relu, Sigmoid, Tanh, Exp, Erf, Gelu, \
+const SUPPORTED: &str = "MatMul, Gemm, Conv (1-D and 2-D, dilated), Add, Relu, Sigmoid, Tanh, Exp, Erf, Gelu, \
     HardSigmoid, HardSwish, LeakyRelu, Elu, Softplus, Clip, SiLU (x * Sigmoid(x)), MaxPool, AveragePool, GlobalAveragePool, \
-    ReduceMean (over H and W), Flatten, Reshape, Squeeze/Unsqueeze, BatchNormalization and constant \
+    ReduceMean/ReduceSum/ReduceMax (over per-example axes), Flatten, Reshape, Squeeze/Unsqueeze, \
+    Transpose, Slice, Gather of one step and Concat of activations, BatchNormalization and constant \
     Mul/Div/Sub/Add (after Conv/Gemm/MatMul), Mul/Div by a scalar constant, Mul and Sub of two activations, \
-    Softmax over the last axis, LogSoftmax (before ArgMax or as the output), \
+    Softmax over any axis, LogSoftmax (before ArgMax or as the output), \
     ArgMax, ai.onnx.ml ArrayFeatureExtractor, Scaler, LinearClassifier, LinearRegressor, \
     TreeEnsembleClassifier, TreeEnsembleRegressor and Normalizer (on class scores), Cast, Identity, Dropout, Constant, and Shape/Gather/Concat on shapes";
 

@@ -20,7 +20,25 @@ use verdict_specs::quantize::quantize_input;
 use verdict_specs::{Model, Tensor};
 
 /// The models every benchmark runs.
-pub const MODELS: [&str; 2] = ["digits-mlp", "digits-cnn"];
+pub const MODELS: [&str; 5] = [
+    "digits-mlp",
+    "digits-cnn",
+    "diabetes-ridge",
+    "breast-cancer-gbt",
+    "co2-tcn",
+];
+
+/// Where a demo model and its test rows live: `models/{dir}/{name}.vdm` (and `.onnx`),
+/// `data/{data}/test.csv`.
+fn demo_files(name: &str) -> Result<(&'static str, &'static str)> {
+    Ok(match name {
+        "digits-mlp" | "digits-cnn" => ("digits", "digits"),
+        "diabetes-ridge" => ("sklearn", "diabetes"),
+        "breast-cancer-gbt" => ("sklearn", "breast-cancer"),
+        "co2-tcn" => ("timeseries", "co2"),
+        other => anyhow::bail!("{other} is not a demo model ({MODELS:?})"),
+    })
+}
 /// The batch sizes every benchmark runs.
 pub const BATCHES: [usize; 2] = [1, 64];
 
@@ -69,7 +87,7 @@ pub fn write_json(name: &str, value: &serde_json::Value) -> Result<PathBuf> {
 
 /// One model with its test rows.
 pub struct Workload {
-    /// `digits-mlp` or `digits-cnn`.
+    /// One of [`MODELS`].
     pub name: &'static str,
     /// The committed int8 model.
     pub model: Model,
@@ -80,13 +98,14 @@ pub struct Workload {
 }
 
 impl Workload {
-    /// Loads `models/digits/{name}.vdm`, its ONNX file and `data/digits/test.csv`.
+    /// Loads `models/{dir}/{name}.vdm`, its ONNX file and `data/{set}/test.csv`.
     pub fn load(name: &'static str) -> Result<Self> {
-        let dir = root().join("models/digits");
+        let (dir, set) = demo_files(name)?;
+        let dir = root().join("models").join(dir);
         let vdm = dir.join(format!("{name}.vdm"));
         let bytes = std::fs::read(&vdm).with_context(|| format!("reading {}", vdm.display()))?;
         let model = Model::decode(&bytes).with_context(|| format!("decoding {}", vdm.display()))?;
-        let test = Dataset::load(&root().join("data/digits/test.csv"))?;
+        let test = Dataset::load(&root().join("data").join(set).join("test.csv"))?;
         Ok(Self {
             name,
             model,
@@ -102,7 +121,8 @@ impl Workload {
             .collect()
     }
 
-    /// The first `batch` test rows quantized to the model's int8 input.
+    /// The first `batch` test rows quantized to the model's input (int8, or int32 for a
+    /// tree model).
     pub fn int8_inputs(&self, batch: usize) -> Result<Vec<Tensor>> {
         self.rows(batch)
             .into_iter()

@@ -49,6 +49,8 @@ from sklearn.ensemble import (
     ExtraTreesClassifier,
     GradientBoostingClassifier,
     GradientBoostingRegressor,
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
     RandomForestClassifier,
     RandomForestRegressor,
 )
@@ -80,6 +82,23 @@ def split(x, y, stratify):
     rng = np.random.default_rng(SEED)
     pick = rng.choice(len(x_train), size=min(CALIBRATION_ROWS, len(x_train)), replace=False)
     return x_train, x_test, y_train, y_test, x_train[np.sort(pick)], y_train[np.sort(pick)]
+
+
+def _bool_safe_make_attribute(make_attribute):
+    """skl2onnx 1.20 writes HistGradientBoosting's `nodes_missing_value_tracks_true` as
+    numpy booleans, which onnx 1.23 refuses for an INTS attribute; as 0/1 they are what
+    the ONNX-ML spec means."""
+
+    def wrapped(key, value, *args, **kwargs):
+        if isinstance(value, (list, tuple, np.ndarray)) and any(
+                isinstance(v, (bool, np.bool_)) for v in value):
+            value = [int(v) for v in value]
+        return make_attribute(key, value, *args, **kwargs)
+
+    return wrapped
+
+
+onnx.helper.make_attribute = _bool_safe_make_attribute(onnx.helper.make_attribute)
 
 
 def export(model, features, path, name):
@@ -154,8 +173,12 @@ def main():
         "wine-decision-tree": ("wine", DecisionTreeClassifier(max_depth=6, random_state=SEED)),
         "wine-extra-trees": ("wine", ExtraTreesClassifier(
             n_estimators=40, max_depth=6, random_state=SEED)),
-        # (HistGradientBoosting is left out: skl2onnx 1.20 fails to export it, writing numpy
-        # booleans into nodes_missing_value_tracks_true.)
+        # HistGradientBoosting (binned thresholds, missing-value tracking; see
+        # _bool_safe_make_attribute for the skl2onnx workaround).
+        "breast-cancer-hgb": ("breast-cancer", HistGradientBoostingClassifier(
+            max_iter=80, max_depth=4, random_state=SEED)),
+        "diabetes-hgb": ("diabetes", HistGradientBoostingRegressor(
+            max_iter=80, max_depth=3, learning_rate=0.05, random_state=SEED)),
         "diabetes-forest": ("diabetes", RandomForestRegressor(
             n_estimators=40, max_depth=6, random_state=SEED)),
         "diabetes-gbt": ("diabetes", GradientBoostingRegressor(

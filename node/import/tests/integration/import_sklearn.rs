@@ -225,6 +225,7 @@ fn tree_classifiers_from_every_exporter_agree_with_float() {
         ("breast-cancer-xgboost", "breast-cancer", 60),
         ("wine-decision-tree", "wine", 1),
         ("wine-extra-trees", "wine", 40),
+        ("breast-cancer-hgb", "breast-cancer", 80),
     ] {
         // The bar: the tree classifier's predictions agree with float on >= 99 %.
         check_classifier(model, set, 0.99);
@@ -238,6 +239,7 @@ fn tree_regressors_keep_r2() {
         ("diabetes-forest", 40),
         ("diabetes-gbt", 100),
         ("diabetes-lightgbm", 60),
+        ("diabetes-hgb", 80),
     ] {
         let report = check_regressor(model, "diabetes");
         check_tree_model(&report, trees);

@@ -195,6 +195,38 @@ impl MatMul {
     }
 }
 
+/// The kernel positions `(i, j)` whose weights are not all zero (over every output and
+/// input channel) and the weight with only those, `[O, C * kept]`; `None` and the weight
+/// itself when every position counts. A dilated convolution arrives with zeros between
+/// its taps (the importer's exact rewrite): leaving them out of im2col and the product
+/// changes no sum, only the work.
+fn without_zero_taps(weight: &SpecTensor) -> (Option<Vec<bool>>, SpecTensor) {
+    let w = weight
+        .as_i8()
+        .expect("validation fixed the weight type as i8");
+    let s = weight.shape();
+    let (o, c, kh, kw) = (s[0] as usize, s[1] as usize, s[2] as usize, s[3] as usize);
+    let positions = kh * kw;
+    let kept: Vec<bool> = (0..positions)
+        .map(|p| (0..o * c).any(|oc| w[oc * positions + p] != 0))
+        .collect();
+    let count = kept.iter().filter(|&&k| k).count();
+    if count == positions || count == 0 {
+        return (None, weight.clone());
+    }
+    let data: Vec<i8> = (0..o * c)
+        .flat_map(|oc| {
+            let kept = &kept;
+            (0..positions)
+                .filter(move |&p| kept[p])
+                .map(move |p| w[oc * positions + p])
+        })
+        .collect();
+    let pruned = SpecTensor::from_i8(vec![o as u32, (c * count) as u32], data)
+        .expect("a smaller weight of the same type");
+    (Some(kept), pruned)
+}
+
 /// `i8 [C, H, W]` with `weight i8 [O, C, kh, kw]` and `bias i32 [O]`, zero padding:
 /// the taps gathered im2col-style (see [`super::gather`]), then the contraction of
 /// `[B * OH * OW, C * kh * kw]` rows by the weight as `[O, C * kh * kw]`, as MatMul does.
@@ -221,19 +253,22 @@ impl Conv2d {
     ) -> Self {
         let dims = |s: &[u32]| [s[0] as usize, s[1] as usize, s[2] as usize];
         let out = dims(out_shape);
+        let (kept, weight) = without_zero_taps(weight);
         Self {
             input,
             out,
-            // One output channel's weights, `[C, kh, kw]` flattened, are one row.
+            // One output channel's weights, `[C, kh, kw]` flattened (the kept positions
+            // only), are one row.
             k: weight.len() / out[0],
             taps: Taps::new(
                 dims(in_shape),
                 [out[1], out[2]],
                 window,
                 Order::Im2col,
+                kept.as_deref(),
                 device,
             ),
-            contraction: Contraction::new(weight, bias, device),
+            contraction: Contraction::new(&weight, bias, device),
         }
     }
 

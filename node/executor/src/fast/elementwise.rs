@@ -186,6 +186,50 @@ impl Add {
     }
 }
 
+/// How Mul's `b` meets `a`.
+#[derive(Clone, Debug)]
+pub(super) enum Broadcast {
+    /// The same shape.
+    Same,
+    /// `a` as `[B, P, S]`, `b` as `[B, P, 1]` (`b`'s trailing axes are 1: a `[T, 1]`
+    /// weight per time step) or `[B, 1, S]` (its leading axes are 1): burn broadcasts.
+    Blocks {
+        p: usize,
+        s: usize,
+        b_is_column: bool,
+    },
+    /// Any other: the element of `b` each element of `a` meets, `[1, numel]`.
+    Gather(Tensor<2, Int>),
+}
+
+impl Broadcast {
+    /// The block form, when `b` (which broadcasts to `a`) has one.
+    pub(super) fn of(a: &[u32], b: &[u32]) -> Option<Self> {
+        let product = |dims: &[u32]| dims.iter().map(|&d| d as usize).product::<usize>();
+        // The split point k: b equals a before it and is 1 after (or the reverse).
+        for k in 0..=a.len() {
+            let (head_a, tail_a) = a.split_at(k);
+            let (head_b, tail_b) = b.split_at(k);
+            let (p, s) = (product(head_a), product(tail_a));
+            if head_a == head_b && tail_b.iter().all(|&d| d == 1) {
+                return Some(Broadcast::Blocks {
+                    p,
+                    s,
+                    b_is_column: true,
+                });
+            }
+            if head_b.iter().all(|&d| d == 1) && tail_a == tail_b {
+                return Some(Broadcast::Blocks {
+                    p,
+                    s,
+                    b_is_column: false,
+                });
+            }
+        }
+        None
+    }
+}
+
 /// `clamp((a * b * M + 2^(s-1)) >> s, -127, 127)`; `|a * b * M| < 2^45`.
 #[derive(Clone, Debug)]
 pub(super) struct Mul {
@@ -193,8 +237,7 @@ pub(super) struct Mul {
     b: ValueId,
     multiplier: i64,
     shift: u8,
-    /// For a broadcast `b`: the element of `b` each element of `a` meets.
-    b_index: Option<Tensor<1, Int>>,
+    broadcast: Broadcast,
 }
 
 impl Mul {
@@ -203,26 +246,36 @@ impl Mul {
         b: ValueId,
         multiplier: i32,
         shift: u8,
-        b_index: Option<Tensor<1, Int>>,
+        broadcast: Broadcast,
     ) -> Self {
         Self {
             a,
             b,
             multiplier: i64::from(multiplier),
             shift,
-            b_index,
+            broadcast,
         }
     }
 
     pub(super) fn run(&self, values: &mut Values<'_>) -> Form {
         let a = values.int(self.a);
         let b = values.int(self.b);
-        let b = match &self.b_index {
-            Some(index) => b.select(1, index.clone()),
-            None => b,
+        let [batch, n] = a.dims();
+        let product = match &self.broadcast {
+            Broadcast::Same => a.mul(b),
+            Broadcast::Blocks { p, s, b_is_column } => {
+                let b = if *b_is_column {
+                    b.reshape([batch, *p, 1])
+                } else {
+                    b.reshape([batch, 1, *s])
+                };
+                a.reshape([batch, *p, *s]).mul(b).reshape([batch, n])
+            }
+            Broadcast::Gather(index) => {
+                a.mul(b.gather(1, index.clone().expand([batch, index.dims()[1]])))
+            }
         };
-        let y = a
-            .mul(b)
+        let y = product
             .mul_scalar(self.multiplier)
             .add_scalar(1i64 << (self.shift - 1))
             .bitwise_right_shift_scalar(i64::from(self.shift));

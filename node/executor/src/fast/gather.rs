@@ -37,11 +37,15 @@ pub(super) enum Order {
 }
 
 impl Taps {
+    /// `kept[i * kw + j]` says whether kernel position `(i, j)` is gathered at all
+    /// (`None`: every position); a convolution leaves out positions whose weights are all
+    /// zero (a dilated kernel's holes), which add nothing to any sum.
     pub(super) fn new(
         [c, h, w]: [usize; 3],
         [oh, ow]: [usize; 2],
         window: &Window,
         order: Order,
+        kept: Option<&[bool]>,
         device: &Device,
     ) -> Self {
         let [kh, kw] = window.kernel.map(|k| k as usize);
@@ -64,7 +68,9 @@ impl Taps {
                         for ch in 0..c {
                             for i in 0..kh {
                                 for j in 0..kw {
-                                    index.push(tap(ch, oy, ox, i, j));
+                                    if kept.is_none_or(|k| k[i * kw + j]) {
+                                        index.push(tap(ch, oy, ox, i, j));
+                                    }
                                 }
                             }
                         }

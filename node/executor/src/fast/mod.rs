@@ -14,9 +14,9 @@ use super::reference::check_all;
 use super::{ExecError, ExecResult, Executor};
 use burn::tensor::{Device, Tensor as BurnTensor};
 use contract::{Conv2d, MatMul, float_tensor, int_tensor};
-use elementwise::{Add, Mul, Requantize, relu};
+use elementwise::{Add, Broadcast, Mul, Requantize, relu};
 use index::{ArgMax, LabelLookup, Table};
-use layout::{Concat, Rearrange};
+use layout::{Concat, Rearrange, SwapBlocks};
 use pool::{AvgPool, GlobalAvgPool, MaxPool};
 use rayon::prelude::*;
 use softmax::Softmax;
@@ -65,6 +65,8 @@ enum Step {
     Mul(Mul),
     /// Transpose or Slice.
     Rearrange(Rearrange),
+    /// A Transpose of two blocks of axes.
+    SwapBlocks(SwapBlocks),
     Concat(Concat),
 }
 
@@ -88,6 +90,7 @@ impl Step {
             Step::Softmax(op) => op.run(values, batch),
             Step::Mul(op) => op.run(values),
             Step::Rearrange(op) => op.run(values),
+            Step::SwapBlocks(op) => op.run(values),
             Step::Concat(op) => op.run(values),
         }
     }
@@ -257,26 +260,30 @@ impl BurnExecutor {
                     shift,
                 } => {
                     let (sa, sb) = (&ty(*a).shape, &ty(*b).shape);
-                    let b_index = (sa != sb).then(|| {
-                        let count = numel(sa);
-                        int_tensor(
-                            (0..count)
-                                .map(|j| ops::broadcast_source(j, sa, sb) as i64)
-                                .collect(),
-                            [count],
-                            &device,
-                        )
-                    });
-                    Step::Mul(Mul::new(*a, *b, *multiplier, *shift, b_index))
+                    let broadcast = if sa == sb {
+                        Broadcast::Same
+                    } else {
+                        Broadcast::of(sa, sb).unwrap_or_else(|| {
+                            Broadcast::Gather(layout::index_tensor(
+                                numel(sa),
+                                |j| ops::broadcast_source(j, sa, sb),
+                                &device,
+                            ))
+                        })
+                    };
+                    Step::Mul(Mul::new(*a, *b, *multiplier, *shift, broadcast))
                 }
                 Op::Transpose { input, perm } => {
                     let shape = ty(*input).shape.clone();
-                    Step::Rearrange(Rearrange::new(
-                        *input,
-                        numel(&shape),
-                        |j| ops::transpose_source(j, &shape, perm),
-                        &device,
-                    ))
+                    match SwapBlocks::new(*input, &shape, perm) {
+                        Some(swap) => Step::SwapBlocks(swap),
+                        None => Step::Rearrange(Rearrange::new(
+                            *input,
+                            numel(&shape),
+                            |j| ops::transpose_source(j, &shape, perm),
+                            &device,
+                        )),
+                    }
                 }
                 Op::Slice { input, start, .. } => {
                     let shape = ty(*input).shape.clone();

@@ -55,7 +55,14 @@ impl MaxPool {
             input,
             outputs: c * oh * ow,
             window: (window.kernel[0] * window.kernel[1]) as usize,
-            taps: Taps::new(chw(in_shape), [oh, ow], window, Order::TapMajor, device),
+            taps: Taps::new(
+                chw(in_shape),
+                [oh, ow],
+                window,
+                Order::TapMajor,
+                None,
+                device,
+            ),
         }
     }
 
@@ -166,7 +173,14 @@ impl AvgPool {
             input,
             out: chw(out_shape),
             window: full as usize,
-            taps: Taps::new(chw(in_shape), [oh, ow], window, Order::TapMajor, device),
+            taps: Taps::new(
+                chw(in_shape),
+                [oh, ow],
+                window,
+                Order::TapMajor,
+                None,
+                device,
+            ),
             divisor,
         })
     }

@@ -20,6 +20,10 @@ use verdict_specs::model::{FeatureQuant, Graph, InputSpec, Metadata, Op, Requant
 use verdict_specs::ops::{MAX_ACCUMULATOR, MAX_PRODUCT};
 use verdict_specs::{DType, Model, Tensor};
 
+/// Most trees one ReduceSum adds (a sum's one-step check reads its whole row: about
+/// 300 gas a term, so 512 terms stay far below a block's gas).
+const TREES_PER_SUM: usize = 512;
+
 /// The largest `|v|` each float value reached on the calibration rows.
 #[derive(Clone, Debug)]
 pub(super) struct Calibration {
@@ -834,29 +838,73 @@ impl Builder<'_> {
         let targets = ensemble.targets as u32;
         let nodes = self.weight(format!("{name}.nodes"), Ok(lowered.nodes))?;
         let leaves = self.weight(format!("{name}.leaves"), Ok(lowered.leaves))?;
-        let roots = self.weight(format!("{name}.roots"), Ok(lowered.roots))?;
         self.metadata.notes.push(format!(
             "{name}: {trees} trees (the last holds the base values), leaves in fixed point \
              at scale {scale:e}"
         ));
-        let per_tree = self.push(
-            &format!("{name}.trees"),
-            Op::TreeEnsemble {
-                input: 0,
-                nodes,
-                leaves,
-                roots,
-            },
-            scale,
-        );
-        let sum = self.push(
-            &format!("{name}.sum"),
-            Op::ReduceSum {
-                input: per_tree,
-                axis: 1,
-            },
-            scale,
-        );
+        // One ReduceSum adds at most TREES_PER_SUM trees, so a dispute over a sum opens a
+        // bounded row: a larger ensemble is evaluated in groups (one TreeEnsemble each,
+        // sharing the node and leaf weights), their sums joined and summed once more.
+        // The leaf scale keeps the largest possible total within i32, so no partial sum
+        // saturates and the grouped sum is the single sum.
+        let roots_values = lowered.roots.as_i32().unwrap_or_default().to_vec();
+        let group_sum = |b: &mut Self, roots: u32, tag: &str| {
+            let per_tree = b.push(
+                &format!("{name}.trees{tag}"),
+                Op::TreeEnsemble {
+                    input: 0,
+                    nodes,
+                    leaves,
+                    roots,
+                },
+                scale,
+            );
+            b.push(
+                &format!("{name}.sum{tag}"),
+                Op::ReduceSum {
+                    input: per_tree,
+                    axis: 1,
+                },
+                scale,
+            )
+        };
+        let sum = if roots_values.len() <= TREES_PER_SUM {
+            let roots = self.weight(format!("{name}.roots"), Ok(lowered.roots))?;
+            group_sum(self, roots, "")
+        } else {
+            let mut joined: Option<u32> = None;
+            for (g, group) in roots_values.chunks(TREES_PER_SUM).enumerate() {
+                let group_roots = self.weight(
+                    format!("{name}.roots{g}"),
+                    Tensor::from_i32(vec![group.len() as u32], group.to_vec()),
+                )?;
+                let partial = group_sum(self, group_roots, &g.to_string());
+                joined = Some(match joined {
+                    None => partial,
+                    Some(left) => self.push(
+                        &format!("{name}.partials{g}"),
+                        Op::Concat {
+                            a: left,
+                            b: partial,
+                            axis: 1,
+                        },
+                        scale,
+                    ),
+                });
+            }
+            self.metadata.notes.push(format!(
+                "{name}: {trees} trees summed in groups of at most {TREES_PER_SUM}, so one dispute step opens a bounded row"
+            ));
+            let partials = joined.expect("at least one group");
+            self.push(
+                &format!("{name}.sum"),
+                Op::ReduceSum {
+                    input: partials,
+                    axis: 1,
+                },
+                scale,
+            )
+        };
         let out = self.push(
             name,
             Op::Reshape {

@@ -595,6 +595,76 @@ fn stump(feature: i64, extra: Vec<AttributeProto>) -> NodeProto {
     n
 }
 
+/// A regressor of `trees` one-split trees over 4 features.
+fn many_stumps(trees: usize) -> NodeProto {
+    let mut rng = SplitMix64::new(trees as u64);
+    let per = |v: &dyn Fn(usize) -> Vec<i64>| (0..trees).flat_map(|t| v(t)).collect::<Vec<i64>>();
+    let modes: Vec<&str> = (0..trees)
+        .flat_map(|_| ["BRANCH_LEQ", "LEAF", "LEAF"])
+        .collect();
+    let thresholds: Vec<f32> = (0..trees)
+        // Between the data's thousandths: no feature sits on a threshold.
+        .flat_map(|_| [(rng.range(-900, 900) as f32 + 0.5) / 1000.0, 0.0, 0.0])
+        .collect();
+    let weights: Vec<f32> = (0..2 * trees)
+        .map(|_| rng.range(-1000, 1000) as f32 / 1000.0)
+        .collect();
+    let attrs = vec![
+        attr_ints("nodes_treeids", &per(&|t| vec![t as i64; 3])),
+        attr_ints("nodes_nodeids", &per(&|_| vec![0, 1, 2])),
+        attr_ints("nodes_featureids", &per(&|t| vec![(t % 4) as i64, 0, 0])),
+        attr_strings("nodes_modes", &modes),
+        attr_floats("nodes_values", &thresholds),
+        attr_ints("nodes_truenodeids", &per(&|_| vec![1, 0, 0])),
+        attr_ints("nodes_falsenodeids", &per(&|_| vec![2, 0, 0])),
+        attr_ints("target_treeids", &per(&|t| vec![t as i64; 2])),
+        attr_ints("target_nodeids", &per(&|_| vec![1, 2])),
+        attr_ints("target_ids", &per(&|_| vec![0, 0])),
+        attr_floats("target_weights", &weights),
+    ];
+    let mut n = node("TreeEnsembleRegressor", &["x"], "y", attrs);
+    n.domain = "ai.onnx.ml".into();
+    n
+}
+
+#[test]
+fn a_large_ensemble_is_summed_in_bounded_groups_with_the_same_result() {
+    let bytes = model(&[-1, 4], vec![many_stumps(1300)], vec![]);
+    let calibration = dataset(64, 4, 7);
+    let report = verdict_import::import_onnx(
+        &bytes,
+        &calibration,
+        Some(&dataset(100, 4, 8)),
+        &verdict_import::ImportOptions::default(),
+        &mut |_| {},
+    )
+    .expect("imports");
+    let ops: Vec<&str> = report.model.graph().nodes.iter().map(Op::name).collect();
+    // 1300 trees (+ the base-value tree) in groups of 512: three ensembles, three sums,
+    // two joins, one final sum, the reshape.
+    assert_eq!(
+        ops.iter().filter(|&&o| o == "TreeEnsemble").count(),
+        3,
+        "{ops:?}"
+    );
+    assert_eq!(ops.iter().filter(|&&o| o == "Concat").count(), 2, "{ops:?}");
+    let types = report.model.value_types();
+    for (i, op) in report.model.graph().nodes.iter().enumerate() {
+        if let Op::ReduceSum { input, axis } = op {
+            let row = types[*input as usize].shape[*axis as usize];
+            assert!(row <= 512, "node {i} sums {row} terms");
+        }
+    }
+    // Leaves at 2^-31 of the largest sum and no feature on a threshold: the prediction
+    // is the float one.
+    assert_eq!(report.tree_walks.map(|w| w.moved), Some(0));
+    assert!(
+        report.max_abs_error.expect("scored") < 1e-3,
+        "{:?}",
+        report.max_abs_error
+    );
+}
+
 #[test]
 fn tree_ensembles_import_and_refused_attributes_are_named() {
     // The plain stump imports as a regressor with an i32 input.

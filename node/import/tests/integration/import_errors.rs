@@ -417,12 +417,24 @@ fn grouped_convolutions_name_the_attribute() {
 }
 
 #[test]
-fn dilations_ceil_mode_and_last_index_ties_are_refused() {
+fn pool_dilations_ceil_mode_and_last_index_ties_are_refused() {
+    // A convolution dilates its kernel (zeros between the taps); a pool cannot.
+    let pool = vec![node(
+        "MaxPool",
+        &["x"],
+        "y",
+        vec![
+            attr_ints("kernel_shape", &[2, 2]),
+            attr_ints("dilations", &[2, 2]),
+        ],
+    )];
+    let err = error_of(&model(&[-1, 1, 4, 4], pool, vec![]), 16);
+    assert!(err.contains("dilations"), "{err}");
     let conv = vec![node(
         "Conv",
         &["x", "w"],
         "y",
-        vec![attr_ints("dilations", &[2, 2])],
+        vec![attr_ints("dilations", &[0, 1])],
     )];
     let err = error_of(
         &model(
@@ -432,7 +444,7 @@ fn dilations_ceil_mode_and_last_index_ties_are_refused() {
         ),
         16,
     );
-    assert!(err.contains("dilations"), "{err}");
+    assert!(err.contains("positive dilations"), "{err}");
 
     let pool = vec![node(
         "MaxPool",
@@ -598,7 +610,7 @@ fn stump(feature: i64, extra: Vec<AttributeProto>) -> NodeProto {
 /// A regressor of `trees` one-split trees over 4 features.
 fn many_stumps(trees: usize) -> NodeProto {
     let mut rng = SplitMix64::new(trees as u64);
-    let per = |v: &dyn Fn(usize) -> Vec<i64>| (0..trees).flat_map(|t| v(t)).collect::<Vec<i64>>();
+    let per = |v: &dyn Fn(usize) -> Vec<i64>| (0..trees).flat_map(v).collect::<Vec<i64>>();
     let modes: Vec<&str> = (0..trees)
         .flat_map(|_| ["BRANCH_LEQ", "LEAF", "LEAF"])
         .collect();

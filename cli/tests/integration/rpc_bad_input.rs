@@ -343,3 +343,69 @@ async fn rpc_discover_describes_the_real_server() {
         "{documented:?}"
     );
 }
+
+/// `verdict_getModelFile` serves the bytes of every served model in chunks that join to
+/// a file decoding to the very id asked for; an offset past the end is a clear error and
+/// an unknown model is null.
+#[tokio::test]
+async fn model_files_are_served_in_chunks_that_match_their_id() {
+    let client = devnet().client();
+    for model in client.models().await.expect("models") {
+        let mut bytes = Vec::new();
+        let mut offset = Some(alloy::primitives::U64::ZERO);
+        while let Some(at) = offset {
+            let chunk = client
+                .get_model_file(
+                    format!("{}", model.id),
+                    Some(at),
+                    Some(alloy::primitives::U64::from(4096)),
+                )
+                .await
+                .expect("getModelFile")
+                .expect("served");
+            assert_eq!(chunk.id, model.id);
+            assert_eq!(chunk.offset, at);
+            assert!(chunk.data.len() <= 4096);
+            bytes.extend_from_slice(&chunk.data);
+            offset = chunk.next_offset;
+            assert_eq!(
+                offset.is_none(),
+                bytes.len() as u64 == chunk.total_bytes.to::<u64>()
+            );
+        }
+        let decoded = verdict_specs::Model::decode(&bytes).expect("the file decodes");
+        assert_eq!(
+            alloy::primitives::B256::from(decoded.id().id),
+            model.id,
+            "{}",
+            model.name
+        );
+    }
+    let whole = client
+        .get_model_file("digits-mlp".into(), None, None)
+        .await
+        .expect("getModelFile")
+        .expect("served");
+    assert_eq!(
+        whole.next_offset, None,
+        "the default length holds a small model"
+    );
+    assert_refused(
+        client
+            .get_model_file(
+                "digits-mlp".into(),
+                Some(whole.total_bytes + alloy::primitives::U64::from(1)),
+                None,
+            )
+            .await,
+        1000,
+        "beyond",
+    );
+    assert_eq!(
+        client
+            .get_model_file("no-such-model".into(), None, None)
+            .await
+            .expect("getModelFile"),
+        None
+    );
+}

@@ -6,14 +6,15 @@
 
 use std::sync::Arc;
 
-use alloy::primitives::{Address, B256, U64, U256};
+use alloy::primitives::{Address, B256, Bytes, U64, U256};
 use jsonrpsee::core::{RpcResult, SubscriptionResult, async_trait};
 use jsonrpsee::types::ErrorObjectOwned;
 use jsonrpsee::{PendingSubscriptionSink, SubscriptionMessage};
 use tokio::sync::broadcast;
+use verdict_rpc::api::MODEL_FILE_CHUNK_MAX;
 use verdict_rpc::types::{
     AccountJson, BlockHeaderJson, BlockJson, BlockRecords, ChainInfo, InclusionProof,
-    InferenceJson, InferenceReceipt, ModelJson, RecordJson, SignedRequestJson,
+    InferenceJson, InferenceReceipt, ModelFileChunk, ModelJson, RecordJson, SignedRequestJson,
     SignedWithdrawalJson, Status, SubscriptionEvent, SubscriptionKind, WithdrawalInclusion,
     WithdrawalJson, WithdrawalReceipt,
 };
@@ -360,6 +361,39 @@ impl VerdictApiServer for ChainApi {
 
     async fn get_model(&self, name_or_id: String) -> RpcResult<Option<ModelJson>> {
         Ok(self.models.find(&name_or_id).map(|m| m.to_json()))
+    }
+
+    async fn get_model_file(
+        &self,
+        name_or_id: String,
+        offset: Option<U64>,
+        length: Option<U64>,
+    ) -> RpcResult<Option<ModelFileChunk>> {
+        let Some(served) = self.models.find(&name_or_id) else {
+            return Ok(None);
+        };
+        let bytes = served.model.encode();
+        let total = bytes.len() as u64;
+        let offset = offset.map_or(0, |o| o.saturating_to::<u64>());
+        if offset > total {
+            return Err(RpcError::new(
+                ErrorCode::BadRequest,
+                format!("offset {offset} is beyond the {total}-byte model file"),
+            )
+            .into());
+        }
+        let length = length
+            .map_or(MODEL_FILE_CHUNK_MAX, |l| l.saturating_to::<u64>())
+            .min(MODEL_FILE_CHUNK_MAX)
+            .min(total - offset);
+        let end = offset + length;
+        Ok(Some(ModelFileChunk {
+            id: B256::from(served.id),
+            total_bytes: U64::from(total),
+            offset: U64::from(offset),
+            data: Bytes::copy_from_slice(&bytes[offset as usize..end as usize]),
+            next_offset: (end < total).then(|| U64::from(end)),
+        }))
     }
 
     async fn models(&self) -> RpcResult<Vec<ModelJson>> {

@@ -5,10 +5,14 @@ use jsonrpsee::core::{RpcResult, SubscriptionResult};
 use jsonrpsee::proc_macros::rpc;
 
 use super::types::{
-    AccountJson, BatchJson, BlockJson, ChainInfo, InferenceJson, InferenceReceipt, ModelJson,
-    SignedRequestJson, SignedWithdrawalJson, SubscriptionEvent, SubscriptionKind, WithdrawalJson,
-    WithdrawalReceipt,
+    AccountJson, BatchJson, BlockJson, ChainInfo, InferenceJson, InferenceReceipt, ModelFileChunk,
+    ModelJson, SignedRequestJson, SignedWithdrawalJson, SubscriptionEvent, SubscriptionKind,
+    WithdrawalJson, WithdrawalReceipt,
 };
+
+/// Most bytes one `verdict_getModelFile` call returns (hex doubles them in the answer,
+/// well below the server's response limit).
+pub const MODEL_FILE_CHUNK_MAX: u64 = 1 << 20;
 
 /// A block tag or number: `"latest"`, `"earliest"`, or a hex quantity.
 pub type BlockTag = String;
@@ -65,6 +69,18 @@ pub trait VerdictApi {
     /// A model by registered name or id.
     #[method(name = "getModel")]
     async fn get_model(&self, name_or_id: String) -> RpcResult<Option<ModelJson>>;
+
+    /// Part of the model file (`.vdm` bytes) of a model this node serves: `length` bytes
+    /// (at most [`MODEL_FILE_CHUNK_MAX`], the default) from `offset` (default 0). A
+    /// model's id commits to its graph and weights, so a fetcher checks the bytes it put
+    /// together against the id it asked for, whoever served them.
+    #[method(name = "getModelFile")]
+    async fn get_model_file(
+        &self,
+        name_or_id: String,
+        offset: Option<U64>,
+        length: Option<U64>,
+    ) -> RpcResult<Option<ModelFileChunk>>;
 
     /// Every model this node serves.
     #[method(name = "models")]

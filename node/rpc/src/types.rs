@@ -393,6 +393,22 @@ pub struct BatchJson {
     pub status: Status,
 }
 
+/// Part of a model file, from `verdict_getModelFile`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelFileChunk {
+    /// The model id the file is of.
+    pub id: B256,
+    /// The whole file's length in bytes.
+    pub total_bytes: U64,
+    /// Where `data` starts in the file.
+    pub offset: U64,
+    /// The bytes.
+    pub data: Bytes,
+    /// Where the next chunk starts, or null after the last one.
+    pub next_offset: Option<U64>,
+}
+
 /// A registered model.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

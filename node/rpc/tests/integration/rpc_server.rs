@@ -26,7 +26,7 @@ use verdict_rpc::api::BlockTag;
 use verdict_rpc::server::{OPENRPC_JSON, openrpc_document};
 use verdict_rpc::types::{
     AccountJson, BatchJson, BlockHeaderJson, BlockJson, BlockRecords, ChainInfo, InclusionProof,
-    InferenceJson, InferenceReceipt, ModelJson, RecordJson, SignedRequestJson,
+    InferenceJson, InferenceReceipt, ModelFileChunk, ModelJson, RecordJson, SignedRequestJson,
     SignedWithdrawalJson, Status, SubscriptionEvent, SubscriptionKind, WithdrawalInclusion,
     WithdrawalJson, WithdrawalReceipt,
 };
@@ -282,6 +282,22 @@ impl VerdictApiServer for Canned {
         Ok((name_or_id == "digits-mlp").then(model))
     }
 
+    async fn get_model_file(
+        &self,
+        name_or_id: String,
+        offset: Option<U64>,
+        length: Option<U64>,
+    ) -> RpcResult<Option<ModelFileChunk>> {
+        self.record("verdict_getModelFile", json!([name_or_id, offset, length]));
+        Ok((name_or_id == "digits-mlp").then(|| ModelFileChunk {
+            id: model().id,
+            total_bytes: U64::from(8866),
+            offset: offset.unwrap_or_default(),
+            data: alloy::primitives::Bytes::from_static(b"VERD"),
+            next_offset: Some(U64::from(4)),
+        }))
+    }
+
     async fn models(&self) -> RpcResult<Vec<ModelJson>> {
         self.record("verdict_models", json!([]));
         Ok(vec![model()])
@@ -409,6 +425,7 @@ const TRAIT_PARAMS: &[(&str, &[&str])] = &[
     ("verdict_getBlockByHash", &["hash", "full"]),
     ("verdict_getBatch", &["index"]),
     ("verdict_getModel", &["name_or_id"]),
+    ("verdict_getModelFile", &["name_or_id", "offset", "length"]),
     ("verdict_models", &[]),
     ("verdict_getAccount", &["address"]),
     ("verdict_chainInfo", &[]),

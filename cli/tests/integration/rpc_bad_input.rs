@@ -409,3 +409,97 @@ async fn model_files_are_served_in_chunks_that_match_their_id() {
         None
     );
 }
+
+/// `verdict_prepareInference` from float features: the typed data hashes (as any
+/// `eth_signTypedData_v4` wallet hashes it) to the announced digest, the request signed
+/// that way is accepted, and its output is what `verdict model run` gives on the same
+/// features. Bad features and fees get clear errors.
+#[tokio::test]
+async fn a_prepared_inference_signed_as_typed_data_is_accepted() {
+    use alloy::signers::SignerSync;
+    let _exclusive = LOCK.lock().await;
+    let client = devnet().client();
+    // Account 0 is no other row's.
+    let key = dev_key(0);
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/inputs/test-row-0.json"
+    );
+    let features: Vec<f64> =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("features")).expect("numbers");
+    let prepared = client
+        .prepare_inference(
+            "digits-mlp".into(),
+            key.address(),
+            features.clone(),
+            None,
+            None,
+        )
+        .await
+        .expect("prepareInference");
+    let typed: alloy::dyn_abi::TypedData =
+        serde_json::from_value(prepared.typed_data.clone()).expect("eth_signTypedData_v4 form");
+    assert_eq!(
+        typed.eip712_signing_hash().expect("hashes"),
+        prepared.request_hash
+    );
+    let signature = key
+        .sign_dynamic_typed_data_sync(&typed)
+        .expect("a wallet signs");
+    let r = prepared.request;
+    let receipt = client
+        .send_inference(verdict_rpc::types::SignedRequestJson {
+            sender: r.sender,
+            nonce: r.nonce,
+            model_id: r.model_id,
+            input: r.input.clone(),
+            max_fee: r.max_fee,
+            signature: Bytes::copy_from_slice(&signature.as_bytes()),
+        })
+        .await
+        .expect("the prepared request is accepted");
+    let (_, bytes) = verdict_devnet::DEMO_MODELS
+        .iter()
+        .find(|(name, _)| *name == "digits-mlp")
+        .expect("a demo model");
+    let model = verdict_specs::Model::decode(bytes).expect("decodes");
+    let input = verdict_specs::quantize::quantize_input(&model.graph().input, &features)
+        .expect("quantizes");
+    assert_eq!(r.input, input, "quantized as verdict model run does");
+    let output = verdict_specs::interpreter::run(&model, &input).expect("runs");
+    assert_eq!(receipt.output, output);
+
+    assert_refused(
+        client
+            .prepare_inference("digits-mlp".into(), key.address(), vec![0.5; 3], None, None)
+            .await,
+        1005,
+        "64 input features",
+    );
+    assert_refused(
+        client
+            .prepare_inference(
+                "no-such-model".into(),
+                key.address(),
+                features.clone(),
+                None,
+                None,
+            )
+            .await,
+        1004,
+        "no-such-model",
+    );
+    assert_refused(
+        client
+            .prepare_inference(
+                "digits-mlp".into(),
+                key.address(),
+                features,
+                None,
+                Some(U256::MAX),
+            )
+            .await,
+        1000,
+        "2^128",
+    );
+}

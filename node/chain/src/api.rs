@@ -14,15 +14,16 @@ use tokio::sync::broadcast;
 use verdict_rpc::api::MODEL_FILE_CHUNK_MAX;
 use verdict_rpc::types::{
     AccountJson, BlockHeaderJson, BlockJson, BlockRecords, ChainInfo, InclusionProof,
-    InferenceJson, InferenceReceipt, ModelFileChunk, ModelJson, RecordJson, SignedRequestJson,
-    SignedWithdrawalJson, Status, SubscriptionEvent, SubscriptionKind, WithdrawalInclusion,
-    WithdrawalJson, WithdrawalReceipt,
+    InferenceJson, InferenceReceipt, ModelFileChunk, ModelJson, PreparedInference, RecordJson,
+    SignedRequestJson, SignedWithdrawalJson, Status, SubscriptionEvent, SubscriptionKind,
+    UnsignedRequestJson, WithdrawalInclusion, WithdrawalJson, WithdrawalReceipt,
 };
 use verdict_rpc::{ErrorCode, RpcError, VerdictApiServer};
 use verdict_specs::l2::block::BlockHeader;
 use verdict_specs::l2::record::InferenceTx;
-use verdict_specs::l2::request::SigningDomain;
+use verdict_specs::l2::request::{InferenceRequest, SigningDomain};
 use verdict_specs::merkle;
+use verdict_specs::quantize::{QuantizeError, quantize_input};
 
 use verdict_l1::deploy::Deployment;
 use verdict_models::ModelSet;
@@ -394,6 +395,63 @@ impl VerdictApiServer for ChainApi {
             data: Bytes::copy_from_slice(&bytes[offset as usize..end as usize]),
             next_offset: (end < total).then(|| U64::from(end)),
         }))
+    }
+
+    async fn prepare_inference(
+        &self,
+        name_or_id: String,
+        sender: Address,
+        features: Vec<f64>,
+        nonce: Option<U64>,
+        max_fee: Option<U256>,
+    ) -> RpcResult<PreparedInference> {
+        let Some(served) = self.models.find(&name_or_id) else {
+            return Err(RpcError::new(
+                ErrorCode::UnknownModel,
+                format!("no model '{name_or_id}' is served (verdict_models lists them)"),
+            )
+            .into());
+        };
+        let input = quantize_input(&served.model.graph().input, &features).map_err(|e| {
+            let code = match e {
+                QuantizeError::Count { .. } => ErrorCode::InputShape,
+                QuantizeError::NotFinite { .. } => ErrorCode::BadRequest,
+            };
+            ErrorObjectOwned::from(RpcError::new(code, format!("features: {e}")))
+        })?;
+        let max_fee = match max_fee {
+            None => served.fee,
+            Some(fee) => u128::try_from(fee).map_err(|_| {
+                ErrorObjectOwned::from(RpcError::new(
+                    ErrorCode::BadRequest,
+                    format!("maxFee {fee} is above 2^128 - 1 wei"),
+                ))
+            })?,
+        };
+        let nonce = nonce.map_or_else(
+            || self.chain.account(&sender.into_array()).nonce,
+            |n| n.to::<u64>(),
+        );
+        let request = InferenceRequest {
+            sender: sender.into_array(),
+            nonce,
+            model_id: served.id,
+            input,
+            max_fee,
+        };
+        let domain = verdict_rpc::signing::domain_of(&self.info);
+        Ok(PreparedInference {
+            input_commitment: B256::from(request.input.commitment()),
+            request_hash: B256::from(request.signing_hash(&domain)),
+            typed_data: verdict_rpc::signing::typed_data_json(&request, &domain),
+            request: UnsignedRequestJson {
+                sender,
+                nonce: U64::from(nonce),
+                model_id: B256::from(served.id),
+                input: request.input,
+                max_fee: U256::from(max_fee),
+            },
+        })
     }
 
     async fn models(&self) -> RpcResult<Vec<ModelJson>> {

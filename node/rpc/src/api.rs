@@ -6,8 +6,8 @@ use jsonrpsee::proc_macros::rpc;
 
 use super::types::{
     AccountJson, BatchJson, BlockJson, ChainInfo, InferenceJson, InferenceReceipt, ModelFileChunk,
-    ModelJson, SignedRequestJson, SignedWithdrawalJson, SubscriptionEvent, SubscriptionKind,
-    WithdrawalJson, WithdrawalReceipt,
+    ModelJson, PreparedInference, SignedRequestJson, SignedWithdrawalJson, SubscriptionEvent,
+    SubscriptionKind, WithdrawalJson, WithdrawalReceipt,
 };
 
 /// Most bytes one `verdict_getModelFile` call returns (hex doubles them in the answer,
@@ -81,6 +81,21 @@ pub trait VerdictApi {
         offset: Option<U64>,
         length: Option<U64>,
     ) -> RpcResult<Option<ModelFileChunk>>;
+
+    /// Quantizes float `features` (in the model's input order, as `verdict model run`
+    /// reads them) with the model's input quantization and returns the request for
+    /// `sender` with its commitment, digest and EIP-712 typed data, so a wallet can sign
+    /// it with `eth_signTypedData_v4` and the request be sent as any other (checked as
+    /// any other). `nonce` defaults to the sender's next nonce, `maxFee` to the model's fee.
+    #[method(name = "prepareInference")]
+    async fn prepare_inference(
+        &self,
+        name_or_id: String,
+        sender: Address,
+        features: Vec<f64>,
+        nonce: Option<U64>,
+        max_fee: Option<alloy::primitives::U256>,
+    ) -> RpcResult<PreparedInference>;
 
     /// Every model this node serves.
     #[method(name = "models")]

@@ -39,6 +39,46 @@ pub fn sign_request_json(
     sign_request(signer, request, domain).map(|s| SignedRequestJson::from_signed(&s))
 }
 
+/// The EIP-712 typed data of `request` in the JSON form `eth_signTypedData_v4` takes
+/// (MetaMask, ethers, viem, `eth_account.Account.sign_typed_data`): the digest a wallet
+/// computes from it is [`InferenceRequest::signing_hash`]. Integers are decimal strings
+/// (a `uint256` may pass 2^53), bytes and addresses `0x` hex.
+pub fn typed_data_json(request: &InferenceRequest, domain: &SigningDomain) -> serde_json::Value {
+    use verdict_specs::l2::request::{DOMAIN_NAME, DOMAIN_VERSION};
+    let field = |name: &str, ty: &str| serde_json::json!({"name": name, "type": ty});
+    serde_json::json!({
+        "types": {
+            "EIP712Domain": [
+                field("name", "string"),
+                field("version", "string"),
+                field("chainId", "uint256"),
+                field("verifyingContract", "address"),
+            ],
+            "InferenceRequest": [
+                field("sender", "address"),
+                field("nonce", "uint64"),
+                field("modelId", "bytes32"),
+                field("input", "bytes32"),
+                field("maxFee", "uint256"),
+            ],
+        },
+        "primaryType": "InferenceRequest",
+        "domain": {
+            "name": DOMAIN_NAME,
+            "version": DOMAIN_VERSION,
+            "chainId": domain.chain_id,
+            "verifyingContract": alloy::primitives::Address::from(domain.rollup).to_string(),
+        },
+        "message": {
+            "sender": alloy::primitives::Address::from(request.sender).to_string(),
+            "nonce": request.nonce.to_string(),
+            "modelId": B256::from(request.model_id).to_string(),
+            "input": B256::from(request.input.commitment()).to_string(),
+            "maxFee": request.max_fee.to_string(),
+        },
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -53,6 +93,29 @@ mod tests {
             bytes32 input;
             uint256 maxFee;
         }
+    }
+
+    /// The typed-data JSON hashes, by alloy's `eth_signTypedData_v4` implementation, to
+    /// the digest `verdict_specs` signs.
+    #[test]
+    fn the_typed_data_json_hashes_to_the_signing_hash() {
+        let domain = SigningDomain {
+            chain_id: 31337,
+            rollup: [0x42; 20],
+        };
+        let request = verdict_specs::l2::request::InferenceRequest {
+            sender: [7; 20],
+            nonce: 5,
+            model_id: [9; 32],
+            input: Tensor::from_i8(vec![2], vec![1, -1]).expect("tensor"),
+            max_fee: u128::MAX,
+        };
+        let json = typed_data_json(&request, &domain);
+        let typed: alloy::dyn_abi::TypedData = serde_json::from_value(json).expect("typed data");
+        assert_eq!(
+            typed.eip712_signing_hash().expect("hashes"),
+            B256::from(request.signing_hash(&domain))
+        );
     }
 
     /// The digest `verdict_specs` computes by hand equals alloy's EIP-712 implementation

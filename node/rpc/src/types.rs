@@ -393,6 +393,38 @@ pub struct BatchJson {
     pub status: Status,
 }
 
+/// What `verdict_prepareInference` answers: the request a wallet signs, ready.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PreparedInference {
+    /// The request as `verdict_sendInference` takes it, without `signature`: add the
+    /// wallet's signature of `typedData` and send it.
+    pub request: UnsignedRequestJson,
+    /// The input tensor's commitment (the typed data's `input`).
+    pub input_commitment: B256,
+    /// The EIP-712 digest the signature is over (also the record's request hash).
+    pub request_hash: B256,
+    /// The EIP-712 typed data in `eth_signTypedData_v4` form: `types`, `primaryType`,
+    /// `domain`, `message` (integers as decimal strings, bytes and addresses as hex).
+    pub typed_data: serde_json::Value,
+}
+
+/// A request before it is signed: [`SignedRequestJson`] without the signature.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UnsignedRequestJson {
+    /// The signer and payer.
+    pub sender: Address,
+    /// The sender's next nonce.
+    pub nonce: U64,
+    /// The model id.
+    pub model_id: B256,
+    /// The quantized input tensor.
+    pub input: Tensor,
+    /// Most wei the sender pays.
+    pub max_fee: U256,
+}
+
 /// Part of a model file, from `verdict_getModelFile`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -26,9 +26,9 @@ use verdict_rpc::api::BlockTag;
 use verdict_rpc::server::{OPENRPC_JSON, openrpc_document};
 use verdict_rpc::types::{
     AccountJson, BatchJson, BlockHeaderJson, BlockJson, BlockRecords, ChainInfo, InclusionProof,
-    InferenceJson, InferenceReceipt, ModelFileChunk, ModelJson, RecordJson, SignedRequestJson,
-    SignedWithdrawalJson, Status, SubscriptionEvent, SubscriptionKind, WithdrawalInclusion,
-    WithdrawalJson, WithdrawalReceipt,
+    InferenceJson, InferenceReceipt, ModelFileChunk, ModelJson, PreparedInference, RecordJson,
+    SignedRequestJson, SignedWithdrawalJson, Status, SubscriptionEvent, SubscriptionKind,
+    UnsignedRequestJson, WithdrawalInclusion, WithdrawalJson, WithdrawalReceipt,
 };
 use verdict_rpc::{
     ErrorCode, MetricsRender, RpcError, RpcServer, RpcServerConfig, VerdictApiClient,
@@ -282,6 +282,43 @@ impl VerdictApiServer for Canned {
         Ok((name_or_id == "digits-mlp").then(model))
     }
 
+    async fn prepare_inference(
+        &self,
+        name_or_id: String,
+        sender: Address,
+        features: Vec<f64>,
+        nonce: Option<U64>,
+        max_fee: Option<U256>,
+    ) -> RpcResult<PreparedInference> {
+        self.record(
+            "verdict_prepareInference",
+            json!([name_or_id, sender, features, nonce, max_fee]),
+        );
+        let request = verdict_specs::l2::request::InferenceRequest {
+            sender: sender.into_array(),
+            nonce: nonce.map_or(7, |n| n.to::<u64>()),
+            model_id: model().id.into(),
+            input: Tensor::from_i8(vec![1, 4], vec![12, -7, 127, 0]).expect("tensor"),
+            max_fee: 10_000_000_000_000_000,
+        };
+        let domain = verdict_specs::l2::request::SigningDomain {
+            chain_id: 31337,
+            rollup: [0x5f; 20],
+        };
+        Ok(PreparedInference {
+            input_commitment: B256::from(request.input.commitment()),
+            request_hash: B256::from(request.signing_hash(&domain)),
+            typed_data: verdict_rpc::signing::typed_data_json(&request, &domain),
+            request: UnsignedRequestJson {
+                sender,
+                nonce: U64::from(request.nonce),
+                model_id: model().id,
+                input: request.input,
+                max_fee: U256::from(request.max_fee),
+            },
+        })
+    }
+
     async fn get_model_file(
         &self,
         name_or_id: String,
@@ -417,6 +454,10 @@ fn call_error_code(error: ClientError) -> i32 {
 /// `args_*` tests catch a table that drifted from the trait.
 const TRAIT_PARAMS: &[(&str, &[&str])] = &[
     ("verdict_sendInference", &["request"]),
+    (
+        "verdict_prepareInference",
+        &["name_or_id", "sender", "features", "nonce", "max_fee"],
+    ),
     ("verdict_getInference", &["record_hash"]),
     ("verdict_sendWithdrawal", &["withdrawal"]),
     ("verdict_getWithdrawal", &["withdrawal_hash"]),

@@ -503,3 +503,100 @@ async fn a_prepared_inference_signed_as_typed_data_is_accepted() {
         "2^128",
     );
 }
+
+/// A loopback RPC server that answers `verdict_getModelFile` with the bytes of `bytes`
+/// whatever model is asked for: a source serving the wrong file.
+async fn lying_source(bytes: Vec<u8>) -> (String, jsonrpsee::server::ServerHandle) {
+    let server = jsonrpsee::server::Server::builder()
+        .build("127.0.0.1:0")
+        .await
+        .expect("binds");
+    let url = format!("http://{}", server.local_addr().expect("address"));
+    let mut module = jsonrpsee::RpcModule::new(bytes);
+    module
+        .register_method("verdict_getModelFile", |_, bytes, _| {
+            json!({
+                "id": format!("0x{}", "00".repeat(32)),
+                "totalBytes": format!("{:#x}", bytes.len()),
+                "offset": "0x0",
+                "data": format!("0x{}", alloy::hex::encode(bytes.as_slice())),
+                "nextOffset": null,
+            })
+        })
+        .expect("registers");
+    (url, server.start(module))
+}
+
+/// A registered model a node lacks comes from the first source whose bytes decode to
+/// its id: a source serving another model's bytes is skipped with its reason, and with
+/// no good source the error names every source tried. Fetched files are cached by id.
+#[tokio::test]
+async fn model_files_are_fetched_from_sources_and_checked_against_their_id() {
+    use verdict_models::fetch::{load_cached, store_cached};
+    let devnet_url = devnet().rpc.clone();
+    let models = devnet().client().models().await.expect("models");
+    let mlp = models
+        .iter()
+        .find(|m| m.name == "digits-mlp")
+        .expect("served");
+    let cnn = models
+        .iter()
+        .find(|m| m.name == "digits-cnn")
+        .expect("served");
+    let cnn_bytes = {
+        let (_, bytes) = verdict_devnet::DEMO_MODELS
+            .iter()
+            .find(|(name, _)| *name == "digits-cnn")
+            .expect("a demo model");
+        verdict_specs::Model::decode(bytes)
+            .expect("decodes")
+            .encode()
+    };
+    let (liar, _liar_handle) = lying_source(cnn_bytes).await;
+    let limit = 64 << 20;
+
+    let fetched = verdict_models::fetch_model(&[liar.clone(), devnet_url.clone()], mlp.id.0, limit)
+        .await
+        .expect("the second source serves it");
+    assert_eq!(fetched.source, devnet_url);
+    assert_eq!(alloy::primitives::B256::from(fetched.model.id().id), mlp.id);
+
+    let refused = verdict_models::fetch_model(std::slice::from_ref(&liar), mlp.id.0, limit)
+        .await
+        .expect_err("the liar's bytes are another model's");
+    let why = refused.to_string();
+    assert!(
+        why.contains(&liar)
+            && why.contains(&cnn.id.to_string())
+            && why.contains("not of the model asked for"),
+        "{why}"
+    );
+    let none = verdict_models::fetch_model(&[], mlp.id.0, limit)
+        .await
+        .expect_err("no source");
+    assert!(
+        none.to_string().contains("no source is configured"),
+        "{none}"
+    );
+    let small = verdict_models::fetch_model(std::slice::from_ref(&devnet_url), mlp.id.0, 100)
+        .await
+        .expect_err("over the limit");
+    assert!(small.to_string().contains("limit"), "{small}");
+    let unknown = verdict_models::fetch_model(std::slice::from_ref(&devnet_url), [3; 32], limit)
+        .await
+        .expect_err("nobody serves it");
+    assert!(
+        unknown.to_string().contains("does not serve the model"),
+        "{unknown}"
+    );
+
+    // The cache: written whole under the id, read back only if it is that model.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = store_cached(dir.path(), &fetched).expect("cached");
+    assert!(load_cached(dir.path(), mlp.id.0).is_some());
+    std::fs::write(&path, b"not a model").expect("overwrite");
+    assert!(
+        load_cached(dir.path(), mlp.id.0).is_none(),
+        "a bad cache file is ignored"
+    );
+}

@@ -4,9 +4,13 @@
 //!
 //! - [`ModelSet`] / [`ServedModel`]: the loaded models, by id and by name.
 //! - [`load`]: loading model files against their L1 registration ([`load_models`]).
+//! - [`fetch`]: getting a registered model's bytes from other nodes, checked against
+//!   its id ([`fetch_model`]), and a cache of them by id.
 
+pub mod fetch;
 pub mod load;
 
+pub use fetch::{FetchError, Fetched, fetch_model};
 pub use load::{ModelError, ModelFile, ModelLimits, Serving, load_models};
 
 use std::collections::HashMap;

@@ -1,0 +1,165 @@
+//! Getting the bytes of a registered model from the sources a node is configured with.
+//!
+//! A model's id commits to its graph and weights, so any source will do: the bytes are
+//! decoded and their id compared with the one asked for before anything uses them; a
+//! source that serves other bytes (by mistake or malice) is skipped with its reason
+//! and the next one tried. A source is an L2 node's RPC URL (`verdict_getModelFile`,
+//! chunked). Fetched files can be kept in a cache directory by id, written atomically.
+
+use std::path::{Path, PathBuf};
+
+use alloy::primitives::{B256, U64};
+use jsonrpsee::http_client::HttpClientBuilder;
+use verdict_rpc::VerdictApiClient;
+use verdict_specs::{Hash, Model};
+
+/// Why no source gave the model.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// Every source failed; each with its reason.
+    #[error("model {id} could not be obtained from any source: {}", describe(.tried))]
+    Unavailable {
+        /// The model asked for.
+        id: B256,
+        /// Each source and why it gave nothing usable.
+        tried: Vec<(String, String)>,
+    },
+    /// The cache directory could not be written.
+    #[error("caching model {id} in {path}: {source}")]
+    Cache {
+        /// The model.
+        id: B256,
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+fn describe(tried: &[(String, String)]) -> String {
+    if tried.is_empty() {
+        return "no source is configured (--model-source)".into();
+    }
+    tried
+        .iter()
+        .map(|(source, why)| format!("{source}: {why}"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// A fetched model and the source that gave it.
+#[derive(Debug)]
+pub struct Fetched {
+    /// The model, its id checked.
+    pub model: Model,
+    /// The file's bytes, as served.
+    pub bytes: Vec<u8>,
+    /// The source it came from.
+    pub source: String,
+}
+
+/// Tries `sources` in order for the model `id`, taking at most `max_bytes` from any one;
+/// returns the first whose bytes decode to a model of that id.
+pub async fn fetch_model(
+    sources: &[String],
+    id: Hash,
+    max_bytes: u64,
+) -> Result<Fetched, FetchError> {
+    let mut tried = Vec::new();
+    for source in sources {
+        match fetch_from_rpc(source, id, max_bytes).await {
+            Ok(bytes) => match check(&bytes, id) {
+                Ok(model) => {
+                    return Ok(Fetched {
+                        model,
+                        bytes,
+                        source: source.clone(),
+                    });
+                }
+                Err(why) => tried.push((source.clone(), why)),
+            },
+            Err(why) => tried.push((source.clone(), why)),
+        }
+    }
+    Err(FetchError::Unavailable {
+        id: B256::from(id),
+        tried,
+    })
+}
+
+/// The bytes decode to a model whose id is `id`.
+fn check(bytes: &[u8], id: Hash) -> Result<Model, String> {
+    let model = Model::decode(bytes).map_err(|e| format!("the bytes are not a model file: {e}"))?;
+    let got = model.id().id;
+    if got != id {
+        return Err(format!(
+            "served the bytes of model {}, not of the model asked for",
+            B256::from(got)
+        ));
+    }
+    Ok(model)
+}
+
+/// The whole model file from an L2 node, chunk by chunk.
+async fn fetch_from_rpc(url: &str, id: Hash, max_bytes: u64) -> Result<Vec<u8>, String> {
+    let client = HttpClientBuilder::default()
+        .build(url)
+        .map_err(|e| format!("not an RPC URL: {e}"))?;
+    let name = B256::from(id).to_string();
+    let mut bytes = Vec::new();
+    let mut offset = Some(U64::ZERO);
+    while let Some(at) = offset {
+        let chunk = client
+            .get_model_file(name.clone(), Some(at), None)
+            .await
+            .map_err(|e| format!("verdict_getModelFile failed: {e}"))?
+            .ok_or_else(|| "does not serve the model".to_string())?;
+        let total = chunk.total_bytes.to::<u64>();
+        if total > max_bytes {
+            return Err(format!(
+                "the file is {total} bytes, over the {max_bytes}-byte limit"
+            ));
+        }
+        if chunk.offset != at || (bytes.len() as u64) != at.to::<u64>() {
+            return Err(format!("answered offset {} for {at}", chunk.offset));
+        }
+        bytes.extend_from_slice(&chunk.data);
+        if bytes.len() as u64 > total {
+            return Err("served more bytes than the file's length".into());
+        }
+        offset = chunk.next_offset;
+        if offset.is_some() && chunk.data.is_empty() {
+            return Err("served an empty chunk before the end".into());
+        }
+    }
+    Ok(bytes)
+}
+
+/// Where the cached file of model `id` lives under `dir`.
+pub fn cache_path(dir: &Path, id: Hash) -> PathBuf {
+    dir.join(format!("{}.vdm", B256::from(id)))
+}
+
+/// The cached model `id` under `dir`, if a valid file of that id is there (a file that
+/// does not decode to that id is ignored, to be fetched again).
+pub fn load_cached(dir: &Path, id: Hash) -> Option<Model> {
+    let bytes = std::fs::read(cache_path(dir, id)).ok()?;
+    check(&bytes, id).ok()
+}
+
+/// Writes a fetched file to the cache: to a temporary file first, then renamed, so a
+/// crash never leaves half a file under the id's name.
+pub fn store_cached(dir: &Path, fetched: &Fetched) -> Result<PathBuf, FetchError> {
+    let id = fetched.model.id().id;
+    let path = cache_path(dir, id);
+    let fail = |source| FetchError::Cache {
+        id: B256::from(id),
+        path: path.clone(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(fail)?;
+    let partial = path.with_extension("vdm.partial");
+    std::fs::write(&partial, &fetched.bytes).map_err(fail)?;
+    std::fs::rename(&partial, &path).map_err(fail)?;
+    Ok(path)
+}

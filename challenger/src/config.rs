@@ -38,6 +38,11 @@ pub const KEYS: &[(&str, &str, &str)] = &[
         "[]",
         "model files to check records of (records of other models are skipped and counted)",
     ),
+    (
+        "model_sources",
+        "[]",
+        "L2 RPC URLs to fetch a model's file from when a posted record names a model this challenger lacks; the bytes are checked against the model id and cached in data_dir/models",
+    ),
     ("l1_poll_ms", "1000", "how often L1 is polled"),
     (
         "metrics_addr",
@@ -61,6 +66,7 @@ pub struct ChallengerConfig {
     pub data_dir: PathBuf,
     pub sample_rate: f64,
     pub models: Vec<PathBuf>,
+    pub model_sources: Vec<String>,
     pub l1_poll_ms: u64,
     pub metrics_addr: Option<SocketAddr>,
     pub lie: bool,
@@ -75,6 +81,7 @@ impl Default for ChallengerConfig {
             data_dir: PathBuf::from("verdict-data/challenger"),
             sample_rate: 1.0,
             models: Vec::new(),
+            model_sources: Vec::new(),
             l1_poll_ms: 1000,
             metrics_addr: None,
             lie: false,

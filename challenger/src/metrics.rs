@@ -26,6 +26,12 @@ pub const L1_GAS_SPENT_TOTAL: &str = "verdict_challenger_l1_gas_spent_total";
 /// The L1 block the challenger has read batches up to.
 pub const L1_CURSOR: &str = "verdict_challenger_l1_cursor";
 
+/// Models named by posted records that the challenger has not been able to obtain (no
+/// file given, no source that serves bytes of that id): records nobody here can check.
+pub const MODELS_UNOBTAINABLE: &str = "verdict_challenger_models_unobtainable";
+/// Model files fetched from a source, by `source`.
+pub const MODELS_FETCHED_TOTAL: &str = "verdict_challenger_models_fetched_total";
+
 /// Label: why a record was skipped, or how a game ended.
 pub const LABEL_REASON: &str = "reason";
 /// Label: how a game ended.

@@ -112,6 +112,11 @@ impl Challenger {
             lie: config.lie,
             games,
             claims: HashMap::new(),
+            sources: ModelSources {
+                urls: config.model_sources.clone(),
+                cache: config.data_dir.join("models"),
+                unobtainable: HashMap::new(),
+            },
         };
         let (stop, stop_rx) = watch::channel(false);
         let poll = Duration::from_millis(config.l1_poll_ms);
@@ -144,6 +149,23 @@ struct Runner {
     games: Vec<GameRecord>,
     /// The honest run of each game's record, computed once per process.
     claims: HashMap<u64, Arc<Claims>>,
+    /// Where files of models this challenger lacks are fetched from, and cached.
+    sources: ModelSources,
+}
+
+/// The sources a missing model's file is fetched from, its cache, and the models no
+/// source could give (retried after [`ModelSources::RETRY`]).
+struct ModelSources {
+    urls: Vec<String>,
+    cache: std::path::PathBuf,
+    unobtainable: HashMap<Hash, std::time::Instant>,
+}
+
+impl ModelSources {
+    /// How long a model no source gave waits before it is asked for again.
+    const RETRY: Duration = Duration::from_secs(30);
+    /// The largest model file taken from a source.
+    const MAX_BYTES: u64 = 1 << 30;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -157,6 +179,69 @@ enum StepError {
 }
 
 impl Runner {
+    /// Makes sure every model the batch's records name is loaded: from the cache in the
+    /// data dir, else from the configured sources (checked against the id, then cached).
+    /// A model nobody can give is said loudly (log and metric): its records go unchecked.
+    async fn obtain_models(&mut self, batch: &PostedBatch) {
+        let mut missing: Vec<Hash> = batch
+            .records(&self.domain)
+            .map(|(_, _, record)| record.model_id)
+            .filter(|id| self.models.get(id).is_none())
+            .collect();
+        missing.sort_unstable();
+        missing.dedup();
+        for id in missing {
+            if let Some(model) = verdict_models::fetch::load_cached(&self.sources.cache, id) {
+                self.add_model(model, "the cache");
+                continue;
+            }
+            let recent = self
+                .sources
+                .unobtainable
+                .get(&id)
+                .is_some_and(|at| at.elapsed() < ModelSources::RETRY);
+            if recent {
+                continue;
+            }
+            match verdict_models::fetch_model(&self.sources.urls, id, ModelSources::MAX_BYTES).await
+            {
+                Ok(fetched) => {
+                    if let Err(e) =
+                        verdict_models::fetch::store_cached(&self.sources.cache, &fetched)
+                    {
+                        warn!(error = %e, "a fetched model could not be cached; it is used all the same");
+                    }
+                    metrics::counter!(m::MODELS_FETCHED_TOTAL, "source" => fetched.source.clone())
+                        .increment(1);
+                    let source = fetched.source.clone();
+                    self.add_model(fetched.model, &source);
+                }
+                Err(e) => {
+                    warn!(
+                        model = %to_hex(&id),
+                        error = %e,
+                        "a posted record names a model this challenger cannot obtain: its records are not checked"
+                    );
+                    self.sources
+                        .unobtainable
+                        .insert(id, std::time::Instant::now());
+                }
+            }
+        }
+        metrics::gauge!(m::MODELS_UNOBTAINABLE).set(self.sources.unobtainable.len() as f64);
+    }
+
+    fn add_model(&mut self, model: Model, source: &str) {
+        let id = model.id().id;
+        match self.models.insert(model) {
+            Ok(()) => {
+                self.sources.unobtainable.remove(&id);
+                info!(model = %to_hex(&id), source, "model obtained; its records are checked from now on");
+            }
+            Err(e) => warn!(model = %to_hex(&id), error = %e, "an obtained model cannot be run"),
+        }
+    }
+
     async fn run(mut self, poll: Duration, stop: watch::Receiver<bool>) {
         let mut ticker = Ticker::new(poll, stop);
         loop {
@@ -241,6 +326,7 @@ impl Runner {
                 ),
             }
         }
+        self.obtain_models(&batch).await;
         let (models, domain, secret, rate) = (
             self.models.clone(),
             self.domain,

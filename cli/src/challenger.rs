@@ -68,6 +68,11 @@ pub(crate) struct ChallengerArgs {
     /// A model file to check records of (repeatable).
     #[arg(long = "model", value_name = "FILE")]
     models: Vec<PathBuf>,
+    /// An L2 node's RPC URL to fetch the file of a model a posted record names and this
+    /// challenger lacks (repeatable, tried in order; the bytes are checked against the
+    /// model id and cached in --data-dir/models).
+    #[arg(long = "model-source", value_name = "URL")]
+    model_sources: Vec<String>,
     /// Serve GET /metrics and /health on this address.
     #[arg(long, value_name = "ADDR")]
     metrics_addr: Option<SocketAddr>,
@@ -100,6 +105,9 @@ pub(crate) fn run(args: ChallengerArgs) -> Result<()> {
     }
     if !args.models.is_empty() {
         config.models = args.models;
+    }
+    if !args.model_sources.is_empty() {
+        config.model_sources = args.model_sources;
     }
     if let Some(v) = args.metrics_addr {
         config.metrics_addr = Some(v);

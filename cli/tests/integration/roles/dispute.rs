@@ -378,3 +378,85 @@ async fn a_lying_challenger_loses_even_when_both_sides_restart_mid_game() {
     }
     drop(challenger);
 }
+
+/// A challenger given only one model file, and the devnet's RPC as a model source, meets
+/// records of the other demo models: it fetches their files from the source (checked
+/// against their ids, cached in its data dir), re-executes, and wins the game against a
+/// faulty sequencer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_challenger_fetches_the_models_it_lacks_and_catches_a_fault() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let args = devnet_args(&[
+        "--no-challenger",
+        "--faulty-sequencer",
+        "0.02",
+        "--fault-mode",
+        "output",
+    ]);
+    let devnet = Devnet::start(dir.path(), &args);
+    let challenger_dir = tempfile::tempdir().expect("tempdir");
+    let only_model =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/digits/digits-cnn.vdm");
+    let key = format!("{}", dev_key(9).to_bytes());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_verdict"))
+        .args([
+            "challenger",
+            "--stop-on-stdin-eof",
+            "--l1-rpc",
+            &devnet.l1_rpc,
+        ])
+        .args(["--key", &key, "--deployment"])
+        .arg(dir.path().join("deployment.json"))
+        .arg("--data-dir")
+        .arg(challenger_dir.path())
+        .arg("--model")
+        .arg(&only_model)
+        .args(["--model-source", &devnet.rpc])
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("verdict challenger starts");
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let stderr = child.stderr.take().expect("stderr");
+    let lines = std::sync::Arc::clone(&log);
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            lines.lock().expect("log").push(line);
+        }
+    });
+    let _challenger = ChallengerProcess(child);
+
+    let plan = FaultPlan {
+        rate: FAULT_RATE,
+        mode: FaultMode::Output,
+    };
+    let sent = send_requests(&devnet, 2, 20, (1, 10), &plan).await;
+    assert_eq!(
+        sent.iter().filter(|s| s.receipt.output != s.honest).count(),
+        1
+    );
+    let l1 = l1_of(&devnet, dir.path()).await;
+    let (_, status) = game_ended(&l1, Duration::from_secs(240)).await;
+    assert_eq!(
+        status,
+        GameStatus::ChallengerWon,
+        "the fetching challenger won"
+    );
+
+    let log = log.lock().expect("log").join("\n");
+    assert!(
+        log.contains("model obtained") && log.contains(&devnet.rpc),
+        "the challenger says where it got the models:\n{log}"
+    );
+    let cached = std::fs::read_dir(challenger_dir.path().join("models"))
+        .expect("a model cache")
+        .count();
+    assert!(cached >= 1, "fetched files are cached by id");
+}

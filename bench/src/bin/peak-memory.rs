@@ -11,6 +11,9 @@ use std::process::Command;
 use verdict_bench::{BATCHES, MODELS, Workload, run_executor, write_json};
 
 const ENGINES: [&str; 4] = ["baseline", "burn", "reference", "tract"];
+/// A child's exit status for an engine that cannot run the workload at all (tract has no
+/// ONNX-ML ops: the Scaler and tree models); the reason is on its stderr.
+const UNAVAILABLE: i32 = 3;
 /// Batches run per measurement: enough for every buffer pool to reach its steady size.
 /// Runs of each workload per process (a few in smoke mode).
 fn iterations() -> usize {
@@ -51,7 +54,13 @@ fn measure_one(engine: &str, model: &str, batch: usize) -> Result<()> {
             }
         }
         "tract" => {
-            let t = w.tract(batch)?;
+            let t = match w.tract(batch) {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("{e}");
+                    std::process::exit(UNAVAILABLE);
+                }
+            };
             for _ in 0..iterations() {
                 t.run()?;
             }
@@ -83,6 +92,17 @@ fn main() -> Result<()> {
                     .args(["--one", engine, model, &batch.to_string()])
                     .output()
                     .with_context(|| format!("running {}", exe.display()))?;
+                if out.status.code() == Some(UNAVAILABLE) {
+                    let why = String::from_utf8_lossy(&out.stderr).trim().to_string();
+                    println!(
+                        "{model:<11} {batch:>5}  {engine:<9} {:>9} {:>9}",
+                        "n/a", "n/a"
+                    );
+                    rows.push(json!({
+                        "model": model, "batch": batch, "engine": engine, "unavailable": why,
+                    }));
+                    continue;
+                }
                 if !out.status.success() {
                     bail!(
                         "{engine} on {model}: {}",

@@ -125,6 +125,21 @@ fn gather(x: &Tensor, out: &ValueType, source: impl Fn(usize) -> usize) -> Tenso
     tensor(out, data)
 }
 
+/// A Concat's elements: element `j` is element `i` of part `p` where `source(j) = (p, i)`.
+fn join<T: Copy>(
+    a: &[T],
+    b: &[T],
+    count: usize,
+    source: impl Fn(usize) -> (usize, usize),
+) -> Vec<T> {
+    (0..count)
+        .map(|j| match source(j) {
+            (0, i) => a[i],
+            (_, i) => b[i],
+        })
+        .collect()
+}
+
 fn tensor(ty: &ValueType, data: TensorData) -> Tensor {
     Tensor::new(ty.shape.clone(), data).expect("validation fixed this value's shape")
 }
@@ -263,27 +278,14 @@ fn eval(model: &Model, op: &Op, values: &[Tensor], out: &ValueType) -> Tensor {
         Op::Concat { a, b, axis } => {
             let (ta, tb) = (value(*a), value(*b));
             let count: usize = out.shape.iter().map(|&d| d as usize).product();
+            let source = |j| ops::concat_source(j, ta.shape(), tb.shape(), *axis as usize);
             let data = match (ta.data(), tb.data()) {
-                (TensorData::I8(xa), TensorData::I8(xb)) => TensorData::I8(
-                    (0..count)
-                        .map(|j| {
-                            match ops::concat_source(j, ta.shape(), tb.shape(), *axis as usize) {
-                                (0, i) => xa[i],
-                                (_, i) => xb[i],
-                            }
-                        })
-                        .collect(),
-                ),
-                (TensorData::I32(xa), TensorData::I32(xb)) => TensorData::I32(
-                    (0..count)
-                        .map(|j| {
-                            match ops::concat_source(j, ta.shape(), tb.shape(), *axis as usize) {
-                                (0, i) => xa[i],
-                                (_, i) => xb[i],
-                            }
-                        })
-                        .collect(),
-                ),
+                (TensorData::I8(xa), TensorData::I8(xb)) => {
+                    TensorData::I8(join(xa, xb, count, source))
+                }
+                (TensorData::I32(xa), TensorData::I32(xb)) => {
+                    TensorData::I32(join(xa, xb, count, source))
+                }
                 _ => unreachable!("validation: both parts have one type"),
             };
             tensor(out, data)

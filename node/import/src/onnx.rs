@@ -658,6 +658,23 @@ impl Parser {
         id > 0 && self.graph.nodes[id - 1].op.is_integer()
     }
 
+    /// Pushes an internal float node (no ONNX name of its own) and returns its value.
+    fn push_internal(
+        &mut self,
+        ctx: &NodeCtx<'_>,
+        tag: &str,
+        op: FloatOp,
+        shape: Vec<usize>,
+    ) -> usize {
+        self.graph.nodes.push(FloatNode {
+            name: format!("{}#{tag}", ctx.attrs.label),
+            op,
+            shape,
+        });
+        self.value_names.push(format!("{}#{tag}", ctx.out));
+        self.graph.nodes.len()
+    }
+
     fn push(&mut self, ctx: &NodeCtx<'_>, op: FloatOp, shape: Vec<usize>) {
         self.push_named(ctx.out, ctx.attrs.label, op, shape);
     }
@@ -1345,25 +1362,16 @@ impl Parser {
                 Some(perm),
             )
         };
-        let label = ctx.attrs.label.to_string();
-        let internal = |parser: &mut Self, tag: &str, op: FloatOp, shape: Vec<usize>| {
-            parser.graph.nodes.push(FloatNode {
-                name: format!("{label}#{tag}"),
-                op,
-                shape,
-            });
-            parser.value_names.push(format!("{}#{tag}", ctx.out));
-            parser.graph.nodes.len()
-        };
-        let moved_id = internal(self, "moved", forward, moved.clone());
-        let soft = internal(self, "softmax", FloatOp::Softmax { input: moved_id }, moved);
+        let moved_id = self.push_internal(ctx, "moved", forward, moved.clone());
+        let soft = self.push_internal(ctx, "softmax", FloatOp::Softmax { input: moved_id }, moved);
         let back = match back {
             Some(perm) => FloatOp::Transpose { input: soft, perm },
             None => FloatOp::Reshape { input: soft },
         };
         self.push(ctx, back, shape);
         self.graph.notes.push(format!(
-            "Softmax '{label}' over axis {}: the integer Softmax with the axis moved last",
+            "Softmax '{}' over axis {}: the integer Softmax with the axis moved last",
+            ctx.attrs.label,
             axis + 1
         ));
         Ok(())

@@ -423,49 +423,21 @@ pub fn expected_type(op: &Op, inputs: &[ValueType], weights: &[ValueType]) -> Op
             (is(x, DType::I8) && is(b, DType::I8) && ops::broadcasts_to(&b.shape, &x.shape))
                 .then(|| x.clone())
         }
-        Op::Transpose { perm, .. } => {
-            let mut sorted = perm.clone();
-            sorted.sort_unstable();
-            let is_perm = sorted.iter().enumerate().all(|(i, &p)| p as usize == i)
-                && perm.len() == x.shape.len();
-            is_perm.then(|| ValueType {
-                dtype: x.dtype,
-                shape: ops::transposed_shape(&x.shape, perm),
-            })
-        }
+        Op::Transpose { perm, .. } => ops::is_permutation(perm, x.shape.len()).then(|| ValueType {
+            dtype: x.dtype,
+            shape: ops::transposed_shape(&x.shape, perm),
+        }),
         Op::Concat { axis, .. } => {
             let b = inputs.get(1)?;
-            let axis = *axis as usize;
-            let fits = b.dtype == x.dtype
-                && b.shape.len() == x.shape.len()
-                && axis < x.shape.len()
-                && x.shape
-                    .iter()
-                    .zip(&b.shape)
-                    .enumerate()
-                    .all(|(i, (p, q))| i == axis || p == q);
-            if !fits {
-                return None;
-            }
-            let mut shape = x.shape.clone();
-            shape[axis] = x.shape[axis].checked_add(b.shape[axis])?;
+            let shape = ops::concat_shape(&x.shape, &b.shape, *axis as usize)?;
             element_count(&shape)?;
-            Some(ValueType {
+            (b.dtype == x.dtype).then_some(ValueType {
                 dtype: x.dtype,
                 shape,
             })
         }
         Op::Slice { start, shape, .. } => {
-            let fits = start.len() == x.shape.len()
-                && shape.len() == x.shape.len()
-                && start
-                    .iter()
-                    .zip(shape)
-                    .zip(&x.shape)
-                    .all(|((&s, &len), &d)| {
-                        len >= 1 && u64::from(s) + u64::from(len) <= u64::from(d)
-                    });
-            fits.then(|| ValueType {
+            ops::slice_fits(&x.shape, start, shape).then(|| ValueType {
                 dtype: x.dtype,
                 shape: shape.clone(),
             })

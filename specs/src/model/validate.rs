@@ -327,19 +327,7 @@ impl NodeCheck<'_> {
             }
             Op::Transpose { input, perm } => {
                 let x = self.value(*input, None)?;
-                let mut seen = vec![false; x.shape.len()];
-                for &p in perm {
-                    match seen.get_mut(p as usize) {
-                        Some(s) if !*s => *s = true,
-                        _ => {
-                            return Err(self.fail(format!(
-                                "perm {perm:?} is not a permutation of the {} axes",
-                                x.shape.len()
-                            )));
-                        }
-                    }
-                }
-                if perm.len() != x.shape.len() {
+                if !ops::is_permutation(perm, x.shape.len()) {
                     return Err(self.fail(format!(
                         "perm {perm:?} is not a permutation of the {} axes",
                         x.shape.len()
@@ -353,23 +341,12 @@ impl NodeCheck<'_> {
             Op::Concat { a, b, axis } => {
                 let ta = self.value(*a, None)?.clone();
                 let tb = self.value(*b, Some(ta.dtype))?;
-                let axis = *axis as usize;
-                let fits = ta.shape.len() == tb.shape.len()
-                    && axis < ta.shape.len()
-                    && ta
-                        .shape
-                        .iter()
-                        .zip(&tb.shape)
-                        .enumerate()
-                        .all(|(i, (x, y))| i == axis || x == y);
-                if !fits {
+                let Some(shape) = ops::concat_shape(&ta.shape, &tb.shape, *axis as usize) else {
                     return Err(self.fail(format!(
                         "shapes {:?} and {:?} do not join along axis {axis}",
                         ta.shape, tb.shape
                     )));
-                }
-                let mut shape = ta.shape.clone();
-                shape[axis] = shape[axis].saturating_add(tb.shape[axis]);
+                };
                 if element_count(&shape).is_none() {
                     return Err(self.fail(format!("the joined shape {shape:?} is too large")));
                 }
@@ -384,16 +361,7 @@ impl NodeCheck<'_> {
                 shape,
             } => {
                 let x = self.value(*input, None)?;
-                let fits = start.len() == x.shape.len()
-                    && shape.len() == x.shape.len()
-                    && start
-                        .iter()
-                        .zip(shape)
-                        .zip(&x.shape)
-                        .all(|((&s, &len), &d)| {
-                            len >= 1 && u64::from(s) + u64::from(len) <= u64::from(d)
-                        });
-                if !fits {
+                if !ops::slice_fits(&x.shape, start, shape) {
                     return Err(self.fail(format!(
                         "the window at {start:?} of shape {shape:?} is not inside {:?}",
                         x.shape

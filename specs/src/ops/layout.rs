@@ -27,6 +27,49 @@ pub fn transposed_shape(shape: &[u32], perm: &[u8]) -> Vec<u32> {
     perm.iter().map(|&p| shape[p as usize]).collect()
 }
 
+/// Whether `perm` names each of `rank` axes exactly once (a valid Transpose).
+pub fn is_permutation(perm: &[u8], rank: usize) -> bool {
+    let mut seen = vec![false; rank];
+    perm.len() == rank
+        && perm.iter().all(|&p| match seen.get_mut(p as usize) {
+            Some(s) if !*s => {
+                *s = true;
+                true
+            }
+            _ => false,
+        })
+}
+
+/// The shape of `Concat(a, b)` along `axis`: `None` when the ranks differ, the axis is
+/// out of range, another dimension differs, or the joined length passes `u32`. (The
+/// element count is the caller's to bound.)
+pub fn concat_shape(a: &[u32], b: &[u32], axis: usize) -> Option<Vec<u32>> {
+    let joins = a.len() == b.len()
+        && axis < a.len()
+        && a.iter()
+            .zip(b)
+            .enumerate()
+            .all(|(i, (x, y))| i == axis || x == y);
+    if !joins {
+        return None;
+    }
+    let mut shape = a.to_vec();
+    shape[axis] = a[axis].checked_add(b[axis])?;
+    Some(shape)
+}
+
+/// Whether the window `start .. start + len` (every length at least 1) lies inside
+/// `shape`, with one entry per axis (a valid Slice).
+pub fn slice_fits(shape: &[u32], start: &[u32], len: &[u32]) -> bool {
+    start.len() == shape.len()
+        && len.len() == shape.len()
+        && start
+            .iter()
+            .zip(len)
+            .zip(shape)
+            .all(|((&s, &l), &d)| l >= 1 && u64::from(s) + u64::from(l) <= u64::from(d))
+}
+
 /// The input element output element `j` of a Transpose is: output coordinate `i` is
 /// input coordinate `perm[i]`.
 pub fn transpose_source(j: usize, input_shape: &[u32], perm: &[u8]) -> usize {

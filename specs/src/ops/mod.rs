@@ -16,8 +16,8 @@ mod softmax;
 mod tree;
 
 pub use layout::{
-    broadcast_source, broadcasts_to, concat_source, ravel, slice_source, transpose_source,
-    transposed_shape, unravel,
+    broadcast_source, broadcasts_to, concat_shape, concat_source, is_permutation, ravel,
+    slice_fits, slice_source, transpose_source, transposed_shape, unravel,
 };
 pub use pool::{
     avg_pool_element, global_avg_element, max_pool_element, round_div_half_up, window_positions,

@@ -5,7 +5,7 @@
 
 use super::{NodeCtx, Parser, Val};
 use crate::error::ImportResult;
-use crate::float::{FloatNode, FloatOp, Reduction};
+use crate::float::{FloatOp, Reduction};
 
 impl Parser {
     /// A per-example axis from an ONNX axis of a rank-`rank` per-example value (negative
@@ -19,23 +19,6 @@ impl Parser {
             )));
         }
         Ok(axis as usize - 1)
-    }
-
-    /// Pushes an internal float node (no ONNX name of its own) and returns its value.
-    fn push_internal(
-        &mut self,
-        ctx: &NodeCtx<'_>,
-        tag: &str,
-        op: FloatOp,
-        shape: Vec<usize>,
-    ) -> usize {
-        self.graph.nodes.push(FloatNode {
-            name: format!("{}#{tag}", ctx.attrs.label),
-            op,
-            shape,
-        });
-        self.value_names.push(format!("{}#{tag}", ctx.out));
-        self.graph.nodes.len()
     }
 
     /// `Transpose` of activations; the batch axis must stay first.

@@ -5,7 +5,8 @@
 #
 #   make devnet                          the whole system locally (embedded L1, contracts,
 #                                        demo models, sequencer, challenger)
-#   make test                            every test: the contracts (forge), then the Rust
+#   make test                            every test: the contracts (forge), the client
+#                                        libraries (pytest, node), then the Rust
 #                                        workspace (cargo test)
 #   make devnet ARGS="--dispute-window 20"        arguments for `verdict devnet`
 #   make test ARGS="--test integration roles::"   arguments for `cargo test`
@@ -13,7 +14,7 @@
 # Already set up? `cargo run --release -- devnet` and `cargo test` are the same commands
 # without the set-up.
 
-.PHONY: setup devnet test contracts bench-smoke
+.PHONY: setup devnet test contracts clients bench-smoke
 
 setup:
 	scripts/setup.sh
@@ -24,7 +25,12 @@ devnet: setup
 contracts: setup
 	scripts/contracts.sh
 
-test: contracts
+# The client libraries (Python, TypeScript): installed and tested against the shared
+# vectors; the Rust end-to-end tests then drive them against a devnet.
+clients: setup
+	scripts/clients.sh
+
+test: contracts clients
 	cargo test $(ARGS)
 
 # Every benchmark binary once, sized to finish in seconds (CI runs it so none rots).

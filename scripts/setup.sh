@@ -22,6 +22,9 @@ has_libclang || missing+=(libclang-dev)
 command -v g++ >/dev/null 2>&1 || missing+=(g++)
 # The contract toolchain (forge, anvil, solc) comes from npm: scripts/contracts.sh.
 command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+# The client libraries' tests (scripts/clients.sh): Python with venv, Node (above).
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 
 if [ ${#missing[@]} -gt 0 ]; then
     echo "installing: ${missing[*]}"

@@ -66,7 +66,7 @@ pub(crate) struct KeyArg {
     /// Signing key: 0x-hex private key or a keystore file (password from
     /// VERDICT_KEYSTORE_PASSWORD). Default: devnet dev account 1.
     #[arg(long)]
-    key: Option<String>,
+    pub(crate) key: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -156,7 +156,7 @@ pub(crate) fn run(command: BridgeCommand) -> Result<()> {
     })
 }
 
-fn signer(key: &KeyArg) -> Result<PrivateKeySigner> {
+pub(crate) fn signer(key: &KeyArg) -> Result<PrivateKeySigner> {
     match &key.key {
         Some(key) => load_signer(key, std::env::var(KEYSTORE_PASSWORD_ENV).ok().as_deref())
             .context("loading --key"),
@@ -178,7 +178,7 @@ fn amount_wei(text: &str) -> Result<u128> {
     u128::try_from(wei).context("--amount is above 2^128 wei")
 }
 
-fn l2_client(url: &str) -> Result<HttpClient> {
+pub(crate) fn l2_client(url: &str) -> Result<HttpClient> {
     HttpClientBuilder::default()
         .request_timeout(Duration::from_secs(30))
         .build(url)
@@ -191,18 +191,38 @@ async fn contracts(
     signer: Option<PrivateKeySigner>,
     l2: &HttpClient,
 ) -> Result<VerdictL1> {
-    let client = L1Client::connect(&endpoints.l1_rpc, signer, ClientConfig::default())
+    bind_contracts(
+        &endpoints.l1_rpc,
+        endpoints.deployment.as_deref(),
+        Some((&endpoints.rpc, l2)),
+        signer,
+    )
+    .await
+}
+
+/// The L1 contracts at `l1_rpc`: those of the `deployment` file, else (unpinned) those
+/// the L2 endpoint names.
+pub(crate) async fn bind_contracts(
+    l1_rpc: &str,
+    deployment: Option<&std::path::Path>,
+    l2: Option<(&str, &HttpClient)>,
+    signer: Option<PrivateKeySigner>,
+) -> Result<VerdictL1> {
+    let client = L1Client::connect(l1_rpc, signer, ClientConfig::default())
         .await
-        .with_context(|| format!("connecting to L1 at {}", endpoints.l1_rpc))?;
-    let deployment = match &endpoints.deployment {
-        Some(path) => {
+        .with_context(|| format!("connecting to L1 at {l1_rpc}"))?;
+    let deployment = match (deployment, l2) {
+        (Some(path), _) => {
             Deployment::read(path).with_context(|| format!("reading {}", path.display()))?
         }
-        None => {
+        (None, None) => bail!(
+            "no --deployment: pass the deployment file (`verdict l1 deploy`, or deployment.json in the devnet's data dir)"
+        ),
+        (None, Some((url, l2))) => {
             let info = l2
                 .chain_info()
                 .await
-                .with_context(|| format!("asking {} for its chain info", endpoints.rpc))?;
+                .with_context(|| format!("asking {url} for its chain info"))?;
             eprintln!(
                 "note: contract addresses come from the L2 endpoint; pass --deployment to pin them"
             );

@@ -213,6 +213,9 @@ async fn devnet(args: DevnetArgs) -> Result<()> {
             data_dir: base.join("challenger"),
             sample_rate: args.challenger_sample_rate,
             l1_poll_ms: 500,
+            // Models published to the devnet (`verdict model publish`) are fetched
+            // from the sequencer, which serves every registered model it has.
+            model_sources: vec![sequencer.rpc.http_url()],
             ..ChallengerConfig::default()
         };
         let challenger = Challenger::start(

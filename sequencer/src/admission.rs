@@ -71,7 +71,7 @@ pub fn admit(
     Ok(Admitted {
         request_hash,
         input_root,
-        model: Arc::clone(model),
+        model,
         signed,
         replayed: false,
     })

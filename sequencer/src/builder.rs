@@ -131,6 +131,15 @@ pub enum BuilderMsg {
     Withdrawal(SignedWithdrawal, WithdrawalReply),
     /// New deposits from the L1 queue, in queue order.
     Deposits(Vec<Deposit>),
+    /// Build the blocks from now on against another L1 block, whose fees (per served
+    /// model) are these: the open block is sealed first (a block has one origin), and
+    /// requests sent after this message wait for it.
+    Origin {
+        /// The new L1 origin.
+        l1_origin: u64,
+        /// Each served model's fee at it (a model without one is not served).
+        fees: HashMap<Hash, u128>,
+    },
     /// Seal what is open and stop.
     Stop,
 }
@@ -155,6 +164,10 @@ pub struct Builder {
     sequencer: Address,
     runtime: tokio::runtime::Handle,
     l1_origin: u64,
+    /// Each served model's fee at `l1_origin`: what its inferences are charged.
+    fees: HashMap<Hash, u128>,
+    /// An origin to move to once the requests before it are in blocks.
+    next_origin: Option<(u64, HashMap<Hash, u128>)>,
     open: Option<OpenBlock>,
     queued_deposits: Vec<Deposit>,
     next_deposit: u64,
@@ -183,13 +196,14 @@ pub enum BuilderError {
 impl Builder {
     /// Loads the chain from `store` (creating the genesis on first start) and replays
     /// the open block, so a restart continues exactly where the last durable write left.
-    /// `l1_origin` is the L1 block the models' fees were read at (specs/state.md §2).
+    /// `l1_origin` is the L1 block the models' `fees` were read at (specs/state.md §2).
     pub fn recover(
         store: ChainStore,
         config: BlockConfig,
         domain: verdict_specs::l2::request::SigningDomain,
         sequencer: Address,
         l1_origin: u64,
+        fees: HashMap<Hash, u128>,
         runtime: tokio::runtime::Handle,
     ) -> Result<(Self, Arc<ChainView>), BuilderError> {
         let head = store.head_or_genesis()?;
@@ -218,6 +232,8 @@ impl Builder {
             sequencer,
             runtime,
             l1_origin,
+            fees,
+            next_origin: None,
             open: None,
             queued_deposits: Vec::new(),
             next_deposit: head.deposits_consumed,
@@ -312,10 +328,12 @@ impl Builder {
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => disconnected = true,
             }
-            // Requests after a withdrawal wait for the next block (nonce order).
+            // Requests after a withdrawal wait for the next block (nonce order), and
+            // requests after an origin change for the new origin.
             while pending.len() < self.config.max_step_requests
                 && !disconnected
                 && self.pending_withdrawals.is_empty()
+                && self.next_origin.is_none()
             {
                 match inbox.try_recv() {
                     Ok(BuilderMsg::Stop) => disconnected = true,
@@ -356,6 +374,19 @@ impl Builder {
                 self.apply_withdrawals();
                 self.seal();
             }
+            if let Some((l1_origin, fees)) = self.next_origin.take() {
+                if self.open.is_some() {
+                    self.seal();
+                }
+                info!(
+                    from = self.l1_origin,
+                    to = l1_origin,
+                    models = fees.len(),
+                    "blocks are built against a later L1 block from now on"
+                );
+                self.l1_origin = l1_origin;
+                self.fees = fees;
+            }
             if self
                 .open
                 .as_ref()
@@ -377,6 +408,7 @@ impl Builder {
             BuilderMsg::Inference(admitted, reply) => pending.push((admitted, reply)),
             BuilderMsg::Withdrawal(w, reply) => self.pending_withdrawals.push((w, reply)),
             BuilderMsg::Stop => {}
+            BuilderMsg::Origin { l1_origin, fees } => self.next_origin = Some((l1_origin, fees)),
             BuilderMsg::Deposits(deposits) => {
                 for d in deposits {
                     // The follower may resend what it already sent after a restart.
@@ -577,7 +609,19 @@ impl Builder {
             let mut state = self.view.state.write().unwrap_or_else(|p| p.into_inner());
             for (admitted, reply) in step {
                 let r = &admitted.signed.request;
-                let fee = charged_fee(faults.as_ref(), &admitted);
+                let Some(&model_fee) = self.fees.get(&r.model_id) else {
+                    // Admitted just as its model was dropped (cannot happen today:
+                    // models are only ever added).
+                    let _ = reply.send(Err(RpcError::new(
+                        ErrorCode::UnknownModel,
+                        format!(
+                            "model {} has no fee at this chain's L1 origin {}",
+                            admitted.model.name, self.l1_origin
+                        ),
+                    )));
+                    continue;
+                };
+                let fee = charged_fee(faults.as_ref(), &admitted, model_fee);
                 for a in [r.sender, sequencer] {
                     before.entry(a).or_insert_with(|| state.account(&a));
                 }
@@ -817,10 +861,9 @@ fn run_models(
         .collect()
 }
 
-/// The fee `admitted` is charged: the model's, or one wei more under the `fee` fault
-/// (never for a request executed again after a roll-back).
-fn charged_fee(faults: Option<&FaultPlan>, admitted: &Admitted) -> u128 {
-    let fee = admitted.model.fee;
+/// The fee `admitted` is charged: the model's `fee` at the block's origin, or one wei
+/// more under the `fee` fault (never for a request executed again after a roll-back).
+fn charged_fee(faults: Option<&FaultPlan>, admitted: &Admitted, fee: u128) -> u128 {
     match faults {
         Some(plan) if !admitted.replayed => {
             let charged =

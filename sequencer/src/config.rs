@@ -46,6 +46,36 @@ pub const KEYS: &[(&str, &str, &str)] = &[
         "model files to serve, e.g. [\"models/digits/digits-mlp.vdm\"]; each must be registered on L1",
     ),
     (
+        "serve_registered",
+        "\"all\"",
+        "which models registered on L1 (before or after the start) are served besides `models`: \"all\", \"allow-list\" (those in allow_models or owned by allow_owners) or \"none\"; each within max_model_bytes and max_model_ops, its file taken from the data dir's models/ (uploads land there) or model_sources",
+    ),
+    (
+        "allow_models",
+        "[]",
+        "with serve_registered = \"allow-list\": model ids (0x-hex) to serve",
+    ),
+    (
+        "allow_owners",
+        "[]",
+        "with serve_registered = \"allow-list\": L1 addresses whose registered models to serve",
+    ),
+    (
+        "max_model_bytes",
+        "67108864",
+        "largest model file served from the registry, fetched or uploaded (verdict_uploadModelFile)",
+    ),
+    (
+        "max_model_ops",
+        "4096",
+        "most ops (graph nodes) of a model served from the registry",
+    ),
+    (
+        "model_sources",
+        "[]",
+        "where registered models' files are fetched from: L2 RPC URLs (verdict_getModelFile) or HTTP directories of 0x<id>.vdm files (a URL with {id} is a template)",
+    ),
+    (
         "rpc_addr",
         "\"127.0.0.1:8645\"",
         "JSON-RPC (HTTP and WebSocket, /metrics, /health) listen address",
@@ -112,6 +142,18 @@ pub const KEYS: &[(&str, &str, &str)] = &[
 pub const MAX_BLOCK_BYTES: usize =
     verdict_specs::l2::block::HEADER_BYTES + verdict_specs::l2::batch_data::MAX_BLOCK_BODY_BYTES;
 
+/// Which registered models a sequencer serves (besides its `models` files).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ServeRegistered {
+    /// Every registered model within the size and op bounds.
+    All,
+    /// Those in `allow_models` or owned by one of `allow_owners`.
+    AllowList,
+    /// None: only the `models` files.
+    None,
+}
+
 /// The parsed configuration.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -122,6 +164,12 @@ pub struct SequencerConfig {
     pub key: Option<String>,
     pub key_password_file: Option<PathBuf>,
     pub models: Vec<PathBuf>,
+    pub serve_registered: ServeRegistered,
+    pub allow_models: Vec<alloy::primitives::B256>,
+    pub allow_owners: Vec<alloy::primitives::Address>,
+    pub max_model_bytes: u64,
+    pub max_model_ops: u32,
+    pub model_sources: Vec<String>,
     pub rpc_addr: SocketAddr,
     pub block_time_ms: u64,
     pub max_block_records: usize,
@@ -152,6 +200,12 @@ impl Default for SequencerConfig {
             key: None,
             key_password_file: None,
             models: Vec::new(),
+            serve_registered: ServeRegistered::All,
+            allow_models: Vec::new(),
+            allow_owners: Vec::new(),
+            max_model_bytes: 64 << 20,
+            max_model_ops: 4096,
+            model_sources: Vec::new(),
             rpc_addr: SocketAddr::from(([127, 0, 0, 1], 8645)),
             block_time_ms: block.block_time.as_millis() as u64,
             max_block_records: block.max_block_records,
@@ -245,6 +299,8 @@ impl SequencerConfig {
         positive("max_block_records", self.max_block_records as u64)?;
         positive("batch_blocks", self.batch_blocks)?;
         positive("executor_threads", self.executor_threads as u64)?;
+        positive("max_model_bytes", self.max_model_bytes)?;
+        positive("max_model_ops", u64::from(self.max_model_ops))?;
         if !(0.0..=1.0).contains(&self.fault_rate) {
             return Err(ConfigError::Invalid {
                 key: "fault_rate",

@@ -253,7 +253,7 @@ impl Defender {
             return Ok(Stance::Silent);
         };
         let request = &tx.signed.request;
-        let Some(model) = self.models.get(&request.model_id).cloned() else {
+        let Some(model) = self.models.get(&request.model_id) else {
             warn!(record = %to_hex(record_hash), "a game over a model this sequencer no longer serves");
             return Ok(Stance::Silent);
         };

@@ -10,6 +10,7 @@
 //!   the chain's (`verdict_chain::api`).
 //! - [`config`]: the TOML configuration.
 //! - [`defender`], [`state_defence`]: playing the dispute games over records and blocks.
+//! - [`registry`]: serving models registered on L1 while running (uploaded or fetched).
 //! - [`fault`]: fault injection for tests and demos (a sequencer that lies on purpose).
 
 pub mod admission;
@@ -19,6 +20,7 @@ pub mod config;
 pub mod defender;
 pub mod deposits;
 pub mod fault;
+pub mod registry;
 pub mod state_defence;
 pub mod submit;
 
@@ -36,6 +38,7 @@ use verdict_chain::view::{BatchView, ChainView};
 use verdict_l1::client::{ClientConfig, L1Client, L1Error};
 use verdict_l1::contracts::VerdictL1;
 use verdict_l1::deploy::Deployment;
+use verdict_models::upload::UploadInbox;
 use verdict_models::{ModelError, ModelFile, ModelLimits, ModelSet, Serving, load_models};
 use verdict_rpc::VerdictApiServer;
 use verdict_rpc::server::{MetricsRender, RpcServer, RpcServerConfig, RpcServerError};
@@ -45,6 +48,7 @@ use verdict_specs::l2::request::SigningDomain;
 use crate::batcher::Batcher;
 use crate::builder::{Builder, BuilderMsg};
 use crate::config::SequencerConfig;
+use crate::registry::{Policy, RegistryFollower};
 use crate::submit::SequencerSubmit;
 
 /// Why the sequencer cannot start.
@@ -170,21 +174,42 @@ impl Sequencer {
         }
         // Fees are read at (or just after) this L1 block; blocks charge them as of it.
         let l1_origin = l1.client().block_number().await?;
-        let models = Arc::new(
-            load_models(
-                &l1,
-                model_files,
-                &ModelLimits {
-                    threads: config.executor_threads,
-                    l1_origin,
-                    serving: Some(Serving {
-                        max_block_bytes: config.max_block_bytes,
-                        max_block_bytes_limit: config::MAX_BLOCK_BYTES,
-                    }),
-                },
-            )
-            .await?,
+        let limits = ModelLimits {
+            threads: config.executor_threads,
+            l1_origin,
+            serving: Some(Serving {
+                max_block_bytes: config.max_block_bytes,
+                max_block_bytes_limit: config::MAX_BLOCK_BYTES,
+            }),
+        };
+        let models = Arc::new(load_models(&l1, model_files, &limits).await?);
+        // The registered models the policy serves, from the cache (uploads, earlier
+        // fetches) or the sources; those not found yet are looked for while running.
+        let cache = config.data_dir.join("models");
+        let arrived = Arc::new(tokio::sync::Notify::new());
+        let mut follower = RegistryFollower::new(
+            l1.clone(),
+            Arc::clone(&models),
+            Policy::of(config),
+            config.model_sources.clone(),
+            cache.clone(),
+            limits,
+            Arc::clone(&arrived),
+            std::time::Duration::from_millis(config.l1_poll_ms.max(100)),
         );
+        let found = follower.start(l1_origin).await?;
+        if found.waiting > 0 {
+            warn!(
+                waiting = found.waiting,
+                "registered models this sequencer would serve have no file yet; see the log above"
+            );
+        }
+        let uploads = Arc::new(UploadInbox::new(
+            l1.clone(),
+            cache,
+            config.max_model_bytes,
+            arrived,
+        ));
 
         let domain = SigningDomain::from(&deployment);
         let runtime = tokio::runtime::Handle::current();
@@ -194,6 +219,7 @@ impl Sequencer {
             domain,
             address.into_array(),
             l1_origin,
+            models.fees(),
             runtime,
         )?;
         let next_deposit = builder.next_deposit();
@@ -212,7 +238,10 @@ impl Sequencer {
             config.batcher(),
             reverted_tx,
         )?;
-        let mut tasks = vec![tokio::spawn(batcher.run(stop_rx.clone()))];
+        let mut tasks = vec![
+            tokio::spawn(batcher.run(stop_rx.clone())),
+            tokio::spawn(follower.run(builder_tx.clone(), stop_rx.clone())),
+        ];
         let defender = defender::Defender {
             l1: l1.clone(),
             store: store.clone(),
@@ -256,6 +285,7 @@ impl Sequencer {
             batches: Arc::clone(&batches),
             info: info.clone(),
             submit: Some(Arc::new(submit)),
+            uploads: Some(uploads),
         };
         let rpc_config = RpcServerConfig {
             addr: config.rpc_addr,
@@ -386,7 +416,7 @@ async fn replay(
         let admitted = admission::Admitted {
             request_hash: request.signing_hash_with(&domain, &input_root),
             input_root,
-            model: Arc::clone(model),
+            model,
             replayed: true,
             signed: tx.signed.clone(),
         };

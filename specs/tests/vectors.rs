@@ -285,3 +285,108 @@ fn state_vectors_replay_through_the_transition() {
         "cases read: {valid} valid, {rejected} rejected"
     );
 }
+
+/// `requests.json` from the file alone: each request's commitment, struct hash, digest
+/// and record re-derived, its signature recovering to its sender, its typed data the
+/// one the domain and fields give; each withdrawal likewise; each quantization case
+/// re-quantized from the model JSON as a client reads it (scales parsed, then narrowed
+/// to `f32`).
+#[test]
+fn request_vectors_verify() {
+    use verdict_specs::l2::record::InferenceTx;
+    use verdict_specs::l2::request::{
+        InferenceRequest, SignedRequest, SigningDomain, typed_data_json,
+    };
+    use verdict_specs::l2::signature::recover_signer;
+    use verdict_specs::l2::withdrawal::Withdrawal;
+    use verdict_specs::model::{FeatureQuant, InputSpec};
+    use verdict_specs::tensor::DType;
+
+    let file: vectors::RequestVectors =
+        serde_json::from_value(read("requests.json")).expect("schema");
+    let address = |text: &str| -> [u8; 20] {
+        let bytes = hex::decode(text.trim_start_matches("0x")).expect("hex");
+        bytes.try_into().expect("20 bytes")
+    };
+    let hash = |text: &str| verdict_specs::hash::from_hex(text).expect("a hash");
+    let signature = |text: &str| -> [u8; 65] {
+        let bytes = hex::decode(text.trim_start_matches("0x")).expect("hex");
+        bytes.try_into().expect("65 bytes")
+    };
+    let domain = SigningDomain {
+        chain_id: file.domain["chainId"].as_u64().expect("chainId"),
+        rollup: address(file.domain["verifyingContract"].as_str().expect("address")),
+    };
+    assert_eq!(to_hex(&domain.separator()), file.domain_separator);
+    assert!(file.requests.len() >= 3 && file.withdrawals.len() >= 2);
+    for case in &file.requests {
+        let request = InferenceRequest {
+            sender: address(&case.sender),
+            nonce: case.nonce,
+            model_id: hash(&case.model_id),
+            input: case.input.clone(),
+            max_fee: case.max_fee.parse().expect("wei"),
+        };
+        let commitment = request.input.commitment();
+        assert_eq!(to_hex(&commitment), case.input_commitment);
+        assert_eq!(
+            to_hex(&request.struct_hash_with(&commitment)),
+            case.struct_hash
+        );
+        let digest = request.signing_hash(&domain);
+        assert_eq!(to_hex(&digest), case.request_hash);
+        let sig = signature(&case.signature);
+        assert_eq!(recover_signer(&sig, &digest).ok(), Some(request.sender));
+        assert_eq!(typed_data_json(&request, &domain), case.typed_data);
+        let tx = InferenceTx {
+            signed: SignedRequest {
+                request,
+                signature: sig,
+            },
+            output: case.output.clone(),
+            fee: case.fee.parse().expect("wei"),
+        };
+        assert_eq!(to_hex(&tx.record(&domain).hash()), case.record_hash);
+    }
+    for case in &file.withdrawals {
+        let withdrawal = Withdrawal {
+            sender: address(&case.sender),
+            nonce: case.nonce,
+            recipient: address(&case.recipient),
+            amount: case.amount.parse().expect("wei"),
+        };
+        assert_eq!(to_hex(&withdrawal.struct_hash()), case.struct_hash);
+        let digest = withdrawal.signing_hash(&domain);
+        assert_eq!(to_hex(&digest), case.signing_hash);
+        assert_eq!(to_hex(&withdrawal.leaf()), case.withdrawal_hash);
+        assert_eq!(
+            recover_signer(&signature(&case.signature), &digest).ok(),
+            Some(withdrawal.sender)
+        );
+    }
+    for case in &file.quantization {
+        let m = &case.model;
+        let narrow = |v: &serde_json::Value| v.as_f64().expect("a number") as f32;
+        let spec = InputSpec {
+            shape: serde_json::from_value(m["inputShape"].clone()).expect("shape"),
+            dtype: match m["inputDtype"].as_str() {
+                Some("i32") => DType::I32,
+                _ => DType::I8,
+            },
+            scale: narrow(&m["inputScale"]),
+            features: m["inputFeatures"]
+                .as_array()
+                .map_or_else(Vec::new, |features| {
+                    features
+                        .iter()
+                        .map(|f| FeatureQuant {
+                            scale: narrow(&f["scale"]),
+                            offset: narrow(&f["offset"]),
+                        })
+                        .collect()
+                }),
+        };
+        let tensor = verdict_specs::quantize::quantize_input(&spec, &case.features).expect("valid");
+        assert_eq!(tensor, case.tensor, "{m}");
+    }
+}

@@ -55,18 +55,17 @@ fn main() -> Result<()> {
         chain_id: 31337,
         rollup: [0x42; 20],
     };
-    let mut served = ModelSet::default();
+    let served = ModelSet::default();
     let mut models = Models::default();
     let mut loaded = Vec::new();
     for (name, bytes) in DEMO_MODELS {
         let model = Model::decode(bytes).with_context(|| format!("decoding {name}"))?;
-        served.insert(ServedModel {
-            id: model.id().id,
-            name: (*name).to_string(),
-            fee: 1,
-            executor: BurnExecutor::ndarray(&model)?,
-            model: model.clone(),
-        });
+        served.insert(ServedModel::new(
+            model.clone(),
+            (*name).to_string(),
+            1,
+            BurnExecutor::ndarray(&model)?,
+        ));
         models.insert(model.clone())?;
         loaded.push(model);
     }

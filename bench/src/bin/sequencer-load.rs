@@ -273,12 +273,10 @@ async fn setup(dir: &Path, count: usize, no_posting: bool) -> Result<(Net, Vec<S
     )
     .await
     .context("starting the sequencer")?;
-    let model = Arc::clone(
-        sequencer
-            .models
-            .find(MODEL)
-            .with_context(|| format!("the sequencer serves no {MODEL}"))?,
-    );
+    let model = sequencer
+        .models
+        .find(MODEL)
+        .with_context(|| format!("the sequencer serves no {MODEL}"))?;
     let domain = domain_of(&sequencer.info);
 
     // Dev account 0 is the sequencer: it sends nothing. Beyond the other nine, random keys

@@ -1,8 +1,10 @@
-//! `verdict model …`: import ONNX models, evaluate, run and inspect `.vdm` files.
+//! `verdict model …`: import ONNX models, evaluate, run and inspect `.vdm` files, and
+//! publish them to the network.
 
 mod eval;
 mod import;
 mod inspect;
+mod publish;
 mod run;
 
 use anyhow::Result;
@@ -14,6 +16,8 @@ pub(crate) enum ModelCommand {
     Eval(eval::EvalArgs),
     Run(run::RunArgs),
     Inspect(inspect::InspectArgs),
+    Publish(publish::PublishArgs),
+    Upload(publish::UploadArgs),
 }
 
 pub(crate) fn run(command: ModelCommand) -> Result<()> {
@@ -22,6 +26,8 @@ pub(crate) fn run(command: ModelCommand) -> Result<()> {
         ModelCommand::Eval(args) => eval::run(args),
         ModelCommand::Run(args) => run::run(args),
         ModelCommand::Inspect(args) => inspect::run(args),
+        ModelCommand::Publish(args) => publish::publish(args),
+        ModelCommand::Upload(args) => publish::upload(args),
     }
 }
 

@@ -112,20 +112,6 @@ async fn check_calldata(
 }
 
 /// A plain HTTP GET; the body.
-fn http_get(base: &str, path: &str) -> String {
-    use std::io::{Read, Write};
-    let host = base.trim_start_matches("http://").trim_end_matches('/');
-    let mut stream = std::net::TcpStream::connect(host).expect("connects");
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-    )
-    .expect("request");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("response");
-    response
-}
-
 fn fast_devnet_args() -> Vec<&'static str> {
     vec![
         "--block-time",
@@ -328,7 +314,7 @@ async fn run_flow(devnet: &Devnet, data_dir: &std::path::Path) {
     );
 
     // Metrics on the same port.
-    let metrics = http_get(&devnet.rpc, "/metrics");
+    let metrics = support::http_get(&devnet.rpc, "/metrics");
     assert!(metrics.contains("verdict_records_total"), "{metrics}");
     assert!(
         metrics.contains("verdict_batch_finalized_height"),

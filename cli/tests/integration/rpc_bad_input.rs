@@ -23,22 +23,30 @@ use support::{Devnet, dev_key, input_for, signed};
 
 struct Shared {
     devnet: Devnet,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
+}
+
+/// The shared devnet's data dir.
+fn devnet_dir() -> &'static std::path::Path {
+    devnet();
+    shared().dir.path()
 }
 
 /// The one devnet of this test binary (tests run on threads of one process).
 fn devnet() -> &'static Devnet {
+    &shared().devnet
+}
+
+fn shared() -> &'static Shared {
     static SHARED: OnceLock<Shared> = OnceLock::new();
-    &SHARED
-        .get_or_init(|| {
-            let dir = tempfile::tempdir().expect("tempdir");
-            let devnet = Devnet::start(
-                dir.path(),
-                &["--block-time", "0.2", "--batch-interval", "2"],
-            );
-            Shared { devnet, _dir: dir }
-        })
-        .devnet
+    SHARED.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let devnet = Devnet::start(
+            dir.path(),
+            &["--block-time", "0.2", "--batch-interval", "2"],
+        );
+        Shared { devnet, dir }
+    })
 }
 
 /// Serializes rows that need exclusive use of an account.
@@ -599,4 +607,233 @@ async fn model_files_are_fetched_from_sources_and_checked_against_their_id() {
         load_cached(dir.path(), mlp.id.0).is_none(),
         "a bad cache file is ignored"
     );
+}
+
+/// A plain HTTP server on loopback answering `GET /models/NAME` with the file NAME of
+/// `dir` (404 otherwise): a directory source.
+fn directory_source(dir: std::path::PathBuf) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
+    let url = format!("http://{}/models", listener.local_addr().expect("address"));
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut request = [0u8; 4096];
+            let n = stream.read(&mut request).unwrap_or(0);
+            let line = String::from_utf8_lossy(&request[..n]).to_string();
+            let path = line.split_whitespace().nth(1).unwrap_or("/");
+            let file = path
+                .strip_prefix("/models/")
+                .filter(|name| !name.contains('/') && !name.contains(".."))
+                .and_then(|name| std::fs::read(dir.join(name)).ok());
+            let _ = match file {
+                Some(body) => write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                )
+                .and_then(|()| stream.write_all(&body)),
+                None => write!(
+                    stream,
+                    "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                ),
+            };
+        }
+    });
+    url
+}
+
+fn demo_bytes(name: &str) -> Vec<u8> {
+    let (_, bytes) = verdict_devnet::DEMO_MODELS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .expect("a demo model");
+    verdict_specs::Model::decode(bytes)
+        .expect("decodes")
+        .encode()
+}
+
+/// A plain HTTP directory of `0x<id>.vdm` files is a source (and a URL with `{id}` a
+/// template); a file under one id holding another model's bytes is refused, and the
+/// directory is asked only after the URL fails as an RPC endpoint.
+#[tokio::test]
+async fn a_directory_of_files_by_id_is_a_model_source() {
+    let mlp = verdict_specs::Model::decode(&demo_bytes("digits-mlp")).expect("decodes");
+    let cnn = verdict_specs::Model::decode(&demo_bytes("digits-cnn")).expect("decodes");
+    let (mlp_id, cnn_id) = (mlp.id().id, cnn.id().id);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let name = |id: &[u8; 32]| format!("{}.vdm", alloy::primitives::B256::from(*id));
+    std::fs::write(dir.path().join(name(&mlp_id)), demo_bytes("digits-mlp")).expect("write");
+    // The file named for the CNN holds the MLP: a directory that lies.
+    std::fs::write(dir.path().join(name(&cnn_id)), demo_bytes("digits-mlp")).expect("write");
+    let url = directory_source(dir.path().to_path_buf());
+    let limit = 64 << 20;
+
+    let fetched = verdict_models::fetch_model(std::slice::from_ref(&url), mlp_id, limit)
+        .await
+        .expect("the directory serves it");
+    assert_eq!(fetched.model.id().id, mlp_id);
+    assert_eq!(fetched.source, url);
+    let template = format!("{url}/{{id}}.vdm");
+    let fetched = verdict_models::fetch_model(std::slice::from_ref(&template), mlp_id, limit)
+        .await
+        .expect("the template serves it");
+    assert_eq!(fetched.model.id().id, mlp_id);
+
+    let lie = verdict_models::fetch_model(std::slice::from_ref(&url), cnn_id, limit)
+        .await
+        .expect_err("the file is another model's");
+    assert!(
+        lie.to_string().contains("not of the model asked for"),
+        "{lie}"
+    );
+    // The lying directory first, a node that has it next: the node's bytes are used.
+    let fetched = verdict_models::fetch_model(&[url.clone(), devnet().rpc.clone()], cnn_id, limit)
+        .await
+        .expect("the second source");
+    assert_eq!(fetched.source, devnet().rpc);
+    let missing = verdict_models::fetch_model(std::slice::from_ref(&url), [9; 32], limit)
+        .await
+        .expect_err("no such file");
+    assert!(missing.to_string().contains("404"), "{missing}");
+    let small = verdict_models::fetch_model(std::slice::from_ref(&url), mlp_id, 100)
+        .await
+        .expect_err("over the limit");
+    assert!(small.to_string().contains("limit"), "{small}");
+}
+
+/// `verdict_uploadModelFile` takes only a registered id's bytes, in order, within the
+/// size limit, and keeps them only if they are that model: then the sequencer stores
+/// and serves it.
+#[tokio::test]
+async fn uploads_are_taken_only_for_registered_ids_whose_bytes_they_are() {
+    use alloy::primitives::{B256, U64};
+    let client = devnet().client();
+    let vectors: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs/vectors/models.json"),
+        )
+        .expect("models.json"),
+    )
+    .expect("JSON");
+    let case = vectors
+        .as_array()
+        .and_then(|cases| cases.iter().find(|c| c["name"] == "small_cnn"))
+        .expect("the small CNN vector");
+    let bytes = alloy::hex::decode(case["model_hex"].as_str().expect("hex")).expect("hex");
+    let model = verdict_specs::Model::decode(&bytes).expect("decodes");
+    let id = B256::from(model.id().id);
+    let len = |n: usize| U64::from(n);
+
+    assert_refused(
+        client
+            .upload_model_file(id, len(0), len(bytes.len()), Bytes::from(bytes.clone()))
+            .await,
+        1004,
+        "not registered",
+    );
+    assert_refused(
+        client
+            .upload_model_file(id, len(0), len(1 << 40), Bytes::from(bytes.clone()))
+            .await,
+        1008,
+        "size limit",
+    );
+
+    let deployment = verdict_l1::deploy::Deployment::read(&devnet_dir().join("deployment.json"))
+        .expect("deployment");
+    let l1_client = verdict_l1::client::L1Client::connect(
+        &devnet().l1_rpc,
+        Some(dev_key(6)),
+        verdict_l1::client::ClientConfig::default(),
+    )
+    .await
+    .expect("L1");
+    let l1 = verdict_l1::contracts::VerdictL1::new(l1_client, deployment).expect("binds");
+    l1.register_model(&verdict_l1::contracts::ModelRegistration::of(
+        &model,
+        "uploaded-small-cnn",
+        U256::from(5),
+    ))
+    .await
+    .expect("registers");
+
+    let other = demo_bytes("digits-mlp");
+    assert_refused(
+        client
+            .upload_model_file(id, len(0), len(other.len()), Bytes::from(other))
+            .await,
+        1008,
+        "not model",
+    );
+    assert_refused(
+        client
+            .upload_model_file(
+                id,
+                len(5),
+                len(bytes.len()),
+                Bytes::from(bytes[5..].to_vec()),
+            )
+            .await,
+        1008,
+        "start at offset 0",
+    );
+    let half = bytes.len() / 2;
+    let first = client
+        .upload_model_file(
+            id,
+            len(0),
+            len(bytes.len()),
+            Bytes::from(bytes[..half].to_vec()),
+        )
+        .await
+        .expect("the first half");
+    assert_eq!((first.received_bytes, first.complete), (len(half), false));
+    assert_refused(
+        client
+            .upload_model_file(id, len(half + 1), len(bytes.len()), Bytes::from(vec![0]))
+            .await,
+        1008,
+        "is at byte",
+    );
+    let done = client
+        .upload_model_file(
+            id,
+            len(half),
+            len(bytes.len()),
+            Bytes::from(bytes[half..].to_vec()),
+        )
+        .await
+        .expect("the second half");
+    assert!(done.complete, "{done:?}");
+    let stored = devnet_dir()
+        .join("sequencer/models")
+        .join(format!("{id}.vdm"));
+    assert_eq!(std::fs::read(&stored).expect("stored by id"), bytes);
+    let again = client
+        .upload_model_file(
+            id,
+            len(0),
+            len(bytes.len()),
+            Bytes::from(bytes[..1].to_vec()),
+        )
+        .await
+        .expect("a file the node holds");
+    assert!(again.complete);
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        if let Some(chunk) = client
+            .get_model_file(id.to_string(), None, None)
+            .await
+            .expect("getModelFile")
+        {
+            assert_eq!(chunk.data.as_ref(), bytes.as_slice());
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the sequencer serves the uploaded model"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
 }

@@ -14,9 +14,9 @@ use tokio::sync::broadcast;
 use verdict_rpc::api::MODEL_FILE_CHUNK_MAX;
 use verdict_rpc::types::{
     AccountJson, BlockHeaderJson, BlockJson, BlockRecords, ChainInfo, InclusionProof,
-    InferenceJson, InferenceReceipt, ModelFileChunk, ModelJson, PreparedInference, RecordJson,
-    SignedRequestJson, SignedWithdrawalJson, Status, SubscriptionEvent, SubscriptionKind,
-    UnsignedRequestJson, WithdrawalInclusion, WithdrawalJson, WithdrawalReceipt,
+    InferenceJson, InferenceReceipt, ModelFileChunk, ModelJson, ModelUploadJson, PreparedInference,
+    RecordJson, SignedRequestJson, SignedWithdrawalJson, Status, SubscriptionEvent,
+    SubscriptionKind, UnsignedRequestJson, WithdrawalInclusion, WithdrawalJson, WithdrawalReceipt,
 };
 use verdict_rpc::{ErrorCode, RpcError, VerdictApiServer};
 use verdict_specs::l2::block::BlockHeader;
@@ -27,6 +27,7 @@ use verdict_specs::quantize::{QuantizeError, quantize_input};
 
 use verdict_l1::deploy::Deployment;
 use verdict_models::ModelSet;
+use verdict_models::upload::{UploadError, UploadInbox};
 use verdict_rpc::metrics as m;
 
 use crate::store::ChainStore;
@@ -64,6 +65,8 @@ pub struct ChainApi {
     pub info: ChainInfo,
     /// Where writes go; `None` on a read-only node (a full node), which refuses them.
     pub submit: Option<Arc<dyn Submit>>,
+    /// Where uploaded model files go; `None` on a node that takes none.
+    pub uploads: Option<Arc<UploadInbox>>,
 }
 
 /// What `verdict_chainInfo` answers for `deployment` (the sequencer's and full nodes').
@@ -373,7 +376,7 @@ impl VerdictApiServer for ChainApi {
         let Some(served) = self.models.find(&name_or_id) else {
             return Ok(None);
         };
-        let bytes = served.model.encode();
+        let bytes = served.file_bytes();
         let total = bytes.len() as u64;
         let offset = offset.map_or(0, |o| o.saturating_to::<u64>());
         if offset > total {
@@ -451,6 +454,47 @@ impl VerdictApiServer for ChainApi {
                 input: request.input,
                 max_fee: U256::from(max_fee),
             },
+        })
+    }
+
+    async fn upload_model_file(
+        &self,
+        model_id: B256,
+        offset: U64,
+        total_bytes: U64,
+        data: Bytes,
+    ) -> RpcResult<ModelUploadJson> {
+        let Some(uploads) = &self.uploads else {
+            return Err(RpcError::new(
+                ErrorCode::Unavailable,
+                "this node takes no model uploads; upload to the sequencer",
+            )
+            .into());
+        };
+        let progress = uploads
+            .receive(
+                model_id.0,
+                offset.saturating_to::<u64>(),
+                total_bytes.saturating_to::<u64>(),
+                &data,
+            )
+            .await
+            .map_err(|e| {
+                let code = match &e {
+                    UploadError::Unregistered(_) => ErrorCode::UnknownModel,
+                    UploadError::L1(_) | UploadError::Io { .. } => ErrorCode::Internal,
+                    UploadError::TooLarge { .. }
+                    | UploadError::OutOfOrder(_)
+                    | UploadError::Busy
+                    | UploadError::Mismatch { .. } => ErrorCode::ModelFileRejected,
+                };
+                ErrorObjectOwned::from(RpcError::new(code, e.to_string()))
+            })?;
+        Ok(ModelUploadJson {
+            model_id,
+            received_bytes: U64::from(progress.received),
+            total_bytes: U64::from(progress.total),
+            complete: progress.complete,
         })
     }
 

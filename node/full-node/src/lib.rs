@@ -144,6 +144,7 @@ impl FullNode {
             info,
             // Read-only: a full node takes no requests.
             submit: None,
+            uploads: None,
         };
         let rpc = verdict_rpc::server::serve(
             &RpcServerConfig {

@@ -104,6 +104,14 @@ impl VerdictL1 {
 
     /// Registers a model; returns its id.
     pub async fn register_model(&self, model: &ModelRegistration) -> Result<B256> {
+        Ok(self.register_model_with_receipt(model).await?.0)
+    }
+
+    /// Registers a model; returns its id and the transaction's receipt.
+    pub async fn register_model_with_receipt(
+        &self,
+        model: &ModelRegistration,
+    ) -> Result<(B256, TransactionReceipt)> {
         let call = ModelRegistry::registerCall {
             graph: Bytes::from(model.graph.clone()),
             weights: model.weights_root,
@@ -115,7 +123,7 @@ impl VerdictL1 {
             .send(self.deployment.model_registry, call, U256::ZERO)
             .await?;
         let event: ModelRegistry::ModelRegistered = decode_event(&receipt)?;
-        Ok(event.modelId)
+        Ok((event.modelId, receipt))
     }
 
     /// The registered model `id` (an error if it is not registered).
@@ -134,6 +142,41 @@ impl VerdictL1 {
             .read(
                 self.deployment.model_registry,
                 ModelRegistry::isRegisteredCall { modelId: id },
+            )
+            .await
+    }
+
+    /// Whether the registry takes `name` (1 to 64 bytes of `[a-z0-9._-]`): asked of the
+    /// contract, whose rule it is.
+    pub async fn valid_name(&self, name: &str) -> Result<bool> {
+        self.client
+            .read(
+                self.deployment.model_registry,
+                ModelRegistry::validNameCall {
+                    name: name.to_string(),
+                },
+            )
+            .await
+    }
+
+    /// How many models are registered.
+    pub async fn model_count(&self) -> Result<u64> {
+        let count = self
+            .client
+            .read(
+                self.deployment.model_registry,
+                ModelRegistry::modelCountCall {},
+            )
+            .await?;
+        Ok(count.saturating_to::<u64>())
+    }
+
+    /// The id of the `index`-th model registered (in registration order).
+    pub async fn model_id_at(&self, index: u64) -> Result<B256> {
+        self.client
+            .read(
+                self.deployment.model_registry,
+                ModelRegistry::modelIdsCall(U256::from(index)),
             )
             .await
     }

@@ -4,7 +4,11 @@
 //! decoded and their id compared with the one asked for before anything uses them; a
 //! source that serves other bytes (by mistake or malice) is skipped with its reason
 //! and the next one tried. A source is an L2 node's RPC URL (`verdict_getModelFile`,
-//! chunked). Fetched files can be kept in a cache directory by id, written atomically.
+//! chunked) or a plain HTTP directory of files named by id (`<url>/0x<id>.vdm`, the
+//! layout of a node's model cache, so any static server can hand a cache on); a URL
+//! with `{id}` in it is a template for the file's address. A URL is asked as an RPC
+//! endpoint first and as a directory when that fails. Fetched files can be kept in a
+//! cache directory by id, written atomically.
 
 use std::path::{Path, PathBuf};
 
@@ -67,7 +71,7 @@ pub async fn fetch_model(
 ) -> Result<Fetched, FetchError> {
     let mut tried = Vec::new();
     for source in sources {
-        match fetch_from_rpc(source, id, max_bytes).await {
+        match fetch_from(source, id, max_bytes).await {
             Ok(bytes) => match check(&bytes, id) {
                 Ok(model) => {
                     return Ok(Fetched {
@@ -88,7 +92,7 @@ pub async fn fetch_model(
 }
 
 /// The bytes decode to a model whose id is `id`.
-fn check(bytes: &[u8], id: Hash) -> Result<Model, String> {
+pub(crate) fn check(bytes: &[u8], id: Hash) -> Result<Model, String> {
     let model = Model::decode(bytes).map_err(|e| format!("the bytes are not a model file: {e}"))?;
     let got = model.id().id;
     if got != id {
@@ -98,6 +102,60 @@ fn check(bytes: &[u8], id: Hash) -> Result<Model, String> {
         ));
     }
     Ok(model)
+}
+
+/// The whole file from `source`: a template URL, else an L2 node, else a directory.
+async fn fetch_from(source: &str, id: Hash, max_bytes: u64) -> Result<Vec<u8>, String> {
+    let name = format!("{}", B256::from(id));
+    if source.contains("{id}") {
+        return fetch_from_http(&source.replace("{id}", &name), max_bytes).await;
+    }
+    match fetch_from_rpc(source, id, max_bytes).await {
+        Ok(bytes) => Ok(bytes),
+        // An RPC endpoint that answered but lacks the model, or served a file too
+        // large: a directory at the same URL is not worth asking.
+        Err(why) if why.starts_with(RPC_ANSWERED) => Err(why),
+        Err(rpc) => {
+            let url = format!("{}/{name}.vdm", source.trim_end_matches('/'));
+            fetch_from_http(&url, max_bytes)
+                .await
+                .map_err(|http| format!("as an RPC endpoint: {rpc}; as a directory: {http}"))
+        }
+    }
+}
+
+/// How the reason begins when an L2 node answered (so it is no plain directory).
+const RPC_ANSWERED: &str = "the node";
+
+/// A file over plain HTTP(S), at most `max_bytes` of it.
+async fn fetch_from_http(url: &str, max_bytes: u64) -> Result<Vec<u8>, String> {
+    let mut response = reqwest::get(url)
+        .await
+        .map_err(|e| format!("GET {url}: {e}"))?;
+    if !response.status().is_success() {
+        return Err(format!("GET {url}: {}", response.status()));
+    }
+    if let Some(length) = response.content_length()
+        && length > max_bytes
+    {
+        return Err(format!(
+            "GET {url}: the file is {length} bytes, over the {max_bytes}-byte limit"
+        ));
+    }
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| format!("GET {url}: {e}"))?
+    {
+        bytes.extend_from_slice(&chunk);
+        if bytes.len() as u64 > max_bytes {
+            return Err(format!(
+                "GET {url}: the file runs past the {max_bytes}-byte limit"
+            ));
+        }
+    }
+    Ok(bytes)
 }
 
 /// The whole model file from an L2 node, chunk by chunk.
@@ -113,11 +171,11 @@ async fn fetch_from_rpc(url: &str, id: Hash, max_bytes: u64) -> Result<Vec<u8>, 
             .get_model_file(name.clone(), Some(at), None)
             .await
             .map_err(|e| format!("verdict_getModelFile failed: {e}"))?
-            .ok_or_else(|| "does not serve the model".to_string())?;
+            .ok_or_else(|| format!("{RPC_ANSWERED} does not serve the model"))?;
         let total = chunk.total_bytes.to::<u64>();
         if total > max_bytes {
             return Err(format!(
-                "the file is {total} bytes, over the {max_bytes}-byte limit"
+                "{RPC_ANSWERED} serves a file of {total} bytes, over the {max_bytes}-byte limit"
             ));
         }
         if chunk.offset != at || (bytes.len() as u64) != at.to::<u64>() {

@@ -6,15 +6,18 @@
 //! - [`load`]: loading model files against their L1 registration ([`load_models`]).
 //! - [`fetch`]: getting a registered model's bytes from other nodes, checked against
 //!   its id ([`fetch_model`]), and a cache of them by id.
+//! - [`upload`]: taking a registered model's file uploaded in chunks
+//!   ([`upload::UploadInbox`]).
 
 pub mod fetch;
 pub mod load;
+pub mod upload;
 
 pub use fetch::{FetchError, Fetched, fetch_model};
-pub use load::{ModelError, ModelFile, ModelLimits, Serving, load_models};
+pub use load::{ModelError, ModelFile, ModelLimits, Serving, load_model, load_models};
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock, RwLock};
 
 use alloy::primitives::{B256, U256};
 use verdict_executor::{BurnExecutor, Executor};
@@ -33,9 +36,28 @@ pub struct ServedModel {
     pub fee: u128,
     /// The executor that runs it.
     pub executor: BurnExecutor,
+    /// The model file's bytes, encoded once when first served (`verdict_getModelFile`).
+    file: OnceLock<Vec<u8>>,
 }
 
 impl ServedModel {
+    /// `model`, registered as `name` with `fee` wei per inference, run by `executor`.
+    pub fn new(model: Model, name: String, fee: u128, executor: BurnExecutor) -> Self {
+        Self {
+            id: model.id().id,
+            model,
+            name,
+            fee,
+            executor,
+            file: OnceLock::new(),
+        }
+    }
+
+    /// The model file (`.vdm` bytes), encoded on first use and kept.
+    pub fn file_bytes(&self) -> &[u8] {
+        self.file.get_or_init(|| self.model.encode())
+    }
+
     /// The model's JSON description.
     pub fn to_json(&self) -> ModelJson {
         let id = self.model.id();
@@ -102,47 +124,74 @@ pub fn inference_bytes(model: &Model) -> usize {
         + 16
 }
 
-/// Every served model, by id and by name.
-#[derive(Clone, Default)]
+/// Every served model, by id and by name. Shared by every part of a node and changed
+/// while it runs (a model registered after the start is served from then on): reads
+/// hand out `Arc`s, so a model in use stays alive while the set changes.
+#[derive(Default)]
 pub struct ModelSet {
+    inner: RwLock<Models>,
+}
+
+#[derive(Default)]
+struct Models {
     by_id: HashMap<Hash, Arc<ServedModel>>,
     by_name: HashMap<String, Hash>,
 }
 
 impl ModelSet {
-    /// Adds a model.
-    pub fn insert(&mut self, model: ServedModel) {
-        self.by_name.insert(model.name.clone(), model.id);
-        self.by_id.insert(model.id, Arc::new(model));
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Models> {
+        self.inner.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Adds a model, or replaces the one of its id (a new fee).
+    pub fn insert(&self, model: ServedModel) {
+        let mut models = self.inner.write().unwrap_or_else(|p| p.into_inner());
+        models.by_name.insert(model.name.clone(), model.id);
+        models.by_id.insert(model.id, Arc::new(model));
     }
 
     /// A model by id.
-    pub fn get(&self, id: &Hash) -> Option<&Arc<ServedModel>> {
-        self.by_id.get(id)
+    pub fn get(&self, id: &Hash) -> Option<Arc<ServedModel>> {
+        self.read().by_id.get(id).cloned()
+    }
+
+    /// Whether model `id` is served.
+    pub fn contains(&self, id: &Hash) -> bool {
+        self.read().by_id.contains_key(id)
     }
 
     /// A model by name, or by `0x` id.
-    pub fn find(&self, name_or_id: &str) -> Option<&Arc<ServedModel>> {
-        if let Some(id) = self.by_name.get(name_or_id) {
-            return self.by_id.get(id);
+    pub fn find(&self, name_or_id: &str) -> Option<Arc<ServedModel>> {
+        let models = self.read();
+        if let Some(id) = models.by_name.get(name_or_id) {
+            return models.by_id.get(id).cloned();
         }
-        verdict_specs::hash::from_hex(name_or_id).and_then(|id| self.by_id.get(&id))
+        verdict_specs::hash::from_hex(name_or_id).and_then(|id| models.by_id.get(&id).cloned())
     }
 
     /// Every model, sorted by name.
-    pub fn all(&self) -> Vec<&Arc<ServedModel>> {
-        let mut all: Vec<_> = self.by_id.values().collect();
+    pub fn all(&self) -> Vec<Arc<ServedModel>> {
+        let mut all: Vec<_> = self.read().by_id.values().cloned().collect();
         all.sort_by(|a, b| a.name.cmp(&b.name));
         all
     }
 
+    /// Each model's fee, by id.
+    pub fn fees(&self) -> HashMap<Hash, u128> {
+        self.read()
+            .by_id
+            .iter()
+            .map(|(id, m)| (*id, m.fee))
+            .collect()
+    }
+
     /// How many models.
     pub fn len(&self) -> usize {
-        self.by_id.len()
+        self.read().by_id.len()
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.by_id.is_empty()
+        self.read().by_id.is_empty()
     }
 }

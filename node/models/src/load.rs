@@ -79,6 +79,7 @@ pub enum ModelError {
 }
 
 /// What a served model must fit, and how it is run.
+#[derive(Clone, Copy, Debug)]
 pub struct ModelLimits {
     /// Executor threads per model.
     pub threads: usize,
@@ -108,46 +109,54 @@ pub async fn load_models(
     files: Vec<ModelFile>,
     limits: &ModelLimits,
 ) -> Result<ModelSet, ModelError> {
-    let mut set = ModelSet::default();
+    let set = ModelSet::default();
     for file in files {
-        let id = B256::from(file.model.id().id);
-        if !l1.is_registered(id).await? {
-            return Err(ModelError::Unregistered {
-                id,
-                path: file.path,
-                registry: l1.deployment().model_registry,
-            });
-        }
-        let registered = l1.model(id).await?;
-        check_registration(id, &file, &registered)?;
-        if let Some(serving) = limits.serving {
-            check_servable(id, &file, serving)?;
-        }
-        // Blocks charge the fee in force at their l1_origin (specs/state.md §3), not
-        // the latest one: a fee change after it applies from a later origin on.
-        let fee =
-            l1.fee_at(id, limits.l1_origin)
-                .await?
-                .ok_or_else(|| ModelError::NoFeeAtOrigin {
-                    id,
-                    path: file.path.clone(),
-                    l1_origin: limits.l1_origin,
-                })?;
-        let executor = BurnExecutor::ndarray(&file.model)
-            .and_then(|e| e.with_threads(limits.threads))
-            .map_err(|source| ModelError::Executor {
-                name: registered.name.clone(),
-                source,
-            })?;
-        set.insert(ServedModel {
-            id: id.0,
-            name: registered.name.clone(),
-            fee,
-            executor,
-            model: file.model,
-        });
+        set.insert(load_model(l1, file, limits).await?);
     }
     Ok(set)
+}
+
+/// Loads one model file under the checks of [`load_models`].
+pub async fn load_model(
+    l1: &VerdictL1,
+    file: ModelFile,
+    limits: &ModelLimits,
+) -> Result<ServedModel, ModelError> {
+    let id = B256::from(file.model.id().id);
+    if !l1.is_registered(id).await? {
+        return Err(ModelError::Unregistered {
+            id,
+            path: file.path,
+            registry: l1.deployment().model_registry,
+        });
+    }
+    let registered = l1.model(id).await?;
+    check_registration(id, &file, &registered)?;
+    if let Some(serving) = limits.serving {
+        check_servable(id, &file, serving)?;
+    }
+    // Blocks charge the fee in force at their l1_origin (specs/state.md §3), not the
+    // latest one: a fee change after it applies from a later origin on.
+    let fee = l1
+        .fee_at(id, limits.l1_origin)
+        .await?
+        .ok_or_else(|| ModelError::NoFeeAtOrigin {
+            id,
+            path: file.path.clone(),
+            l1_origin: limits.l1_origin,
+        })?;
+    let executor = BurnExecutor::ndarray(&file.model)
+        .and_then(|e| e.with_threads(limits.threads))
+        .map_err(|source| ModelError::Executor {
+            name: registered.name.clone(),
+            source,
+        })?;
+    Ok(ServedModel::new(
+        file.model,
+        registered.name.clone(),
+        fee,
+        executor,
+    ))
 }
 
 /// A sequencer serves only what it can defend: every value revealable in a dispute, and

@@ -6,8 +6,8 @@ use jsonrpsee::proc_macros::rpc;
 
 use super::types::{
     AccountJson, BatchJson, BlockJson, ChainInfo, InferenceJson, InferenceReceipt, ModelFileChunk,
-    ModelJson, PreparedInference, SignedRequestJson, SignedWithdrawalJson, SubscriptionEvent,
-    SubscriptionKind, WithdrawalJson, WithdrawalReceipt,
+    ModelJson, ModelUploadJson, PreparedInference, SignedRequestJson, SignedWithdrawalJson,
+    SubscriptionEvent, SubscriptionKind, WithdrawalJson, WithdrawalReceipt,
 };
 
 /// Most bytes one `verdict_getModelFile` call returns (hex doubles them in the answer,
@@ -81,6 +81,21 @@ pub trait VerdictApi {
         offset: Option<U64>,
         length: Option<U64>,
     ) -> RpcResult<Option<ModelFileChunk>>;
+
+    /// Uploads part of the model file of a model registered on L1 (the second half of
+    /// `verdict model publish`): `data` at `offset` of a file of `total_bytes` bytes, in
+    /// order from offset 0. The node takes chunks only for a registered id and within
+    /// its size limit, and keeps the file only if its bytes decode to a model of exactly
+    /// `model_id`; it then serves the model (a sequencer whose policy takes it) and its
+    /// bytes (`verdict_getModelFile`).
+    #[method(name = "uploadModelFile")]
+    async fn upload_model_file(
+        &self,
+        model_id: B256,
+        offset: U64,
+        total_bytes: U64,
+        data: alloy::primitives::Bytes,
+    ) -> RpcResult<ModelUploadJson>;
 
     /// Quantizes float `features` (in the model's input order, as `verdict model run`
     /// reads them) with the model's input quantization and returns the request for

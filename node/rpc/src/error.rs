@@ -30,6 +30,9 @@ pub enum ErrorCode {
     InputRange = 1006,
     /// `maxFee` is below the model's fee.
     FeeTooLow = 1007,
+    /// An uploaded model file is refused: its bytes are not the model of the id they
+    /// were sent for, it is over the node's size limit, or a chunk is out of order.
+    ModelFileRejected = 1008,
     /// The sender's L2 balance cannot pay the fee.
     InsufficientBalance = 2001,
     /// The sequencer is shutting down or cannot take requests now; retry elsewhere or later.
@@ -45,7 +48,7 @@ impl ErrorCode {
     }
 
     /// Every code, in table order (for docs and tests).
-    pub const ALL: [ErrorCode; 11] = [
+    pub const ALL: [ErrorCode; 12] = [
         Self::BadRequest,
         Self::InvalidSignature,
         Self::NonceTooLow,
@@ -54,6 +57,7 @@ impl ErrorCode {
         Self::InputShape,
         Self::InputRange,
         Self::FeeTooLow,
+        Self::ModelFileRejected,
         Self::InsufficientBalance,
         Self::Unavailable,
         Self::Internal,

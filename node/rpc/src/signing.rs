@@ -39,45 +39,9 @@ pub fn sign_request_json(
     sign_request(signer, request, domain).map(|s| SignedRequestJson::from_signed(&s))
 }
 
-/// The EIP-712 typed data of `request` in the JSON form `eth_signTypedData_v4` takes
-/// (MetaMask, ethers, viem, `eth_account.Account.sign_typed_data`): the digest a wallet
-/// computes from it is [`InferenceRequest::signing_hash`]. Integers are decimal strings
-/// (a `uint256` may pass 2^53), bytes and addresses `0x` hex.
-pub fn typed_data_json(request: &InferenceRequest, domain: &SigningDomain) -> serde_json::Value {
-    use verdict_specs::l2::request::{DOMAIN_NAME, DOMAIN_VERSION};
-    let field = |name: &str, ty: &str| serde_json::json!({"name": name, "type": ty});
-    serde_json::json!({
-        "types": {
-            "EIP712Domain": [
-                field("name", "string"),
-                field("version", "string"),
-                field("chainId", "uint256"),
-                field("verifyingContract", "address"),
-            ],
-            "InferenceRequest": [
-                field("sender", "address"),
-                field("nonce", "uint64"),
-                field("modelId", "bytes32"),
-                field("input", "bytes32"),
-                field("maxFee", "uint256"),
-            ],
-        },
-        "primaryType": "InferenceRequest",
-        "domain": {
-            "name": DOMAIN_NAME,
-            "version": DOMAIN_VERSION,
-            "chainId": domain.chain_id,
-            "verifyingContract": alloy::primitives::Address::from(domain.rollup).to_string(),
-        },
-        "message": {
-            "sender": alloy::primitives::Address::from(request.sender).to_string(),
-            "nonce": request.nonce.to_string(),
-            "modelId": B256::from(request.model_id).to_string(),
-            "input": B256::from(request.input.commitment()).to_string(),
-            "maxFee": request.max_fee.to_string(),
-        },
-    })
-}
+/// The request as `eth_signTypedData_v4` typed data (defined in `verdict_specs`, whose
+/// shared vectors the client libraries check).
+pub use verdict_specs::l2::request::typed_data_json;
 
 #[cfg(test)]
 mod tests {

@@ -441,6 +441,20 @@ pub struct ModelFileChunk {
     pub next_offset: Option<U64>,
 }
 
+/// Where an upload stands, from `verdict_uploadModelFile`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelUploadJson {
+    /// The model the file is of.
+    pub model_id: B256,
+    /// Bytes taken so far.
+    pub received_bytes: U64,
+    /// The file's length.
+    pub total_bytes: U64,
+    /// Whether the whole file arrived and was checked against the id and stored.
+    pub complete: bool,
+}
+
 /// A registered model.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -119,6 +119,46 @@ impl InferenceRequest {
     }
 }
 
+/// The EIP-712 typed data of `request` in the JSON form `eth_signTypedData_v4` takes
+/// (MetaMask, ethers, viem, `eth_account.Account.sign_typed_data`): the digest a wallet
+/// computes from it is [`InferenceRequest::signing_hash`]. Integers are decimal strings
+/// (a `uint256` may pass 2^53), addresses checksummed, bytes `0x` hex.
+pub fn typed_data_json(request: &InferenceRequest, domain: &SigningDomain) -> serde_json::Value {
+    let field = |name: &str, ty: &str| serde_json::json!({"name": name, "type": ty});
+    let address = |a: &Address| alloy_primitives::Address::from(*a).to_checksum(None);
+    serde_json::json!({
+        "types": {
+            "EIP712Domain": [
+                field("name", "string"),
+                field("version", "string"),
+                field("chainId", "uint256"),
+                field("verifyingContract", "address"),
+            ],
+            "InferenceRequest": [
+                field("sender", "address"),
+                field("nonce", "uint64"),
+                field("modelId", "bytes32"),
+                field("input", "bytes32"),
+                field("maxFee", "uint256"),
+            ],
+        },
+        "primaryType": "InferenceRequest",
+        "domain": {
+            "name": DOMAIN_NAME,
+            "version": DOMAIN_VERSION,
+            "chainId": domain.chain_id,
+            "verifyingContract": address(&domain.rollup),
+        },
+        "message": {
+            "sender": address(&request.sender),
+            "nonce": request.nonce.to_string(),
+            "modelId": crate::hash::to_hex(&request.model_id),
+            "input": crate::hash::to_hex(&request.input.commitment()),
+            "maxFee": request.max_fee.to_string(),
+        },
+    })
+}
+
 /// The EIP-712 struct hash of a request from its fields (the input by its commitment).
 pub fn struct_hash(
     sender: &Address,

@@ -7,6 +7,7 @@
 //! deterministic: a fixed-seed SplitMix64 stream, no system randomness.
 
 mod batch_data;
+mod requests;
 mod state;
 mod trees;
 
@@ -14,6 +15,7 @@ pub use batch_data::{
     BatchDataVectorCase, BatchDataVectors, Derived, TipCase, VECTOR_DOMAIN, batch_data_cases,
     body_verdict_name, frame_error_name, judge,
 };
+pub use requests::{QuantizationCase, RequestCase, RequestVectors, WithdrawalCase, request_cases};
 pub use state::{
     AccountEntry, DevKey, FEE_HISTORY, FeeChange, Rejection, STATE_CHAIN_ID, STATE_DEPLOYER,
     StateCase, StateModel, StateVectors, StepCheck, fee_at, state_cases,
@@ -167,6 +169,7 @@ pub fn generate() -> Vec<(&'static str, serde_json::Value)> {
         ("batch_data.json", json(&batch_data_cases())),
         ("one_step.json", json(&one_step_cases())),
         ("state.json", json(&state_cases())),
+        ("requests.json", json(&request_cases())),
     ]
 }
 

@@ -40,7 +40,7 @@ fn demo_model(name: &str) -> Model {
     Model::decode(bytes).expect("decodes")
 }
 
-fn devnet_args(extra: &[&'static str]) -> Vec<&'static str> {
+pub(super) fn devnet_args(extra: &[&'static str]) -> Vec<&'static str> {
     let mut args = vec![
         "--block-time",
         "0.2",
@@ -58,7 +58,7 @@ fn devnet_args(extra: &[&'static str]) -> Vec<&'static str> {
     args
 }
 
-async fn l1_of(devnet: &Devnet, dir: &std::path::Path) -> VerdictL1 {
+pub(super) async fn l1_of(devnet: &Devnet, dir: &std::path::Path) -> VerdictL1 {
     let deployment = Deployment::read(&dir.join("deployment.json")).expect("deployment file");
     let client = L1Client::connect(&devnet.l1_rpc, None, ClientConfig::default())
         .await
@@ -136,7 +136,7 @@ async fn send_requests(
 }
 
 /// Waits until a game on L1 has ended; returns its id and final status.
-async fn game_ended(l1: &VerdictL1, timeout: Duration) -> (u64, GameStatus) {
+pub(super) async fn game_ended(l1: &VerdictL1, timeout: Duration) -> (u64, GameStatus) {
     let deadline = Instant::now() + timeout;
     loop {
         let latest = l1.client().block_number().await.expect("L1 head");

@@ -8,11 +8,14 @@
 //! - [`data_fault`]: the drain attack (a header committing to a withdrawal its data lacks)
 //!   reverted by a data fault proof, and the forged claim never paid;
 //! - [`full_node`]: `verdict node` rebuilding the chain from L1 alone;
+//! - [`publish`]: a model brought to the network with `verdict model publish`, served,
+//!   fetched by the challenger, final; a lie about it caught;
 //! - [`verify`]: `verdict verify` against L1, and against a lying L2 endpoint.
 
 mod bridge;
 mod data_fault;
 mod dispute;
 mod full_node;
+mod publish;
 mod state_dispute;
 mod verify;

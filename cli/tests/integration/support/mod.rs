@@ -152,3 +152,18 @@ pub(crate) fn signed(
     };
     sign_request_json(signer, request, &domain_of(info)).expect("signs")
 }
+
+/// A plain HTTP GET of `path` on `base` (`http://host:port`): the raw response.
+pub(crate) fn http_get(base: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let host = base.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = std::net::TcpStream::connect(host).expect("connects");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("request");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("response");
+    response
+}

@@ -26,9 +26,9 @@ use verdict_rpc::api::BlockTag;
 use verdict_rpc::server::{OPENRPC_JSON, openrpc_document};
 use verdict_rpc::types::{
     AccountJson, BatchJson, BlockHeaderJson, BlockJson, BlockRecords, ChainInfo, InclusionProof,
-    InferenceJson, InferenceReceipt, ModelFileChunk, ModelJson, PreparedInference, RecordJson,
-    SignedRequestJson, SignedWithdrawalJson, Status, SubscriptionEvent, SubscriptionKind,
-    UnsignedRequestJson, WithdrawalInclusion, WithdrawalJson, WithdrawalReceipt,
+    InferenceJson, InferenceReceipt, ModelFileChunk, ModelJson, ModelUploadJson, PreparedInference,
+    RecordJson, SignedRequestJson, SignedWithdrawalJson, Status, SubscriptionEvent,
+    SubscriptionKind, UnsignedRequestJson, WithdrawalInclusion, WithdrawalJson, WithdrawalReceipt,
 };
 use verdict_rpc::{
     ErrorCode, MetricsRender, RpcError, RpcServer, RpcServerConfig, VerdictApiClient,
@@ -335,6 +335,26 @@ impl VerdictApiServer for Canned {
         }))
     }
 
+    async fn upload_model_file(
+        &self,
+        model_id: B256,
+        offset: U64,
+        total_bytes: U64,
+        data: Bytes,
+    ) -> RpcResult<ModelUploadJson> {
+        self.record(
+            "verdict_uploadModelFile",
+            json!([model_id, offset, total_bytes, data]),
+        );
+        let received = offset + U64::from(data.len());
+        Ok(ModelUploadJson {
+            model_id,
+            received_bytes: received,
+            total_bytes,
+            complete: received == total_bytes,
+        })
+    }
+
     async fn models(&self) -> RpcResult<Vec<ModelJson>> {
         self.record("verdict_models", json!([]));
         Ok(vec![model()])
@@ -467,6 +487,10 @@ const TRAIT_PARAMS: &[(&str, &[&str])] = &[
     ("verdict_getBatch", &["index"]),
     ("verdict_getModel", &["name_or_id"]),
     ("verdict_getModelFile", &["name_or_id", "offset", "length"]),
+    (
+        "verdict_uploadModelFile",
+        &["model_id", "offset", "total_bytes", "data"],
+    ),
     ("verdict_models", &[]),
     ("verdict_getAccount", &["address"]),
     ("verdict_chainInfo", &[]),

@@ -46,6 +46,15 @@ pub(crate) struct NodeArgs {
     /// Model files whose records are re-executed (default: the demo models).
     #[arg(long = "model", value_name = "FILE")]
     models: Vec<PathBuf>,
+    /// Where to fetch the file of a model a record names and this node lacks, tried in
+    /// order: L2 nodes' RPC URLs or HTTP directories of 0x<id>.vdm files (a URL with
+    /// {id} is a template). The bytes are checked against the model id, cached in
+    /// DATA_DIR/models, and served from then on (verdict_getModelFile). Repeatable.
+    #[arg(long = "model-source", value_name = "URL")]
+    model_sources: Vec<String>,
+    /// The largest model file fetched or uploaded (verdict_uploadModelFile), in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 64 << 20)]
+    max_model_bytes: u64,
     /// How often L1 is polled, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 1000)]
     poll_ms: u64,
@@ -103,6 +112,8 @@ async fn serve(args: NodeArgs) -> Result<()> {
         data_dir: args.data_dir.clone(),
         rpc_addr: SocketAddr::new(args.host, args.rpc_port),
         poll: Duration::from_millis(args.poll_ms.max(1)),
+        model_sources: args.model_sources.clone(),
+        max_model_bytes: args.max_model_bytes,
     };
     let challenger_models: Vec<_> = models.iter().map(|m| m.model.clone()).collect();
     let node = FullNode::start(&config, deployment.clone(), models, Some(metrics))
@@ -121,6 +132,7 @@ async fn serve(args: NodeArgs) -> Result<()> {
                 data_dir: args.data_dir.join("challenger"),
                 sample_rate: args.challenge_sample_rate,
                 l1_poll_ms: args.poll_ms.max(1),
+                model_sources: args.model_sources.clone(),
                 ..ChallengerConfig::default()
             };
             let challenger =

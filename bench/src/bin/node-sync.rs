@@ -190,6 +190,8 @@ async fn main() -> Result<()> {
         data_dir: dir.path().join("node"),
         rpc_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         poll: Duration::from_millis(50),
+        model_sources: Vec::new(),
+        max_model_bytes: 64 << 20,
     };
     let started = Instant::now();
     let node = FullNode::start(

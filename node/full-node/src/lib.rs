@@ -41,7 +41,9 @@ use verdict_chain::api::{ChainApi, DEFAULT_MAX_BLOCK_RECORDS, chain_info};
 use verdict_chain::rollback;
 use verdict_chain::store::{self as chain_store, BatchRecord, ChainStore, ChainStoreError};
 use verdict_chain::view::{BatchView, ChainEvent, ChainView};
-use verdict_models::{ModelError, ModelFile, ModelLimits, ModelSet, load_models};
+use verdict_models::fetch::{self, fetch_model};
+use verdict_models::upload::UploadInbox;
+use verdict_models::{ModelError, ModelFile, ModelLimits, ModelSet, load_model, load_models};
 use verdict_rpc::server::RpcServerError;
 
 /// Why the full node cannot start.
@@ -78,7 +80,18 @@ pub struct FullNodeConfig {
     pub rpc_addr: std::net::SocketAddr,
     /// How often L1 is polled.
     pub poll: Duration,
+    /// Where the files of registered models this node lacks are fetched from (L2 RPC
+    /// URLs or HTTP directories, `verdict_models::fetch`).
+    pub model_sources: Vec<String>,
+    /// The largest model file fetched or uploaded.
+    pub max_model_bytes: u64,
 }
+
+/// Metric: models named by records that no source gave this node.
+pub const MODELS_UNOBTAINABLE: &str = "verdict_node_models_unobtainable";
+
+/// How long a model no source gave waits before it is asked for again.
+const FETCH_RETRY: Duration = Duration::from_secs(30);
 
 /// A running full node.
 pub struct FullNode {
@@ -120,6 +133,23 @@ impl FullNode {
             serving: None,
         };
         let models = Arc::new(load_models(&l1, model_files, &limits).await?);
+        let cache = config.data_dir.join("models");
+        // The follower reads the cache each poll, so nothing needs waking.
+        let uploads = Arc::new(UploadInbox::new(
+            l1.clone(),
+            cache.clone(),
+            config.max_model_bytes,
+            Arc::new(tokio::sync::Notify::new()),
+        ));
+        let mut obtainer = ModelObtainer {
+            sources: config.model_sources.clone(),
+            cache,
+            max_bytes: config.max_model_bytes,
+            unobtainable: BTreeMap::new(),
+            looked_at: BTreeSet::new(),
+        };
+        // Files uploaded or fetched before a restart are served again at once.
+        obtainer.load_cache(&l1, &models).await;
         let store = ChainStore::open(&config.data_dir)?;
         let head = store.head_or_genesis()?;
         let mut state = State::from_accounts(store.accounts()?);
@@ -142,9 +172,9 @@ impl FullNode {
             chain: Arc::clone(&chain),
             batches: Arc::clone(&batches),
             info,
-            // Read-only: a full node takes no requests.
+            // Read-only: a full node takes no requests (but model files, which it serves).
             submit: None,
-            uploads: None,
+            uploads: Some(uploads),
         };
         let rpc = verdict_rpc::server::serve(
             &RpcServerConfig {
@@ -163,6 +193,7 @@ impl FullNode {
             batches: Arc::clone(&batches),
             domain,
             models,
+            obtainer,
             sequencer: deployment.sequencer,
             inputs: L1StateInputs::new(deployment.deployed_at_block),
             halted: None,
@@ -193,6 +224,8 @@ struct Follower {
     batches: Arc<BatchView>,
     domain: SigningDomain,
     models: Arc<ModelSet>,
+    /// Gets the files of models records name that this node lacks.
+    obtainer: ModelObtainer,
     sequencer: Address,
     /// The bridge's queue and the registry's fees, as far as read.
     inputs: L1StateInputs,
@@ -220,6 +253,8 @@ impl Follower {
     }
 
     async fn step(&mut self) -> Result<(), FollowError> {
+        // Uploads land in the cache: serve them.
+        self.obtainer.load_cache(&self.l1, &self.models).await;
         let latest = self.l1.client().block_number().await?;
         let head = self.l1.head().await?;
         self.follow_reverts(head.batch_count).await?;
@@ -409,6 +444,7 @@ impl Follower {
             });
             block_parent = *h;
         }
+        self.obtainer.obtain(&self.l1, &self.models, &batch).await;
         let wrong = self.reexecute(&batch);
         if wrong > 0 {
             warn!(
@@ -468,5 +504,121 @@ impl Follower {
             }
         }
         wrong
+    }
+}
+
+/// The files of registered models this node lacks: from its cache (`DATA_DIR/models`:
+/// uploads and earlier fetches), else from its sources, each checked against its id.
+/// A model a record names that no source gives is said (log, metric) and asked for
+/// again after [`FETCH_RETRY`]; its records are not re-executed meanwhile.
+struct ModelObtainer {
+    sources: Vec<String>,
+    cache: PathBuf,
+    max_bytes: u64,
+    unobtainable: BTreeMap<Hash, std::time::Instant>,
+    /// Cache files already looked at (each is loaded, or refused, once).
+    looked_at: BTreeSet<Hash>,
+}
+
+impl ModelObtainer {
+    /// Serves every registered model whose file is in the cache and new since the last
+    /// look.
+    async fn load_cache(&mut self, l1: &VerdictL1, models: &ModelSet) {
+        let Ok(entries) = std::fs::read_dir(&self.cache) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(id) = name
+                .strip_suffix(".vdm")
+                .and_then(verdict_specs::hash::from_hex)
+            else {
+                continue;
+            };
+            if models.contains(&id) || !self.looked_at.insert(id) {
+                continue;
+            }
+            if let Some(model) = fetch::load_cached(&self.cache, id) {
+                self.add(l1, models, model, &entry.path().display().to_string())
+                    .await;
+            }
+        }
+    }
+
+    /// Makes sure every model `batch`'s records name is served, if anyone has it.
+    async fn obtain(&mut self, l1: &VerdictL1, models: &ModelSet, batch: &PostedBatch) {
+        let missing: BTreeSet<Hash> = batch
+            .blocks
+            .iter()
+            .flat_map(|b| &b.inferences)
+            .map(|tx| tx.signed.request.model_id)
+            .filter(|id| !models.contains(id))
+            .collect();
+        for id in missing {
+            if let Some(model) = fetch::load_cached(&self.cache, id) {
+                self.add(l1, models, model, "the cache").await;
+                continue;
+            }
+            if self
+                .unobtainable
+                .get(&id)
+                .is_some_and(|at| at.elapsed() < FETCH_RETRY)
+            {
+                continue;
+            }
+            match fetch_model(&self.sources, id, self.max_bytes).await {
+                Ok(fetched) => {
+                    if let Err(e) = fetch::store_cached(&self.cache, &fetched) {
+                        warn!(error = %e, "a fetched model could not be cached; it is used all the same");
+                    }
+                    let source = fetched.source.clone();
+                    self.add(l1, models, fetched.model, &source).await;
+                }
+                Err(e) => {
+                    warn!(
+                        model = %B256::from(id),
+                        error = %e,
+                        "records name a model this node cannot obtain: they are not re-executed (configure --model-source)"
+                    );
+                    self.unobtainable.insert(id, std::time::Instant::now());
+                }
+            }
+        }
+        metrics::gauge!(MODELS_UNOBTAINABLE).set(self.unobtainable.len() as f64);
+    }
+
+    /// Serves `model` (checked against its registration, fee as of the latest L1 block).
+    async fn add(
+        &mut self,
+        l1: &VerdictL1,
+        models: &ModelSet,
+        model: verdict_specs::Model,
+        from: &str,
+    ) {
+        let id = model.id().id;
+        let l1_origin = match l1.client().block_number().await {
+            Ok(block) => block,
+            Err(e) => {
+                warn!(error = %e, "reading the L1 head to load a model");
+                return;
+            }
+        };
+        let limits = ModelLimits {
+            threads: 1,
+            l1_origin,
+            serving: None,
+        };
+        let file = ModelFile {
+            path: from.to_string(),
+            model,
+        };
+        match load_model(l1, file, &limits).await {
+            Ok(served) => {
+                info!(model = %served.name, id = %B256::from(id), source = from, "model obtained; its records are re-executed and its file served");
+                self.unobtainable.remove(&id);
+                models.insert(served);
+            }
+            Err(e) => warn!(error = %e, "a model file cannot be served"),
+        }
     }
 }

@@ -15,13 +15,23 @@ use verdict_rpc::types::{BlockJson, ModelJson, Status};
 use crate::support::{Devnet, dev_key, http_client, input_for, signed};
 
 /// `verdict node` as a process (SIGKILLed when dropped) and its RPC URL.
-struct NodeProcess {
+pub(super) struct NodeProcess {
     child: Child,
-    rpc: String,
+    pub(super) rpc: String,
 }
 
 impl NodeProcess {
     fn start(l1_rpc: &str, deployment: &std::path::Path, dir: &std::path::Path) -> Self {
+        Self::start_with(l1_rpc, deployment, dir, &[])
+    }
+
+    /// [`Self::start`] with more arguments.
+    pub(super) fn start_with(
+        l1_rpc: &str,
+        deployment: &std::path::Path,
+        dir: &std::path::Path,
+        extra: &[&str],
+    ) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_verdict"))
             .args([
                 "node",
@@ -35,6 +45,7 @@ impl NodeProcess {
             .arg(deployment)
             .arg("--data-dir")
             .arg(dir)
+            .args(extra)
             .env(
                 "RUST_LOG",
                 std::env::var("VERDICT_TEST_LOG").unwrap_or_else(|_| "warn".into()),

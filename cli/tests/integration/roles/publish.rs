@@ -16,6 +16,7 @@ use verdict_rpc::VerdictApiClient;
 use verdict_specs::game::Status as GameStatus;
 
 use super::dispute::{devnet_args, game_ended, l1_of};
+use super::full_node::NodeProcess;
 use crate::support::{Devnet, dev_key, http_get};
 
 fn repo() -> PathBuf {
@@ -375,4 +376,65 @@ fn publishing_refuses_what_the_registry_would() {
         &[],
         &["not a Verdict model file"],
     );
+}
+
+/// A full node given a model source fetches the file of a published model when a record
+/// names it, re-executes the record and serves the file on; a model uploaded to the full
+/// node (`verdict model upload`) is served by it too.
+#[tokio::test]
+async fn a_full_node_fetches_published_models_and_takes_uploads() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let devnet = Devnet::start(dir.path(), &devnet_args(&["--no-challenger"]));
+    let files = tempfile::tempdir().expect("tempdir");
+    let file = import("models/sklearn/diabetes-mlp.onnx", files.path());
+    let published = publish(&devnet, dir.path(), &file, "diabetes-mlp", true);
+    assert_eq!(published["served"], true, "{published}");
+    let answer = infer(&devnet, "diabetes-mlp", "posted");
+    assert_eq!(answer["status"], "posted", "{answer}");
+
+    let node_dir = tempfile::tempdir().expect("tempdir");
+    let node = NodeProcess::start_with(
+        &devnet.l1_rpc,
+        &dir.path().join("deployment.json"),
+        node_dir.path(),
+        &["--model-source", &devnet.rpc],
+    );
+    let client = crate::support::http_client(&node.rpc);
+    let bytes = std::fs::read(&file).expect("the model file");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if let Ok(Some(chunk)) = client
+            .get_model_file("diabetes-mlp".into(), None, None)
+            .await
+        {
+            assert_eq!(
+                chunk.data.as_ref(),
+                bytes.as_slice(),
+                "the node serves the file on"
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the full node fetched the published model"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+
+    let other = import(
+        "models/sklearn/diabetes-linear.onnx",
+        &files.path().join("b"),
+    );
+    let registered = publish(&devnet, dir.path(), &other, "diabetes-linear", false);
+    let out = verdict(&[
+        "model",
+        "upload",
+        other.to_str().expect("utf-8"),
+        "--rpc",
+        &node.rpc,
+        "--json",
+    ]);
+    let uploaded = json_of(&out, "verdict model upload");
+    assert_eq!(uploaded["model_id"], registered["model_id"]);
+    assert_eq!(uploaded["served"], true, "{uploaded}");
 }

@@ -52,6 +52,8 @@ export interface Model {
   task: "classification" | "regression";
   outputScale: number;
   inputScale: number;
+  /** How many float features one inference takes (the input's element count). */
+  featureCount: number;
   /** Absent (or null) when `inputScale` holds for every feature. */
   inputFeatures?: FeatureQuant[] | null;
   feePerInference: Quantity;
@@ -280,6 +282,7 @@ export const SCHEMA_FIELDS = {
     task: "required",
     outputScale: "required",
     inputScale: "required",
+    featureCount: "required",
     inputFeatures: "optional",
     feePerInference: "required",
   } satisfies FieldTable<Model>,

@@ -119,6 +119,7 @@ export const TEST_MODEL: Model = {
   task: "classification",
   outputScale: 0,
   inputScale: 0.5,
+  featureCount: 4,
   inputFeatures: null,
   feePerInference: "0x3e8",
 };

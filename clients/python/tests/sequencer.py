@@ -23,6 +23,7 @@ MODEL: Dict[str, Any] = {
     "task": "regression",
     "outputScale": 0.5,
     "inputScale": 0.5,
+    "featureCount": 4,
     "feePerInference": "0x3e8",
 }
 

@@ -75,6 +75,14 @@ impl ServedModel {
             task: self.model.task().as_str().to_string(),
             output_scale: self.model.graph().output_scale,
             input_scale: self.model.graph().input.scale,
+            feature_count: self
+                .model
+                .graph()
+                .input
+                .shape
+                .iter()
+                .map(|&d| u64::from(d))
+                .product(),
             input_features: {
                 let features = &self.model.graph().input.features;
                 (!features.is_empty()).then(|| {

@@ -487,6 +487,9 @@ pub struct ModelJson {
     /// Float scale of the input, `q = clamp(floor(x / inputScale + 1/2), -m, m)` (`m` =
     /// 127 for i8, `2^31 - 1` for i32) for every feature, unless `inputFeatures` gives one scale and offset per feature.
     pub input_scale: f32,
+    /// How many float features one inference takes (the input's element count, in the
+    /// order `verdict model run` reads them).
+    pub feature_count: u64,
     /// Per-feature input quantization, `q = clamp(floor((x - offset) / scale + 1/2), ..)`,
     /// one entry per input element; absent when `inputScale` holds for every feature.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -155,6 +155,7 @@ fn model() -> ModelJson {
         task: "classification".into(),
         output_scale: 0.0,
         input_scale: 0.007_874_016,
+        feature_count: 64,
         input_features: None,
         fee_per_inference: U256::from(10u64.pow(16)),
     }

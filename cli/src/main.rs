@@ -32,7 +32,7 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Import, evaluate, run and inspect Verdict models.
+    /// Import, evaluate, run and inspect Verdict models; publish them to the network.
     #[command(subcommand)]
     Model(model::ModelCommand),
     /// Run everything locally: embedded L1, contracts, demo models, sequencer, funded accounts.

@@ -21,6 +21,8 @@ use verdict_specs::l2::posted::PostedBatch;
 use verdict_specs::l2::request::SigningDomain;
 use verdict_specs::{Hash, Model};
 
+use verdict_models::fetch::ModelSources;
+
 use crate::check::{self, Finding, Models};
 use crate::config::ChallengerConfig;
 use crate::metrics as m;
@@ -112,11 +114,12 @@ impl Challenger {
             lie: config.lie,
             games,
             claims: HashMap::new(),
-            sources: ModelSources {
-                urls: config.model_sources.clone(),
-                cache: config.data_dir.join("models"),
-                unobtainable: HashMap::new(),
-            },
+            sources: ModelSources::new(
+                config.model_sources.clone(),
+                config.data_dir.join("models"),
+                MAX_MODEL_BYTES,
+                MODEL_RETRY,
+            ),
         };
         let (stop, stop_rx) = watch::channel(false);
         let poll = Duration::from_millis(config.l1_poll_ms);
@@ -153,20 +156,10 @@ struct Runner {
     sources: ModelSources,
 }
 
-/// The sources a missing model's file is fetched from, its cache, and the models no
-/// source could give (retried after [`ModelSources::RETRY`]).
-struct ModelSources {
-    urls: Vec<String>,
-    cache: std::path::PathBuf,
-    unobtainable: HashMap<Hash, std::time::Instant>,
-}
-
-impl ModelSources {
-    /// How long a model no source gave waits before it is asked for again.
-    const RETRY: Duration = Duration::from_secs(30);
-    /// The largest model file taken from a source.
-    const MAX_BYTES: u64 = 1 << 30;
-}
+/// How long a model no source gave waits before it is asked for again.
+const MODEL_RETRY: Duration = Duration::from_secs(30);
+/// The largest model file taken from a source.
+const MAX_MODEL_BYTES: u64 = 1 << 30;
 
 #[derive(Debug, thiserror::Error)]
 enum StepError {
@@ -191,51 +184,32 @@ impl Runner {
         missing.sort_unstable();
         missing.dedup();
         for id in missing {
-            if let Some(model) = verdict_models::fetch::load_cached(&self.sources.cache, id) {
-                self.add_model(model, "the cache");
-                continue;
-            }
-            let recent = self
-                .sources
-                .unobtainable
-                .get(&id)
-                .is_some_and(|at| at.elapsed() < ModelSources::RETRY);
-            if recent {
-                continue;
-            }
-            match verdict_models::fetch_model(&self.sources.urls, id, ModelSources::MAX_BYTES).await
-            {
-                Ok(fetched) => {
-                    if let Err(e) =
-                        verdict_models::fetch::store_cached(&self.sources.cache, &fetched)
-                    {
+            match self.sources.obtain(id).await {
+                Ok(Some(obtained)) => {
+                    if let Some(e) = obtained.cache_error {
                         warn!(error = %e, "a fetched model could not be cached; it is used all the same");
                     }
-                    metrics::counter!(m::MODELS_FETCHED_TOTAL, "source" => fetched.source.clone())
-                        .increment(1);
-                    let source = fetched.source.clone();
-                    self.add_model(fetched.model, &source);
+                    if obtained.fetched {
+                        metrics::counter!(m::MODELS_FETCHED_TOTAL, "source" => obtained.source.clone())
+                            .increment(1);
+                    }
+                    self.add_model(obtained.model, &obtained.source);
                 }
-                Err(e) => {
-                    warn!(
-                        model = %to_hex(&id),
-                        error = %e,
-                        "a posted record names a model this challenger cannot obtain: its records are not checked"
-                    );
-                    self.sources
-                        .unobtainable
-                        .insert(id, std::time::Instant::now());
-                }
+                Ok(None) => {}
+                Err(e) => warn!(
+                    model = %to_hex(&id),
+                    error = %e,
+                    "a posted record names a model this challenger cannot obtain: its records are not checked"
+                ),
             }
         }
-        metrics::gauge!(m::MODELS_UNOBTAINABLE).set(self.sources.unobtainable.len() as f64);
+        metrics::gauge!(m::MODELS_UNOBTAINABLE).set(self.sources.unobtainable() as f64);
     }
 
     fn add_model(&mut self, model: Model, source: &str) {
         let id = model.id().id;
         match self.models.insert(model) {
             Ok(()) => {
-                self.sources.unobtainable.remove(&id);
                 info!(model = %to_hex(&id), source, "model obtained; its records are checked from now on");
             }
             Err(e) => warn!(model = %to_hex(&id), error = %e, "an obtained model cannot be run"),

@@ -10,6 +10,7 @@
 
 import { bytesToHex, concatBytes, fixedBytes, fromQuantity, uintBytes, type Hex } from "./hex.js";
 import { keccak } from "./merkle.js";
+import type { WithdrawalFields } from "./signing.js";
 import type { Address, BlockHeader, Hash } from "./types.js";
 
 /** Domain bytes (specs/l2.md, specs/state.md, specs/batch.md). */
@@ -43,16 +44,8 @@ export function recordHash(r: RecordFields): Hash {
   );
 }
 
-/** A withdrawal's fields, as its leaf hashes them. */
-export interface WithdrawalLeafFields {
-  sender: Address;
-  nonce: bigint | number;
-  recipient: Address;
-  amount: bigint | number;
-}
-
 /** `keccak(0x09 ‖ sender ‖ nonce(8) ‖ recipient ‖ amount(16))`: the withdrawal's id everywhere. */
-export function withdrawalLeaf(w: WithdrawalLeafFields): Hash {
+export function withdrawalLeaf(w: WithdrawalFields): Hash {
   return bytesToHex(
     keccak(
       Uint8Array.of(DOMAIN.withdrawal),

@@ -482,7 +482,9 @@ impl VerdictApiServer for ChainApi {
             .map_err(|e| {
                 let code = match &e {
                     UploadError::Unregistered(_) => ErrorCode::UnknownModel,
-                    UploadError::L1(_) | UploadError::Io { .. } => ErrorCode::Internal,
+                    UploadError::L1(_) | UploadError::Io { .. } | UploadError::Cache(_) => {
+                        ErrorCode::Internal
+                    }
                     UploadError::TooLarge { .. }
                     | UploadError::OutOfOrder(_)
                     | UploadError::Busy

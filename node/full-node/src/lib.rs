@@ -41,7 +41,7 @@ use verdict_chain::api::{ChainApi, DEFAULT_MAX_BLOCK_RECORDS, chain_info};
 use verdict_chain::rollback;
 use verdict_chain::store::{self as chain_store, BatchRecord, ChainStore, ChainStoreError};
 use verdict_chain::view::{BatchView, ChainEvent, ChainView};
-use verdict_models::fetch::{self, fetch_model};
+use verdict_models::fetch::{self, ModelSources};
 use verdict_models::upload::UploadInbox;
 use verdict_models::{ModelError, ModelFile, ModelLimits, ModelSet, load_model, load_models};
 use verdict_rpc::server::RpcServerError;
@@ -142,10 +142,12 @@ impl FullNode {
             Arc::new(tokio::sync::Notify::new()),
         ));
         let mut obtainer = ModelObtainer {
-            sources: config.model_sources.clone(),
-            cache,
-            max_bytes: config.max_model_bytes,
-            unobtainable: BTreeMap::new(),
+            sources: ModelSources::new(
+                config.model_sources.clone(),
+                cache,
+                config.max_model_bytes,
+                FETCH_RETRY,
+            ),
             looked_at: BTreeSet::new(),
         };
         // Files uploaded or fetched before a restart are served again at once.
@@ -512,10 +514,7 @@ impl Follower {
 /// A model a record names that no source gives is said (log, metric) and asked for
 /// again after [`FETCH_RETRY`]; its records are not re-executed meanwhile.
 struct ModelObtainer {
-    sources: Vec<String>,
-    cache: PathBuf,
-    max_bytes: u64,
-    unobtainable: BTreeMap<Hash, std::time::Instant>,
+    sources: ModelSources,
     /// Cache files already looked at (each is loaded, or refused, once).
     looked_at: BTreeSet<Hash>,
 }
@@ -524,7 +523,7 @@ impl ModelObtainer {
     /// Serves every registered model whose file is in the cache and new since the last
     /// look.
     async fn load_cache(&mut self, l1: &VerdictL1, models: &ModelSet) {
-        let Ok(entries) = std::fs::read_dir(&self.cache) else {
+        let Ok(entries) = std::fs::read_dir(self.sources.cache()) else {
             return;
         };
         for entry in entries.flatten() {
@@ -538,7 +537,7 @@ impl ModelObtainer {
             if models.contains(&id) || !self.looked_at.insert(id) {
                 continue;
             }
-            if let Some(model) = fetch::load_cached(&self.cache, id) {
+            if let Some(model) = fetch::load_cached(self.sources.cache(), id) {
                 self.add(l1, models, model, &entry.path().display().to_string())
                     .await;
             }
@@ -555,41 +554,27 @@ impl ModelObtainer {
             .filter(|id| !models.contains(id))
             .collect();
         for id in missing {
-            if let Some(model) = fetch::load_cached(&self.cache, id) {
-                self.add(l1, models, model, "the cache").await;
-                continue;
-            }
-            if self
-                .unobtainable
-                .get(&id)
-                .is_some_and(|at| at.elapsed() < FETCH_RETRY)
-            {
-                continue;
-            }
-            match fetch_model(&self.sources, id, self.max_bytes).await {
-                Ok(fetched) => {
-                    if let Err(e) = fetch::store_cached(&self.cache, &fetched) {
+            match self.sources.obtain(id).await {
+                Ok(Some(obtained)) => {
+                    if let Some(e) = obtained.cache_error {
                         warn!(error = %e, "a fetched model could not be cached; it is used all the same");
                     }
-                    let source = fetched.source.clone();
-                    self.add(l1, models, fetched.model, &source).await;
+                    self.add(l1, models, obtained.model, &obtained.source).await;
                 }
-                Err(e) => {
-                    warn!(
-                        model = %B256::from(id),
-                        error = %e,
-                        "records name a model this node cannot obtain: they are not re-executed (configure --model-source)"
-                    );
-                    self.unobtainable.insert(id, std::time::Instant::now());
-                }
+                Ok(None) => {}
+                Err(e) => warn!(
+                    model = %B256::from(id),
+                    error = %e,
+                    "records name a model this node cannot obtain: they are not re-executed (configure --model-source)"
+                ),
             }
         }
-        metrics::gauge!(MODELS_UNOBTAINABLE).set(self.unobtainable.len() as f64);
+        metrics::gauge!(MODELS_UNOBTAINABLE).set(self.sources.unobtainable() as f64);
     }
 
     /// Serves `model` (checked against its registration, fee as of the latest L1 block).
     async fn add(
-        &mut self,
+        &self,
         l1: &VerdictL1,
         models: &ModelSet,
         model: verdict_specs::Model,
@@ -615,7 +600,6 @@ impl ModelObtainer {
         match load_model(l1, file, &limits).await {
             Ok(served) => {
                 info!(model = %served.name, id = %B256::from(id), source = from, "model obtained; its records are re-executed and its file served");
-                self.unobtainable.remove(&id);
                 models.insert(served);
             }
             Err(e) => warn!(error = %e, "a model file cannot be served"),

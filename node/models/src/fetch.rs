@@ -221,3 +221,95 @@ pub fn store_cached(dir: &Path, fetched: &Fetched) -> Result<PathBuf, FetchError
     std::fs::rename(&partial, &path).map_err(fail)?;
     Ok(path)
 }
+
+/// Where a node gets the files of registered models it lacks, as records name them:
+/// its cache first, then its sources (the file checked, then cached). A model no source
+/// gave is asked for again only after `retry`, so a batch of its records does not send
+/// a request to every source each poll.
+#[derive(Debug)]
+pub struct ModelSources {
+    urls: Vec<String>,
+    cache: PathBuf,
+    max_bytes: u64,
+    retry: std::time::Duration,
+    unobtainable: std::collections::HashMap<Hash, std::time::Instant>,
+}
+
+/// A model [`ModelSources::obtain`] found.
+#[derive(Debug)]
+pub struct Obtained {
+    /// The model, its id checked.
+    pub model: Model,
+    /// Where it came from: `"the cache"` or a source's URL.
+    pub source: String,
+    /// Whether it came from a source (not the cache).
+    pub fetched: bool,
+    /// A fetched file that could not be cached (the model is usable all the same).
+    pub cache_error: Option<FetchError>,
+}
+
+impl ModelSources {
+    /// Sources `urls` (tried in order), the cache `cache`, at most `max_bytes` a file,
+    /// a model no source gave asked for again after `retry`.
+    pub fn new(
+        urls: Vec<String>,
+        cache: PathBuf,
+        max_bytes: u64,
+        retry: std::time::Duration,
+    ) -> Self {
+        Self {
+            urls,
+            cache,
+            max_bytes,
+            retry,
+            unobtainable: std::collections::HashMap::new(),
+        }
+    }
+
+    /// The model `id`: `Ok(None)` while a failed fetch waits for its retry; an error
+    /// (every source's reason) when no source gives it now.
+    pub async fn obtain(&mut self, id: Hash) -> Result<Option<Obtained>, FetchError> {
+        if let Some(model) = load_cached(&self.cache, id) {
+            self.unobtainable.remove(&id);
+            return Ok(Some(Obtained {
+                model,
+                source: "the cache".into(),
+                fetched: false,
+                cache_error: None,
+            }));
+        }
+        if self
+            .unobtainable
+            .get(&id)
+            .is_some_and(|at| at.elapsed() < self.retry)
+        {
+            return Ok(None);
+        }
+        match fetch_model(&self.urls, id, self.max_bytes).await {
+            Ok(fetched) => {
+                self.unobtainable.remove(&id);
+                let cache_error = store_cached(&self.cache, &fetched).err();
+                Ok(Some(Obtained {
+                    model: fetched.model,
+                    source: fetched.source,
+                    fetched: true,
+                    cache_error,
+                }))
+            }
+            Err(e) => {
+                self.unobtainable.insert(id, std::time::Instant::now());
+                Err(e)
+            }
+        }
+    }
+
+    /// How many models no source gave (waiting for their retry).
+    pub fn unobtainable(&self) -> usize {
+        self.unobtainable.len()
+    }
+
+    /// The cache directory.
+    pub fn cache(&self) -> &Path {
+        &self.cache
+    }
+}

@@ -46,6 +46,9 @@ pub enum UploadError {
     /// L1 could not be asked.
     #[error("L1: {0}")]
     L1(#[from] L1Error),
+    /// The checked file could not be stored in the cache.
+    #[error(transparent)]
+    Cache(#[from] crate::fetch::FetchError),
     /// The disk failed.
     #[error("writing the upload to {path}: {source}")]
     Io {
@@ -196,11 +199,7 @@ impl UploadInbox {
                 bytes,
                 source: "an upload".into(),
             },
-        )
-        .map_err(|e| UploadError::Io {
-            path: fetch::cache_path(&self.dir, id),
-            source: std::io::Error::other(e.to_string()),
-        })?;
+        )?;
         Ok(())
     }
 
